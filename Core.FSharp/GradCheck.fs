@@ -1,0 +1,203 @@
+namespace Functional
+
+open System
+
+/// <summary>
+/// The outcome of comparing an analytic gradient with a numeric one: the worst element, where it is, and whether
+/// it is within the tolerance. Relative error is |a − n| / max(floor, |a| + |n|), the course's <c>rel_error</c>
+/// with floor 1e-8.
+/// </summary>
+type GradCheckReport = {
+    /// <summary>What was checked (e.g. "affine dw").</summary>
+    Name: string
+    /// <summary>The shape of the gradient.</summary>
+    Shape: int[]
+    /// <summary>The number of coordinates compared (all of them, or the sampled ones of a sparse check).</summary>
+    Checked: int
+    /// <summary>The largest relative error over the compared coordinates.</summary>
+    MaxRelativeError: float
+    /// <summary>The largest absolute difference over the compared coordinates.</summary>
+    MaxAbsoluteError: float
+    /// <summary>The multi-index of the coordinate with the largest relative error.</summary>
+    WorstIndex: int[]
+    /// <summary>The analytic value at <see cref="P:Functional.GradCheckReport.WorstIndex"/>.</summary>
+    Analytic: float
+    /// <summary>The numeric value at <see cref="P:Functional.GradCheckReport.WorstIndex"/>.</summary>
+    Numeric: float
+    /// <summary>The bound on the relative error.</summary>
+    Tolerance: float
+} with
+
+    /// <summary>True when the largest relative error is within the tolerance (and no value is NaN).</summary>
+    member r.Passed = r.MaxRelativeError <= r.Tolerance
+
+    /// <summary>One line: name, shape, worst element, errors, verdict.</summary>
+    override r.ToString() =
+        let verdict = if r.Passed then "pass" else "FAIL"
+
+        $"{r.Name} {Guard.shapeText r.Shape}: max rel error {r.MaxRelativeError:E2} at {Guard.shapeText r.WorstIndex} (analytic {r.Analytic:G10}, numeric {r.Numeric:G10}, max abs error {r.MaxAbsoluteError:E2}) over {r.Checked} coordinates, tolerance {r.Tolerance:E1}: {verdict}"
+
+namespace Functional.FSharp
+
+open System
+open Functional
+
+/// <summary>
+/// Numeric gradients by centered differences and their comparison with analytic gradients: the library's own
+/// properties use these, and so can anyone checking their own backward pass.
+/// </summary>
+[<RequireQualifiedAccess>]
+module GradCheck =
+    /// The default step of the centered difference.
+    [<Literal>]
+    let DefaultStep = 1e-5
+
+    /// The default floor of the relative error's denominator (the course's rel_error).
+    [<Literal>]
+    let DefaultFloor = 1e-8
+
+    let private checkStep (fn: string) (h: float) =
+        if not (h > 0.0) || Double.IsInfinity h then
+            Guard.fail fn "h" $"the step h must be positive and finite, got {h}."
+
+    let private perturbed (x: Tensor) (i: int) (delta: float) =
+        let d = Array.copy x.Data
+        d.[i] <- d.[i] + delta
+        Tensor.Wrap(x.Dims, d)
+
+    let private multiIndex (shape: int[]) (flat: int) =
+        let st = Guard.rowMajorStrides shape
+        Array.init shape.Length (fun d -> (flat / st.[d]) % shape.[d])
+
+    /// Numeric gradient at one flat coordinate of a scalar function: (f(x + h·e_i) − f(x − h·e_i)) / 2h.
+    let numericAt (h: float) (f: Tensor -> float) (x: Tensor) (i: int) =
+        (f (perturbed x i h) - f (perturbed x i -h)) / (2.0 * h)
+
+    /// <summary>Numeric gradient of a scalar function f at x by centered differences (step h): a tensor of x's shape.</summary>
+    let numericGradient (h: float) (f: Tensor -> float) (x: Tensor) =
+        checkStep "GradCheck.numericGradient" h
+        Tensor.Wrap(x.Dims, Array.init x.Count (numericAt h f x))
+
+    /// <summary>
+    /// Numeric gradient of a tensor-valued f at x against an upstream gradient dout (f's output shape):
+    /// the gradient of sum(f(x) * dout), a tensor of x's shape. This is the course's eval_numerical_gradient_array.
+    /// </summary>
+    let numericGradientOf (h: float) (f: Tensor -> Tensor) (x: Tensor) (dout: Tensor) =
+        checkStep "GradCheck.numericGradientOf" h
+
+        let scalar (t: Tensor) =
+            let y = f t
+            Guard.sameShape "GradCheck.numericGradientOf" "f(x)" y.Dims "dout" dout.Dims
+            Array.fold2 (fun acc a b -> acc + a * b) 0.0 y.Data dout.Data
+
+        numericGradient h scalar x
+
+    let private compareAt
+        (name: string)
+        (tolerance: float)
+        (floor: float)
+        (shape: int[])
+        (coords: int[])
+        (analytic: int -> float)
+        (numeric: int -> float)
+        =
+        let mutable worst = -1.0
+        let mutable worstAt = if coords.Length > 0 then coords.[0] else 0
+        let mutable worstA = 0.0
+        let mutable worstN = 0.0
+        let mutable maxAbs = 0.0
+
+        for i in coords do
+            let a = analytic i
+            let n = numeric i
+            let diff = abs (a - n)
+
+            let rel =
+                if Double.IsNaN a || Double.IsNaN n then
+                    Double.PositiveInfinity
+                else
+                    diff / max floor (abs a + abs n)
+
+            if diff > maxAbs || Double.IsNaN diff then
+                maxAbs <- (if Double.IsNaN diff then Double.PositiveInfinity else diff)
+
+            if rel > worst then
+                worst <- rel
+                worstAt <- i
+                worstA <- a
+                worstN <- n
+
+        {
+            Name = name
+            Shape = Array.copy shape
+            Checked = coords.Length
+            MaxRelativeError = max worst 0.0
+            MaxAbsoluteError = maxAbs
+            WorstIndex = (if shape.Length = 0 then [||] else multiIndex shape worstAt)
+            Analytic = worstA
+            Numeric = worstN
+            Tolerance = tolerance
+        }
+
+    /// <summary>
+    /// Compares an analytic and a numeric gradient of equal shape with a given floor of the relative error's
+    /// denominator (use a floor above 1e-8 when gradients near zero are expected: the numeric error is absolute).
+    /// </summary>
+    let compareWith (floor: float) (name: string) (tolerance: float) (analytic: Tensor) (numeric: Tensor) =
+        Guard.sameShape "GradCheck.compare" "analytic" analytic.Dims "numeric" numeric.Dims
+
+        compareAt
+            name
+            tolerance
+            floor
+            analytic.Dims
+            (Array.init analytic.Count id)
+            (fun i -> analytic.Data.[i])
+            (fun i -> numeric.Data.[i])
+
+    /// <summary>Compares an analytic and a numeric gradient of equal shape (relative error floor 1e-8).</summary>
+    let compare (name: string) (tolerance: float) (analytic: Tensor) (numeric: Tensor) =
+        compareWith DefaultFloor name tolerance analytic numeric
+
+    /// <summary>The course's rel_error: max |a − b| / max(1e-8, |a| + |b|) over all elements (shapes must match).</summary>
+    let relativeError (a: Tensor) (b: Tensor) =
+        (compare "relativeError" Double.PositiveInfinity a b).MaxRelativeError
+
+    /// <summary>
+    /// Checks an analytic gradient of the scalar function f at x against the numeric one over every coordinate.
+    /// </summary>
+    let check (name: string) (tolerance: float) (f: Tensor -> float) (x: Tensor) (analytic: Tensor) =
+        Guard.sameShape "GradCheck.check" "x" x.Dims "analytic" analytic.Dims
+        compare name tolerance analytic (numericGradient DefaultStep f x)
+
+    /// <summary>
+    /// Checks an analytic gradient of a tensor-valued f at x against an upstream gradient dout (the gradient of
+    /// sum(f(x) * dout)) over every coordinate.
+    /// </summary>
+    let checkOf (name: string) (tolerance: float) (f: Tensor -> Tensor) (x: Tensor) (dout: Tensor) (analytic: Tensor) =
+        Guard.sameShape "GradCheck.checkOf" "x" x.Dims "analytic" analytic.Dims
+        compare name tolerance analytic (numericGradientOf DefaultStep f x dout)
+
+    /// <summary>
+    /// Sparse check: compares the analytic gradient of scalar f with the numeric one at k coordinates drawn from rng
+    /// (all of them when k ≥ the size). For large parameters where a full numeric gradient is too slow.
+    /// </summary>
+    let sparse
+        (rng: Rng)
+        (k: int)
+        (name: string)
+        (tolerance: float)
+        (f: Tensor -> float)
+        (x: Tensor)
+        (analytic: Tensor)
+        =
+        Guard.sameShape "GradCheck.sparse" "x" x.Dims "analytic" analytic.Dims
+        Guard.positive "GradCheck.sparse" "k" k
+
+        let coords =
+            if k >= x.Count then
+                Array.init x.Count id
+            else
+                (rng.Permutation x.Count).[.. k - 1]
+
+        compareAt name tolerance DefaultFloor x.Dims coords (fun i -> analytic.Data.[i]) (numericAt DefaultStep f x)
