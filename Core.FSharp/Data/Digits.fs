@@ -96,7 +96,7 @@ module Digits =
                 let dst = j * size
 
                 for k in 0 .. size - 1 do
-                    x.[dst + k] <- float pixels.[src + k] / 255.0)
+                    x.[dst + k] <- Preprocess.unitValues.[int pixels.[src + k]])
 
             {
                 X = Tensor.Wrap([| idx.Length; 1; rows; cols |], x)

@@ -25,10 +25,13 @@ module Preprocess =
         checkBytes "Preprocess.toFloat" shape bytes
         Tensor.Wrap(Array.copy shape, Array.init bytes.Length (fun i -> float bytes.[i]))
 
+    /// The 256 values k / 255 (a lookup is several times faster than a division per pixel, with the same results).
+    let internal unitValues = Array.init 256 (fun k -> float k / 255.0)
+
     /// <summary>Bytes as floats scaled to [0, 1] (value / 255), in the given shape (row-major).</summary>
     let toUnitFloat (shape: int[]) (bytes: byte[]) : Tensor =
         checkBytes "Preprocess.toUnitFloat" shape bytes
-        Tensor.Wrap(Array.copy shape, Array.init bytes.Length (fun i -> float bytes.[i] / 255.0))
+        Tensor.Wrap(Array.copy shape, Array.init bytes.Length (fun i -> unitValues.[int bytes.[i]]))
 
     let private checkBatch (fn: string) (arg: string) (x: Tensor) =
         if isNull (box x) then
