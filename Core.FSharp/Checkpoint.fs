@@ -435,8 +435,14 @@ module Checkpoint =
             try
                 Npz.readEntries path
             with :? InvalidDataException as e ->
+                let detail =
+                    if e.Message.StartsWith(path + ": ") then
+                        e.Message.Substring(path.Length + 2)
+                    else
+                        e.Message
+
                 raise (
-                    CheckpointException($"Checkpoint.load: '{path}' is not a readable checkpoint: {e.Message}", path, e)
+                    CheckpointException($"Checkpoint.load: '{path}' is not a readable checkpoint: {detail}", path, e)
                 )
 
         parse path entries

@@ -194,6 +194,11 @@ module Solver =
         match config.CheckpointPath with
         | Some p when String.IsNullOrWhiteSpace p ->
             Guard.fail fn "CheckpointPath" "CheckpointPath must not be empty (use None for no checkpoints)."
+        | Some p when not (IO.Directory.Exists(IO.Path.GetDirectoryName(IO.Path.GetFullPath p))) ->
+            Guard.fail
+                fn
+                "CheckpointPath"
+                $"the folder of CheckpointPath '{p}' does not exist (checkpoints are written after each epoch)."
         | _ -> ()
 
     let private validateData (data: TrainingData) =

@@ -141,6 +141,7 @@ public class TrainingTests
         var loss = net.Loss(Train.X, Train.Y);
         Assert.InRange(loss.Loss, 0.5, 2.0);
         Assert.Equal([4, 3], loss.Gradients["W"].Shape);
+        Assert.Empty(loss.State);
         Assert.Equal(60, net.Predict(Train.X).Count);
         Assert.InRange(net.Accuracy(Train.X, Train.Y), 0.0, 1.0);
         // Other parameters can be passed in; the net's own are not changed.
@@ -161,6 +162,7 @@ public class TrainingTests
         var solver = new Solver(net, UpdateRule.Adam(learningRate: 5e-2),
             new SolverOptions { NumEpochs = 5, BatchSize = 16, NumTrainSamples = null, LrDecay = 0.9 });
         var result = solver.Train(Train.X, Train.Y, Val.X, Val.Y);
+        Assert.Same(net, solver.Model);
 
         Assert.Equal(5 * 4, result.LossHistory.Count); // ⌈60 / 16⌉ = 4 minibatches per epoch
         Assert.Equal(6, result.TrainAccuracyHistory.Count);

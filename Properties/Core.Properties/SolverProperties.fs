@@ -474,6 +474,17 @@ let ``bad options and data are clear errors`` () =
     Prop.throwsWith [ "NumEpochs must be >= 1, got 0" ] (train Optim.sgd { cfg with NumEpochs = 0 } data)
     Prop.throwsWith [ "LrDecay must be > 0" ] (train Optim.sgd { cfg with LrDecay = 0.0 } data)
     Prop.throwsWith [ "PrintEvery must be >= 1" ] (train Optim.sgd { cfg with PrintEvery = 0 } data)
+
+    Prop.throwsWith
+        [ "CheckpointPath"; "does not exist" ]
+        (train
+            Optim.sgd
+            {
+                cfg with
+                    CheckpointPath = Some(Path.Combine(Path.GetTempPath(), "no-such-folder-x", "c.npz"))
+            }
+            data)
+
     Prop.throwsWith [ "NumTrainSamples must be >= 1" ] (train Optim.sgd { cfg with NumTrainSamples = Some 0 } data)
 
     Prop.throwsWith
