@@ -146,7 +146,7 @@ module Checkpoint =
             for kv in s.OptimStates do
                 w.WriteStartObject kv.Key
                 w.WriteNumber("step", kv.Value.Step)
-                names w "slots" kv.Value.Slots
+                names w "slots" kv.Value.SlotMap
                 w.WriteEndObject()
 
             w.WriteEndObject()
@@ -168,7 +168,7 @@ module Checkpoint =
         check "best_state" s.BestModelState
 
         for kv in s.OptimStates do
-            check ("optim/" + kv.Key) kv.Value.Slots
+            check ("optim/" + kv.Key) kv.Value.SlotMap
 
     /// <summary>
     /// Writes a solver state to an <c>.npz</c> checkpoint at path, atomically: a temporary file in the same folder,
@@ -184,7 +184,7 @@ module Checkpoint =
             for kv in s.BestParams -> $"best/{kv.Key}", kv.Value
             for kv in s.BestModelState -> $"best_state/{kv.Key}", kv.Value
             for p in s.OptimStates do
-                for kv in p.Value.Slots -> $"optim/{p.Key}/{kv.Key}", kv.Value
+                for kv in p.Value.SlotMap -> $"optim/{p.Key}/{kv.Key}", kv.Value
             yield "history/loss", history s.LossHistory
             yield "history/train_acc", history s.TrainAccHistory
             yield "history/val_acc", history s.ValAccHistory
@@ -340,7 +340,7 @@ module Checkpoint =
                         |> List.map (fun n -> n, array $"optim/{p.Name}/{n}")
                         |> Map.ofList
 
-                    p.Name, { Slots = slots; Step = step }
+                    p.Name, OptimState.Create(slots, step)
             ]
             |> Map.ofList
 
@@ -386,7 +386,7 @@ module Checkpoint =
                 (bestParams.[kv.Key].Dims = kv.Value.Dims)
                 $"best/{kv.Key} has shape {Guard.shapeText bestParams.[kv.Key].Dims}, params/{kv.Key} has {Guard.shapeText kv.Value.Dims}"
 
-            for s in optimStates.[kv.Key].Slots do
+            for s in optimStates.[kv.Key].SlotMap do
                 check
                     (s.Value.Dims = kv.Value.Dims)
                     $"optim/{kv.Key}/{s.Key} has shape {Guard.shapeText s.Value.Dims}, params/{kv.Key} has {Guard.shapeText kv.Value.Dims}"

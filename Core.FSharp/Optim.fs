@@ -37,17 +37,21 @@ type OptimConfig = {
 
 /// <summary>
 /// The state an update rule keeps for one parameter: named tensors of the parameter's shape (<c>"velocity"</c>,
-/// <c>"cache"</c>, <c>"m"</c>, <c>"v"</c>) and the number of steps taken (Adam's <c>t</c>). Concrete, so
-/// checkpoints can store it.
+/// <c>"cache"</c>, <c>"m"</c>, <c>"v"</c>) and the number of steps taken (Adam's <c>t</c>). Concrete and immutable,
+/// so checkpoints can store it.
 /// </summary>
-type OptimState = {
-    /// <summary>The rule's per-parameter tensors, each of the parameter's shape; empty for plain SGD.</summary>
-    Slots: Map<string, Tensor>
-    /// <summary>How many steps have been taken with this state (Adam's t).</summary>
-    Step: int
-} with
+[<Sealed>]
+type OptimState private (slots: Map<string, Tensor>, step: int) =
+    /// <summary>The slots as an F# map (for the F# modules).</summary>
+    member internal _.SlotMap = slots
 
-    /// <summary>A state with the given slots and step count (for rules written in C#).</summary>
+    /// <summary>The rule's per-parameter tensors, each of the parameter's shape; empty for plain SGD.</summary>
+    member _.Slots: System.Collections.Generic.IReadOnlyDictionary<string, Tensor> = slots
+
+    /// <summary>How many steps have been taken with this state (Adam's t).</summary>
+    member _.Step = step
+
+    /// <summary>A state with the given slots and step count (for rules of your own; an F# map works as the slots).</summary>
     static member Create
         (
             slots: System.Collections.Generic.IEnumerable<System.Collections.Generic.KeyValuePair<string, Tensor>>,
@@ -58,18 +62,39 @@ type OptimState = {
 
         Guard.nonNegative "OptimState.Create" "step" step
 
-        {
-            Slots = slots |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
-            Step = step
-        }
+        let map =
+            match slots with
+            | :? Map<string, Tensor> as m -> m
+            | _ -> slots |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
+
+        map
+        |> Map.iter (fun k v ->
+            if isNull (box v) then
+                Guard.fail "OptimState.Create" "slots" $"the slot '{k}' is null.")
+
+        OptimState(map, step)
 
     /// <summary>The slot with the given name; fails naming the slots there are when it is missing.</summary>
-    member s.Slot(name: string) =
-        match s.Slots.TryFind name with
+    member _.Slot(name: string) =
+        match slots.TryFind name with
         | Some t -> t
         | None ->
-            let have = s.Slots |> Seq.map (fun kv -> kv.Key) |> String.concat ", "
+            let have = slots |> Seq.map (fun kv -> kv.Key) |> String.concat ", "
             Guard.fail "OptimState.Slot" "name" $"the state has no slot '{name}' (it has: [{have}])."
+
+    /// <summary>Equal when the steps are equal and the slots name the same tensors.</summary>
+    override _.Equals(o: obj) =
+        match o with
+        | :? OptimState as other -> other.Step = step && other.SlotMap = slots
+        | _ -> false
+
+    /// <inheritdoc/>
+    override _.GetHashCode() = hash (step, slots)
+
+    /// <inheritdoc/>
+    override _.ToString() =
+        let names = slots |> Seq.map (fun kv -> kv.Key) |> String.concat ", "
+        $"OptimState(step {step}, slots [{names}])"
 
 namespace Functional.FSharp
 
@@ -136,7 +161,7 @@ module Optim =
         Guard.sameShape fn "w" w.Dims "dw" dw.Dims
 
     let private slot (fn: string) (state: OptimState) (name: string) (w: Tensor) =
-        match state.Slots.TryFind name with
+        match state.SlotMap.TryFind name with
         | None ->
             let have = state.Slots |> Seq.map (fun kv -> kv.Key) |> String.concat ", "
 
@@ -160,17 +185,14 @@ module Optim =
         if isNull (box w) then
             Guard.fail fn "w" "the parameter must not be null."
 
-        {
-            Slots = names |> List.map (fun n -> n, zerosLike w) |> Map.ofList
-            Step = 0
-        }
+        OptimState.Create(names |> List.map (fun n -> n, zerosLike w) |> Map.ofList, 0)
 
     /// <summary>Vanilla SGD step: w ← w − lr · dw. No slots.</summary>
     let sgdStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
         checkArgs "Optim.sgd" config w dw
         let lr = config.LearningRate
         let next = Array.map2 (fun x g -> x - lr * g) w.Data dw.Data
-        wrap w next, { state with Step = state.Step + 1 }
+        wrap w next, OptimState.Create(state.SlotMap, state.Step + 1)
 
     /// <summary>SGD with momentum: v ← μ·v − lr·dw; w ← w + v. Slot <c>"velocity"</c>.</summary>
     let momentumStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
@@ -180,11 +202,7 @@ module Optim =
         let v' = Array.init v.Length (fun i -> mu * v.[i] - lr * dw.Data.[i])
         let w' = Array.init v.Length (fun i -> w.Data.[i] + v'.[i])
 
-        wrap w w',
-        {
-            Slots = state.Slots.Add("velocity", wrap w v')
-            Step = state.Step + 1
-        }
+        wrap w w', OptimState.Create(state.SlotMap.Add("velocity", wrap w v'), state.Step + 1)
 
     /// <summary>
     /// Nesterov momentum (the course notes' form): v' ← μ·v − lr·dw; w ← w − μ·v + (1 + μ)·v'. Slot
@@ -199,11 +217,7 @@ module Optim =
         let w' =
             Array.init v.Length (fun i -> w.Data.[i] - mu * v.[i] + (1.0 + mu) * v'.[i])
 
-        wrap w w',
-        {
-            Slots = state.Slots.Add("velocity", wrap w v')
-            Step = state.Step + 1
-        }
+        wrap w w', OptimState.Create(state.SlotMap.Add("velocity", wrap w v'), state.Step + 1)
 
     /// <summary>
     /// RMSProp: cache ← d·cache + (1 − d)·dw²; w ← w − lr·dw / (√cache + ε). Slot <c>"cache"</c>.
@@ -220,11 +234,7 @@ module Optim =
         let w' =
             Array.init cache.Length (fun i -> w.Data.[i] - lr * g.[i] / (sqrt cache'.[i] + eps))
 
-        wrap w w',
-        {
-            Slots = state.Slots.Add("cache", wrap w cache')
-            Step = state.Step + 1
-        }
+        wrap w w', OptimState.Create(state.SlotMap.Add("cache", wrap w cache'), state.Step + 1)
 
     let private adamCore (fn: string) (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) =
         checkArgs fn config w dw
@@ -247,11 +257,7 @@ module Optim =
                 let step = lr * (m'.[i] / c1) / (sqrt (v'.[i] / c2) + eps)
                 if wd = 0.0 then x - step else x - step - lr * wd * x)
 
-        wrap w w',
-        {
-            Slots = state.Slots.Add("m", wrap w m').Add("v", wrap w v')
-            Step = t
-        }
+        wrap w w', OptimState.Create(state.SlotMap.Add("m", wrap w m').Add("v", wrap w v'), t)
 
     /// <summary>
     /// Adam with bias correction: t ← t + 1; m ← β1·m + (1 − β1)·dw; v ← β2·v + (1 − β2)·dw²;

@@ -48,8 +48,8 @@ type TrainingDivergedException
         iteration: int,
         epoch: int,
         loss: float,
-        bestParameters: Map<string, Tensor>,
-        bestModelState: Map<string, Tensor>,
+        bestParameters: IReadOnlyDictionary<string, Tensor>,
+        bestModelState: IReadOnlyDictionary<string, Tensor>,
         bestValAccuracy: float
     ) =
     inherit Exception(message)

@@ -58,14 +58,7 @@ let ``momentum, rmsprop and adam reproduce the course's expected values`` () =
     }
 
     let w, s =
-        Optim.momentumStep
-            cfg
-            {
-                Slots = Map [ "velocity", v ]
-                Step = 0
-            }
-            courseW
-            courseDw
+        Optim.momentumStep cfg (OptimState.Create(Map [ "velocity", v ], 0)) courseW courseDw
 
     closeAbs "momentum w" 1e-8 [| 0.1406; 0.20738947; 0.27417895; 0.34096842; 0.40775789 |] (Tensor.toArray w).[0..4]
 
@@ -83,10 +76,7 @@ let ``momentum, rmsprop and adam reproduce the course's expected values`` () =
                 Optim.rmsprop.Config with
                     LearningRate = 1e-2
             }
-            {
-                Slots = Map [ "cache", cache ]
-                Step = 0
-            }
+            (OptimState.Create(Map [ "cache", cache ], 0))
             courseW
             courseDw
 
@@ -111,10 +101,7 @@ let ``momentum, rmsprop and adam reproduce the course's expected values`` () =
                 Optim.adam.Config with
                     LearningRate = 1e-2
             }
-            {
-                Slots = Map [ "m", m; "v", vv ]
-                Step = 5
-            }
+            (OptimState.Create(Map [ "m", m; "v", vv ], 5))
             courseW
             courseDw
 
@@ -148,14 +135,7 @@ let ``nesterov and adamw follow their formulas`` () =
     }
 
     let w, s =
-        Optim.nesterovStep
-            cfg
-            {
-                Slots = Map [ "velocity", v ]
-                Step = 0
-            }
-            courseW
-            courseDw
+        Optim.nesterovStep cfg (OptimState.Create(Map [ "velocity", v ], 0)) courseW courseDw
 
     let vi, wi, gi = 0.6, -0.4, -0.6
     let v' = 0.9 * vi - 1e-3 * gi
@@ -256,10 +236,7 @@ let ``a zero gradient leaves the parameters unchanged`` () =
         let shape = [| c.["N"]; c.["D"] |]
         let w = normal (key c 0) shape
 
-        let s = {
-            Slots = Map.empty
-            Step = c.["steps"]
-        }
+        let s = OptimState.Create(Map.empty, c.["steps"])
 
         let w', _ = Optim.step Optim.sgd s w (Tensor.zeros shape)
         Prop.ensure (bitsEqual w w') (fun () -> $"{c}: sgd moved the parameters on a zero gradient"))

@@ -143,7 +143,7 @@ let internal statesEqual (a: SolverState) (b: SolverState) : string option =
         "OptimStates",
         (Set.ofSeq a.OptimStates.Keys = Set.ofSeq b.OptimStates.Keys
          && a.OptimStates
-            |> Map.forall (fun k s -> s.Step = b.OptimStates.[k].Step && mapsEqual s.Slots b.OptimStates.[k].Slots))
+            |> Map.forall (fun k s -> s.Step = b.OptimStates.[k].Step && mapsEqual s.SlotMap b.OptimStates.[k].SlotMap))
         "LearningRate", floatsEqual [ a.LearningRate ] [ b.LearningRate ]
         "Rng", (a.Rng = b.Rng)
         "Epoch", (a.Epoch = b.Epoch)
@@ -585,9 +585,10 @@ let ``a custom update rule trains through the solver`` () =
                 OptimConfig.Defaults with
                     LearningRate = 0.05
             }
-            (fun _ -> { Slots = Map.empty; Step = 0 })
+            (fun _ -> OptimState.Create(Map.empty, 0))
             (fun cfg s w dw ->
-                w - Tensor.map (fun g -> float (sign g)) dw * cfg.LearningRate, { s with Step = s.Step + 1 })
+                w - Tensor.map (fun g -> float (sign g)) dw * cfg.LearningRate,
+                OptimState.Create(s.SlotMap, s.Step + 1))
 
     let rng = Rng.create 11L
     let data = blobs rng 40 20 2 2
