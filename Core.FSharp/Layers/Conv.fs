@@ -29,15 +29,14 @@ type ConvConfig = {
             pad: int,
             [<Optional; DefaultParameterValue(1)>] dilation: int,
             [<Optional; DefaultParameterValue(1)>] groups: int
-        ) =
-        {
-            StrideH = stride
-            StrideW = stride
-            PadH = pad
-            PadW = pad
-            Dilation = dilation
-            Groups = groups
-        }
+        ) = {
+        StrideH = stride
+        StrideW = stride
+        PadH = pad
+        PadW = pad
+        Dilation = dilation
+        Groups = groups
+    }
 
     /// <summary>Stride 1, no padding, no dilation, one group.</summary>
     static member Default = ConvConfig.Create(1, 0)
@@ -395,7 +394,19 @@ module Conv =
                 Span<float>(out, o + f * l, l).Fill(bd.[f])
 
             for grp in 0 .. g.G - 1 do
-                Gemm.run false false g.Fg l k wd (grp * g.Fg * k) cols (n * block + grp * k * l) out (o + grp * g.Fg * l) true)
+                Gemm.run
+                    false
+                    false
+                    g.Fg
+                    l
+                    k
+                    wd
+                    (grp * g.Fg * k)
+                    cols
+                    (n * block + grp * k * l)
+                    out
+                    (o + grp * g.Fg * l)
+                    true)
 
         Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out),
         {
@@ -484,7 +495,19 @@ module Conv =
 
         let dxImage (dcols: float[]) (n: int) =
             for grp in 0 .. g.G - 1 do
-                Gemm.run false false k l g.Fg wT (grp * k * g.Fg) dd ((n * g.F + grp * g.Fg) * l) dcols (grp * k * l) false
+                Gemm.run
+                    false
+                    false
+                    k
+                    l
+                    g.Fg
+                    wT
+                    (grp * k * g.Fg)
+                    dd
+                    ((n * g.F + grp * g.Fg) * l)
+                    dcols
+                    (grp * k * l)
+                    false
 
             Im2col.col2im win dcols 0 dx (n * image)
 

@@ -1,7 +1,10 @@
 namespace Functional
 
 /// <summary>What the convolution → ReLU sandwich keeps (opaque).</summary>
-type ConvReluCache = internal { Conv: ConvCache; Relu: ReluCache }
+type ConvReluCache = internal {
+    Conv: ConvCache
+    Relu: ReluCache
+}
 
 /// <summary>What the convolution → ReLU → max-pool sandwich keeps (opaque).</summary>
 type ConvReluPoolCache = internal {

@@ -16,13 +16,12 @@ type PoolConfig = {
 } with
 
     /// <summary>Windows poolHeight × poolWidth with the same stride along both axes.</summary>
-    static member Create(poolHeight: int, poolWidth: int, stride: int) =
-        {
-            PoolHeight = poolHeight
-            PoolWidth = poolWidth
-            StrideH = stride
-            StrideW = stride
-        }
+    static member Create(poolHeight: int, poolWidth: int, stride: int) = {
+        PoolHeight = poolHeight
+        PoolWidth = poolWidth
+        StrideH = stride
+        StrideW = stride
+    }
 
     /// <summary>"pool ph×pw, stride (sh, sw)".</summary>
     override c.ToString() =
@@ -39,7 +38,10 @@ type MaxPoolCache = internal {
 }
 
 /// <summary>What the average-pooling forward pass keeps (opaque): the input's shape and the configuration.</summary>
-type AvgPoolCache = internal { XShape: int[]; Config: PoolConfig }
+type AvgPoolCache = internal {
+    XShape: int[]
+    Config: PoolConfig
+}
 
 namespace Functional.FSharp
 
@@ -54,10 +56,7 @@ module internal Pooling =
             Guard.fail fn "config" "config must not be null."
 
         if cfg.PoolHeight < 1 || cfg.PoolWidth < 1 then
-            Guard.fail
-                fn
-                "poolHeight"
-                $"the pool window must be at least 1×1, got {cfg.PoolHeight}×{cfg.PoolWidth}."
+            Guard.fail fn "poolHeight" $"the pool window must be at least 1×1, got {cfg.PoolHeight}×{cfg.PoolWidth}."
 
         if cfg.StrideH < 1 || cfg.StrideW < 1 then
             Guard.fail fn "stride" $"stride must be >= 1, got (strideH, strideW) = ({cfg.StrideH}, {cfg.StrideW})."
@@ -151,12 +150,7 @@ module MaxPool =
 
                         out.[((b * g.C + c) * g.Ho + i) * g.Wo + j] <- best
 
-        Tensor.Wrap(Pooling.outShape n g, out),
-        {
-            X = x
-            Config = cfg
-            ArgMax = None
-        }
+        Tensor.Wrap(Pooling.outShape n g, out), { X = x; Config = cfg; ArgMax = None }
 
     /// <summary>
     /// Naive backward pass. dout: (N, C, H', W'). Returns dx (N, C, H, W): each dout goes to the first maximal
@@ -207,7 +201,12 @@ module MaxPool =
         let planeOut = g.Ho * g.Wo
         let out = Array.zeroCreate (n * g.C * planeOut)
         let arg = Array.zeroCreate out.Length
-        let kernel = if tiles g then PoolKernels.maxTiled else PoolKernels.maxWindows
+
+        let kernel =
+            if tiles g then
+                PoolKernels.maxTiled
+            else
+                PoolKernels.maxWindows
 
         Pooling.perImage n xd.Length (fun b ->
             for c in 0 .. g.C - 1 do
@@ -271,7 +270,11 @@ module AvgPool =
 
                         out.[((b * g.C + c) * g.Ho + i) * g.Wo + j] <- s * scale)
 
-        Tensor.Wrap(Pooling.outShape n g, out), { XShape = Array.copy x.Dims; Config = cfg }
+        Tensor.Wrap(Pooling.outShape n g, out),
+        {
+            XShape = Array.copy x.Dims
+            Config = cfg
+        }
 
     /// <summary>Backward pass: each dout is shared equally by the PoolHeight·PoolWidth inputs of its window.
     /// dout: (N, C, H', W'). Returns dx (N, C, H, W).</summary>

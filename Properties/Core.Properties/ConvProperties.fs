@@ -24,7 +24,9 @@ let ``conv backward (naive and fast) matches numeric gradients for x, w and b`` 
         let cfg = convConfig c
         let x, w, b, dout = convInputs c
         let case = describe c
-        let nx, nw, nb = numericConv (fun x w b -> fst (Conv.forwardNaive cfg x w b)) x w b dout
+
+        let nx, nw, nb =
+            numericConv (fun x w b -> fst (Conv.forwardNaive cfg x w b)) x w b dout
 
         for name, cache, backward in
             [
@@ -112,11 +114,7 @@ let ``with pad 0 and a stride that does not divide evenly the uncovered rows and
             Prop.ensure (uncovered |> Array.forall (fun (_, v) -> v = 0.0)) (fun () ->
                 $"{case}: uncovered inputs have nonzero gradient {uncovered}")
 
-            Prop.gradClose
-                case
-                "dx"
-                g.Dx
-                (numericOf h (fun t -> fst (Conv.forwardNaive cfg t w b)) x dout))
+            Prop.gradClose case "dx" g.Dx (numericOf h (fun t -> fst (Conv.forwardNaive cfg t w b)) x dout))
 
 [<Fact>]
 let ``a grouped convolution is the side-by-side convolutions of its groups`` () =
@@ -220,7 +218,10 @@ let ``groups, bias and rank errors are explicit`` () =
         Conv.forward (ConvConfig.Create(1, 0, dilation = 0)) x w b)
 
     rejects "b" [ "(4,)"; "(3,)" ] (fun () -> Conv.forward ConvConfig.Default x w (Tensor.zeros [| 3 |]))
-    rejects "x" [ "(N, C, H, W)"; "(3, 5, 5)" ] (fun () -> Conv.forward ConvConfig.Default (Tensor.zeros [| 3; 5; 5 |]) w b)
+
+    rejects "x" [ "(N, C, H, W)"; "(3, 5, 5)" ] (fun () ->
+        Conv.forward ConvConfig.Default (Tensor.zeros [| 3; 5; 5 |]) w b)
+
     rejects "w" [ "at least 1×1" ] (fun () -> Conv.forward ConvConfig.Default x (Tensor.zeros [| 4; 3; 0; 3 |]) b)
     Assert.Equal<int[]>([| 2; 4; 3; 3 |], Conv.outputShape (ConvConfig.Create(2, 1)) [| 2; 3; 5; 5 |] [| 4; 3; 3; 3 |])
 
@@ -239,11 +240,12 @@ let ``a failing case shrinks to the smallest configuration and the message print
 
     let msg = ex.ToString()
 
-    for frag in [
-        "x (1, 1, 1, 1), w (1, 1, 1, 1), stride (2, 1), pad (0, 0), dilation 1, groups 1"
-        "max rel error"
-        "at (0, 0, 0, 0)"
-    ] do
+    for frag in
+        [
+            "x (1, 1, 1, 1), w (1, 1, 1, 1), stride (2, 1), pad (0, 0), dilation 1, groups 1"
+            "max rel error"
+            "at (0, 0, 0, 0)"
+        ] do
         Assert.True(msg.Contains frag, $"expected \"{frag}\" in:\n{msg}")
 
 let private awayFromKink (out: Tensor) =
@@ -279,24 +281,28 @@ let ``conv-relu backward matches numeric gradients away from the kink`` () =
         let cfg = convConfig c
         let x, w, b, dout = convInputs c
         let g = ConvRelu.backward dout (snd (ConvRelu.forward cfg x w b))
-        let nx, nw, nb = numericConv (fun x w b -> fst (ConvRelu.forward cfg x w b)) x w b dout
+
+        let nx, nw, nb =
+            numericConv (fun x w b -> fst (ConvRelu.forward cfg x w b)) x w b dout
+
         let case = describe c
         Prop.gradClose case "dx" g.Dx nx
         Prop.gradClose case "dw" g.Dw nw
         Prop.gradClose case "db" g.Db nb)
 
-let private sandwichPool (c: Case) =
-    {
-        PoolHeight = c.["PPH"]
-        PoolWidth = c.["PPW"]
-        StrideH = c.["PS"]
-        StrideW = c.["PS"]
-    }
+let private sandwichPool (c: Case) = {
+    PoolHeight = c.["PPH"]
+    PoolWidth = c.["PPW"]
+    StrideH = c.["PS"]
+    StrideW = c.["PS"]
+}
 
 /// No window of the ReLU output has two positive values within 1e-3 of its maximum.
 let private noNearTies (pool: PoolConfig) (r: Tensor) =
     let d = r.Dims
-    let ho, wo = (d.[2] - pool.PoolHeight) / pool.StrideH + 1, (d.[3] - pool.PoolWidth) / pool.StrideW + 1
+
+    let ho, wo =
+        (d.[2] - pool.PoolHeight) / pool.StrideH + 1, (d.[3] - pool.PoolWidth) / pool.StrideW + 1
 
     seq {
         for n in 0 .. d.[0] - 1 do
@@ -330,7 +336,10 @@ let ``conv-relu-pool backward matches numeric gradients away from kinks and ties
     Prop.check "conv-relu-pool backward" 100 (casesShrinkingPairs sandwichRanges valid) (fun c ->
         let cfg, pool = convConfig c, sandwichPool c
         let x, w, b, _ = convInputs c
-        let fwd x w b = fst (ConvReluPool.forward cfg pool x w b)
+
+        let fwd x w b =
+            fst (ConvReluPool.forward cfg pool x w b)
+
         let dout = normal (key c 5) (Tensor.shape (fwd x w b))
         let g = ConvReluPool.backward dout (snd (ConvReluPool.forward cfg pool x w b))
         let nx, nw, nb = numericConv fwd x w b dout

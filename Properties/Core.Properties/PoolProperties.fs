@@ -15,6 +15,19 @@ let private h = 1e-5
 let private bits (t: Tensor) =
     Tensor.toArray t |> Array.map BitConverter.DoubleToInt64Bits
 
+/// Fails unless a and b are equal bit for bit, naming the first element that differs.
+let private identical (case: string) (what: string) (a: Tensor) (b: Tensor) =
+    let ba, bb = bits a, bits b
+
+    match Array.tryFindIndex id (Array.map2 (<>) ba bb) with
+    | None -> ()
+    | Some i ->
+        let st = Guard.rowMajorStrides a.Dims
+        let index = Array.init st.Length (fun d -> (i / st.[d]) % a.Dims.[d])
+
+        failwith
+            $"{case}: {what} differs at {Guard.shapeText index}: naive {(Tensor.toArray a).[i]:R}, fast {(Tensor.toArray b).[i]:R}"
+
 let private maxPoolGradients (name: string) (arb: FsCheck.Arbitrary<Case>) =
     Prop.check name 100 arb (fun c ->
         let cfg, shape = poolSetup c
@@ -43,12 +56,17 @@ let private fastEqualsNaive (name: string) (count: int) (arb: FsCheck.Arbitrary<
         let outN, cacheN = MaxPool.forwardNaive cfg x
         let outF, cacheF = MaxPool.forward cfg x
         let case = describePool c
-        Prop.ensure (bits outN = bits outF) (fun () -> $"{case}: forward differs: {outN} vs {outF}")
+        identical case "out" outN outF
         let dout = normal (key c 1) (Tensor.shape outN)
         let dxN = MaxPool.backwardNaive dout cacheN
 
-        for dxF in [ MaxPool.backward dout cacheF; MaxPool.backward dout cacheN; MaxPool.backwardNaive dout cacheF ] do
-            Prop.ensure (bits dxN = bits dxF) (fun () -> $"{case}: dx differs: {dxN} vs {dxF}"))
+        for dxF in
+            [
+                MaxPool.backward dout cacheF
+                MaxPool.backward dout cacheN
+                MaxPool.backwardNaive dout cacheF
+            ] do
+            identical case "dx" dxN dxF)
 
 [<Fact>]
 let ``max pool fast equals naive exactly, ties included`` () =
@@ -62,7 +80,16 @@ let ``max pool fast (reshape trick) equals naive exactly when windows tile the i
 let ``max pool fast equals naive on inputs large enough for the parallel path`` () =
     let large =
         casesWhere
-            [ "N", 4, 6; "C", 4, 4; "H", 48, 64; "W", 48, 64; "PH", 1, 4; "PW", 1, 4; "SH", 1, 3; "SW", 1, 3 ]
+            [
+                "N", 4, 6
+                "C", 4, 4
+                "H", 48, 64
+                "W", 48, 64
+                "PH", 1, 4
+                "PW", 1, 4
+                "SH", 1, 3
+                "SW", 1, 3
+            ]
             (fun _ -> true)
 
     fastEqualsNaive "max pool fast = naive (parallel)" 5 large
@@ -85,12 +112,20 @@ let ``max pool routes the gradient to the first maximum of a window on ties`` ()
         ] do
         let out, cache = forward cfg x
         Assert.Equal<float[]>([| 3.0 |], Tensor.toArray out)
-        Assert.Equal<float[]>([| 0.0; 5.0; 0.0; 0.0; 0.0; 0.0 |], Tensor.toArray (backward (Tensor.full [| 1; 1; 1; 1 |] 5.0) cache))
+
+        Assert.Equal<float[]>(
+            [| 0.0; 5.0; 0.0; 0.0; 0.0; 0.0 |],
+            Tensor.toArray (backward (Tensor.full [| 1; 1; 1; 1 |] 5.0) cache)
+        )
 
     // Overlapping windows (stride 1) that share their maximum both send their gradient to it.
     let y = Tensor.ofArray [| 1; 1; 1; 3 |] [| 0.0; 9.0; 1.0 |]
     let _, cache = MaxPool.forward (PoolConfig.Create(1, 2, 1)) y
-    Assert.Equal<float[]>([| 0.0; 3.0; 0.0 |], Tensor.toArray (MaxPool.backward (Tensor.ofArray [| 1; 1; 1; 2 |] [| 1.0; 2.0 |]) cache))
+
+    Assert.Equal<float[]>(
+        [| 0.0; 3.0; 0.0 |],
+        Tensor.toArray (MaxPool.backward (Tensor.ofArray [| 1; 1; 1; 2 |] [| 1.0; 2.0 |]) cache)
+    )
 
 [<Fact>]
 let ``average pool backward matches the numeric gradient`` () =
@@ -112,17 +147,18 @@ let ``average pooling is a depthwise convolution with a constant kernel`` () =
         let cfg, shape = poolSetup c
         let ch = shape.[1]
         let x = normal (key c 0) shape
-        let w = Tensor.full [| ch; 1; cfg.PoolHeight; cfg.PoolWidth |] (1.0 / float (cfg.PoolHeight * cfg.PoolWidth))
 
-        let conv =
-            {
-                StrideH = cfg.StrideH
-                StrideW = cfg.StrideW
-                PadH = 0
-                PadW = 0
-                Dilation = 1
-                Groups = ch
-            }
+        let w =
+            Tensor.full [| ch; 1; cfg.PoolHeight; cfg.PoolWidth |] (1.0 / float (cfg.PoolHeight * cfg.PoolWidth))
+
+        let conv = {
+            StrideH = cfg.StrideH
+            StrideW = cfg.StrideW
+            PadH = 0
+            PadW = 0
+            Dilation = 1
+            Groups = ch
+        }
 
         let out, cache = AvgPool.forward cfg x
         let outC, cacheC = Conv.forward conv x w (Tensor.zeros [| ch |])
