@@ -24,9 +24,10 @@ type internal Window = {
 }
 
 /// <summary>
-/// im2col / col2im for one image: the columns of an image form a (C·KH·KW) × (Ho·Wo) row-major matrix whose row
-/// (c, ki, kj) holds, for every output position (i, j), the input value under kernel tap (ki, kj) of channel c
-/// (zero where the tap falls in the padding). Convolution is then one GEMM per group.
+/// im2col / col2im, one image at a time: the columns form a (C·KH·KW) × (N·Ho·Wo) row-major matrix whose row
+/// (c, ki, kj) holds, for every image n and output position (i, j), the input value under kernel tap (ki, kj) of
+/// channel c (zero where the tap falls in the padding). Image n's Ho·Wo entries of a row start at column n·Ho·Wo;
+/// rows are rowStride = N·Ho·Wo apart. Convolution is then one GEMM per group over the whole batch.
 /// </summary>
 module internal Im2col =
     /// The range [j0, j1) of output columns j whose tap column j·SW − PW + kj·D falls inside 0 .. W − 1.
@@ -42,15 +43,14 @@ module internal Im2col =
 
         struct (off, j0, max j0 j1)
 
-    /// Writes the columns of the image at x[xOff ..] into cols[colsOff ..]. The destination must be zero on entry:
-    /// only the taps that fall inside the input are written.
-    let im2col (g: Window) (x: float[]) (xOff: int) (cols: float[]) (colsOff: int) =
-        let l = g.Ho * g.Wo
+    /// Writes the columns of the image at x[xOff ..] into cols[colsOff ..], rows rowStride apart. The destination
+    /// must be zero on entry: only the taps that fall inside the input are written.
+    let im2col (g: Window) (rowStride: int) (x: float[]) (xOff: int) (cols: float[]) (colsOff: int) =
 
         for c in 0 .. g.C - 1 do
             for ki in 0 .. g.KH - 1 do
                 for kj in 0 .. g.KW - 1 do
-                    let row = colsOff + ((c * g.KH + ki) * g.KW + kj) * l
+                    let row = colsOff + ((c * g.KH + ki) * g.KW + kj) * rowStride
                     let struct (off, j0, j1) = validCols g kj
 
                     if j1 > j0 then
@@ -67,15 +67,14 @@ module internal Im2col =
                                     for j in j0 .. j1 - 1 do
                                         cols.[dst + j] <- x.[src + j * g.SW]
 
-    /// Adds the columns cols[colsOff ..] back onto the image dx[dxOff ..] (the adjoint of im2col): every tap's value
-    /// is summed into the input element it was read from; taps in the padding are dropped.
-    let col2im (g: Window) (cols: float[]) (colsOff: int) (dx: float[]) (dxOff: int) =
-        let l = g.Ho * g.Wo
+    /// Adds the columns cols[colsOff ..] (rows rowStride apart) back onto the image dx[dxOff ..], the adjoint of
+    /// im2col: every tap's value is summed into the input element it was read from; taps in the padding are dropped.
+    let col2im (g: Window) (rowStride: int) (cols: float[]) (colsOff: int) (dx: float[]) (dxOff: int) =
 
         for c in 0 .. g.C - 1 do
             for ki in 0 .. g.KH - 1 do
                 for kj in 0 .. g.KW - 1 do
-                    let row = colsOff + ((c * g.KH + ki) * g.KW + kj) * l
+                    let row = colsOff + ((c * g.KH + ki) * g.KW + kj) * rowStride
                     let struct (off, j0, j1) = validCols g kj
 
                     if j1 > j0 then

@@ -56,21 +56,22 @@ let ``conv fast forward and backward equal the naive loops`` () =
 
 [<Fact>]
 let ``conv fast equals naive on inputs large enough for the parallel paths`` () =
-    // N·F·H'·W'·K ≥ 2^16 multiply-adds, so images (and the dw chunks) run in parallel.
+    // Even the smallest of these has ≥ 2^15 column entries (im2col and col2im run images in parallel) and, with one
+    // group, ≥ 2^18 multiply-adds per GEMM (Gemm splits its rows across cores).
     let ranges = [
-        "N", 2, 9
-        "C", 2, 3
-        "H", 12, 18
-        "W", 12, 18
-        "F", 6, 8
+        "N", 6, 8
+        "C", 3, 3
+        "H", 18, 20
+        "W", 18, 20
+        "F", 12, 12
         "KH", 3, 3
-        "KW", 2, 3
-        "SH", 1, 2
-        "SW", 1, 2
-        "PH", 0, 1
-        "PW", 0, 1
+        "KW", 3, 3
+        "SH", 1, 1
+        "SW", 1, 1
+        "PH", 1, 1
+        "PW", 1, 1
         "D", 1, 2
-        "G", 1, 2
+        "G", 1, 3
     ]
 
     Prop.check "conv fast = naive (parallel)" 10 (convCasesOver ranges) (fun c ->
