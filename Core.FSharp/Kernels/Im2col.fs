@@ -24,10 +24,10 @@ type internal Window = {
 }
 
 /// <summary>
-/// im2col / col2im, one image at a time: the columns form a (C·KH·KW) × (N·Ho·Wo) row-major matrix whose row
-/// (c, ki, kj) holds, for every image n and output position (i, j), the input value under kernel tap (ki, kj) of
-/// channel c (zero where the tap falls in the padding). Image n's Ho·Wo entries of a row start at column n·Ho·Wo;
-/// rows are rowStride = N·Ho·Wo apart. Convolution is then one GEMM per group over the whole batch.
+/// im2col / col2im, one image at a time: the columns of an image form a (C·KH·KW) × (Ho·Wo) matrix whose row
+/// (c, ki, kj) holds, for every output position (i, j), the input value under kernel tap (ki, kj) of channel c (zero
+/// where the tap falls in the padding); rows are rowStride apart (Ho·Wo for one image's own block, N·Ho·Wo to lay a
+/// batch side by side). Convolution is then one GEMM per group.
 /// </summary>
 module internal Im2col =
     /// The range [j0, j1) of output columns j whose tap column j·SW − PW + kj·D falls inside 0 .. W − 1.

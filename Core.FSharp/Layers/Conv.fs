@@ -340,56 +340,74 @@ module Conv =
         }
 
     // ---------------------------------------------------------------------------------------------------------
-    // Fast: im2col over the batch (images in parallel when large), one GEMM per group, col2im for dx.
+    // Fast: im2col + GEMM per image and group, col2im for dx; images in parallel when the work is large enough.
     // ---------------------------------------------------------------------------------------------------------
 
-    /// Input elements above which im2col / col2im spread the images across cores.
-    let internal parallelElements = 1 <<< 15
+    /// Multiply-adds above which images are spread across cores: about a millisecond of work, so that handing work
+    /// to other threads (tens of microseconds on an idle machine, milliseconds on a busy one) stays a small cost.
+    let internal parallelWork = 1L <<< 20
 
-    let internal perImage (g: Geometry) (body: int -> unit) =
-        if g.N > 1 && g.N * g.C * g.HH * g.WW * g.Ho * g.Wo >= parallelElements then
+    /// Images in parallel when the whole job is large, there are several images, and one image's GEMM is too small
+    /// to be split by Gemm itself (which would otherwise nest parallel loops).
+    let internal perImage (g: Geometry) (work: int64) (body: int -> unit) =
+        let perImageWork = if g.N > 0 then work / int64 g.N else 0L
+
+        if g.N > 1 && work >= parallelWork && perImageWork < int64 Gemm.parallelThreshold then
             Parallel.For(0, g.N, body) |> ignore
         else
             for n in 0 .. g.N - 1 do
                 body n
 
-    /// The im2col columns of the batch: (C·HH·WW) × (N·H'·W'), image n's block of each row at column n·H'·W'.
+    let internal work (g: Geometry) =
+        int64 g.N * int64 g.F * int64 (g.Ho * g.Wo) * int64 (g.Cg * g.HH * g.WW)
+
+    /// The im2col columns of every image: N blocks of (C·HH·WW) × (H'·W').
     let internal columns (g: Geometry) (cfg: ConvConfig) (x: float[]) =
         let win = g.Window cfg
-        let l = g.Ho * g.Wo
-        let nl = g.N * l
+        let block = g.C * g.HH * g.WW * g.Ho * g.Wo
+        let cols = Array.zeroCreate (g.N * block)
         let image = g.C * g.H * g.W
-        let cols = Array.zeroCreate (g.C * g.HH * g.WW * nl)
-        perImage g (fun n -> Im2col.im2col win nl x (n * image) cols (n * l))
+
+        perImage g (work g) (fun n -> Im2col.im2col win (g.Ho * g.Wo) x (n * image) cols (n * block))
         cols
 
     /// <summary>
-    /// Fast forward pass: im2col over the batch (images in parallel when large), then one GEMM per group,
-    /// w_g (F/groups × K) · cols_g (K × N·H'·W') with K = C/groups·HH·WW. x: (N, C, H, W); w: (F, C/groups, HH, WW);
-    /// b: (F,). Returns out (N, F, H', W') and the cache (which keeps the columns for the backward pass).
+    /// Fast forward pass: im2col + GEMM (one product per image and group, images in parallel when large).
+    /// x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,). Returns out (N, F, H', W') and the cache (which keeps
+    /// the columns for the backward pass).
     /// </summary>
     let forward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvCache =
         let g = geometry "Conv.forward" cfg x w b
+        let win = g.Window cfg
         let l = g.Ho * g.Wo
-        let nl = g.N * l
         let k = g.Cg * g.HH * g.WW // one group's rows of the columns
-        let wd, bd = w.Data, b.Data
-        let cols = columns g cfg x.Data
-        // The product in (F, N·H'·W') layout, then laid out as (N, F, H'·W') with the bias added.
-        let prod = Array.zeroCreate (g.F * nl)
-
-        for grp in 0 .. g.G - 1 do
-            Gemm.run false false g.Fg nl k wd (grp * g.Fg * k) cols (grp * k * nl) prod (grp * g.Fg * nl) false
-
+        let block = g.C * g.HH * g.WW * l
+        let image = g.C * g.H * g.W
+        let cols = Array.zeroCreate (g.N * block)
         let out = Array.zeroCreate (g.N * g.F * l)
+        let xd, wd, bd = x.Data, w.Data, b.Data
 
-        for n in 0 .. g.N - 1 do
+        perImage g (work g) (fun n ->
+            Im2col.im2col win l xd (n * image) cols (n * block)
+            let o = n * g.F * l
+
             for f in 0 .. g.F - 1 do
-                TensorPrimitives.Add(
-                    ReadOnlySpan<float>(prod, f * nl + n * l, l),
-                    bd.[f],
-                    Span<float>(out, (n * g.F + f) * l, l)
-                )
+                Span<float>(out, o + f * l, l).Fill(bd.[f])
+
+            for grp in 0 .. g.G - 1 do
+                Gemm.run
+                    false
+                    false
+                    g.Fg
+                    l
+                    k
+                    wd
+                    (grp * g.Fg * k)
+                    cols
+                    (n * block + grp * k * l)
+                    out
+                    (o + grp * g.Fg * l)
+                    true)
 
         Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out),
         {
@@ -399,11 +417,15 @@ module Conv =
             Cols = Some cols
         }
 
+    /// Images per chunk of the dw reduction: a fixed split (not the machine's core count), so the sum is the same
+    /// bit for bit on every machine and whether or not it runs in parallel.
+    [<Literal>]
+    let internal DwChunks = 8
+
     /// <summary>
-    /// Fast backward pass: dw_g = dout_g · cols_gᵀ and the columns' gradient w_gᵀ · dout_g by GEMM over the batch,
-    /// folded back onto dx by col2im (images in parallel when large). dout: (N, F, H', W'). Returns dx (N, C, H, W),
-    /// dw (F, C/groups, HH, WW), db (F,). Works with a cache from either forward pass (the columns are rebuilt when
-    /// the cache has none).
+    /// Fast backward pass: dw and dx by GEMM against the im2col columns, col2im for dx; images in parallel when
+    /// large. dout: (N, F, H', W'). Returns dx (N, C, H, W), dw (F, C/groups, HH, WW), db (F,). Works with a cache
+    /// from either forward pass (the columns are rebuilt when the cache has none).
     /// </summary>
     let backward (dout: Tensor) (cache: ConvCache) : ConvGrads =
         let g = cacheGeometry "Conv.backward" cache
@@ -411,8 +433,8 @@ module Conv =
         let cfg = cache.Config
         let win = g.Window cfg
         let l = g.Ho * g.Wo
-        let nl = g.N * l
         let k = g.Cg * g.HH * g.WW
+        let block = g.C * g.HH * g.WW * l
         let image = g.C * g.H * g.W
         let wd, dd = cache.W.Data, dout.Data
 
@@ -421,30 +443,93 @@ module Conv =
             | Some c -> c
             | None -> columns g cfg cache.X.Data
 
-        // db, and dout laid out as (F, N·H'·W') to match the columns.
+        // db: the sum of dout over images and positions.
         let db = Array.zeroCreate g.F
-        let doutT = Array.zeroCreate (g.F * nl)
 
         for n in 0 .. g.N - 1 do
             for f in 0 .. g.F - 1 do
-                let src = ReadOnlySpan<float>(dd, (n * g.F + f) * l, l)
-                db.[f] <- db.[f] + TensorPrimitives.Sum src
-                src.CopyTo(Span<float>(doutT, f * nl + n * l, l))
+                db.[f] <- db.[f] + TensorPrimitives.Sum(ReadOnlySpan<float>(dd, (n * g.F + f) * l, l))
 
-        // dw_g (F/groups × K) = dout_g (F/groups × N·L) · cols_gᵀ (N·L × K).
+        // dw: per group, dout_g (Fg × L) · cols_gᵀ (L × K), summed over images in fixed chunks.
+        let chunks = min g.N DwChunks
+        let partial = Array.init chunks (fun _ -> Array.zeroCreate wd.Length)
+
+        let dwChunk (ch: int) =
+            let acc = partial.[ch]
+
+            for n in ch * g.N / chunks .. (ch + 1) * g.N / chunks - 1 do
+                for grp in 0 .. g.G - 1 do
+                    Gemm.run
+                        false
+                        true
+                        g.Fg
+                        k
+                        l
+                        dd
+                        ((n * g.F + grp * g.Fg) * l)
+                        cols
+                        (n * block + grp * k * l)
+                        acc
+                        (grp * g.Fg * k)
+                        true
+
+        if chunks > 1 && work g >= parallelWork then
+            Parallel.For(0, chunks, dwChunk) |> ignore
+        else
+            for ch in 0 .. chunks - 1 do
+                dwChunk ch
+
         let dw = Array.zeroCreate wd.Length
 
-        for grp in 0 .. g.G - 1 do
-            Gemm.run false true g.Fg k nl doutT (grp * g.Fg * nl) cols (grp * k * nl) dw (grp * g.Fg * k) false
+        for p in partial do
+            TensorPrimitives.Add(ReadOnlySpan<float>(dw), ReadOnlySpan<float>(p), Span<float>(dw))
 
-        // The columns' gradient, dcols_g (K × N·L) = w_gᵀ (K × F/groups) · dout_g (F/groups × N·L), then col2im.
-        let dcols = Array.zeroCreate cols.Length
+        // dx: per group, the columns' gradient w_gᵀ (K × Fg) · dout_g (Fg × L), folded back by col2im.
+        let wT = Array.zeroCreate wd.Length
 
         for grp in 0 .. g.G - 1 do
-            Gemm.run true false k nl g.Fg wd (grp * g.Fg * k) doutT (grp * g.Fg * nl) dcols (grp * k * nl) false
+            for f in 0 .. g.Fg - 1 do
+                for r in 0 .. k - 1 do
+                    wT.[grp * k * g.Fg + r * g.Fg + f] <- wd.[(grp * g.Fg + f) * k + r]
 
         let dx = Array.zeroCreate (g.N * image)
-        perImage g (fun n -> Im2col.col2im win nl dcols (n * l) dx (n * image))
+
+        let dxImage (dcols: float[]) (n: int) =
+            for grp in 0 .. g.G - 1 do
+                Gemm.run
+                    false
+                    false
+                    k
+                    l
+                    g.Fg
+                    wT
+                    (grp * k * g.Fg)
+                    dd
+                    ((n * g.F + grp * g.Fg) * l)
+                    dcols
+                    (grp * k * l)
+                    false
+
+            Im2col.col2im win l dcols 0 dx (n * image)
+
+        let perImageWork = if g.N > 0 then work g / int64 g.N else 0L
+
+        if g.N > 1 && work g >= parallelWork && perImageWork < int64 Gemm.parallelThreshold then
+            Parallel.For(
+                0,
+                g.N,
+                (fun () -> Array.zeroCreate block),
+                (fun n _ (dcols: float[]) ->
+                    dxImage dcols n
+                    dcols),
+                (fun _ -> ())
+            )
+            |> ignore
+        else
+            let dcols = Array.zeroCreate block
+
+            for n in 0 .. g.N - 1 do
+                dxImage dcols n
 
         {
             Dx = Tensor.Wrap(Array.copy cache.X.Dims, dx)

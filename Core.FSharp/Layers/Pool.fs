@@ -109,8 +109,9 @@ module internal Pooling =
         if isNull (box cache) then
             Guard.fail fn "cache" "cache must not be null."
 
-    /// Elements above which images are processed in parallel.
-    let parallelElements = 1 <<< 15
+    /// Input elements above which images are processed in parallel: about a millisecond of work, so that handing
+    /// work to other threads stays a small cost.
+    let parallelElements = 1 <<< 20
 
     let perImage (n: int) (elements: int) (body: int -> unit) =
         if n > 1 && elements >= parallelElements then

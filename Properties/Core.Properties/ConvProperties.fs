@@ -56,14 +56,14 @@ let ``conv fast forward and backward equal the naive loops`` () =
 
 [<Fact>]
 let ``conv fast equals naive on inputs large enough for the parallel paths`` () =
-    // Even the smallest of these has ≥ 2^15 column entries (im2col and col2im run images in parallel) and, with one
-    // group, ≥ 2^18 multiply-adds per GEMM (Gemm splits its rows across cores).
+    // Even the smallest of these has N·F·H'·W'·K ≥ 2^20 multiply-adds: with 4 groups one image's GEMM is small and the
+    // images run in parallel; with 1 group it is ≥ 2^18 and Gemm splits its rows instead. The dw chunks run in parallel.
     let ranges = [
-        "N", 6, 8
-        "C", 3, 3
-        "H", 18, 20
-        "W", 18, 20
-        "F", 12, 12
+        "N", 8, 9
+        "C", 4, 4
+        "H", 36, 38
+        "W", 36, 38
+        "F", 16, 16
         "KH", 3, 3
         "KW", 3, 3
         "SH", 1, 1
@@ -71,7 +71,7 @@ let ``conv fast equals naive on inputs large enough for the parallel paths`` () 
         "PH", 1, 1
         "PW", 1, 1
         "D", 1, 2
-        "G", 1, 3
+        "G", 1, 4
     ]
 
     Prop.check "conv fast = naive (parallel)" 10 (convCasesOver ranges) (fun c ->

@@ -78,13 +78,14 @@ let ``max pool fast (reshape trick) equals naive exactly when windows tile the i
 
 [<Fact>]
 let ``max pool fast equals naive on inputs large enough for the parallel path`` () =
+    // At least 2^20 input elements: images are processed in parallel.
     let large =
         casesWhere
             [
-                "N", 4, 6
+                "N", 16, 17
                 "C", 4, 4
-                "H", 48, 64
-                "W", 48, 64
+                "H", 128, 132
+                "W", 128, 132
                 "PH", 1, 4
                 "PW", 1, 4
                 "SH", 1, 3
@@ -97,7 +98,7 @@ let ``max pool fast equals naive on inputs large enough for the parallel path`` 
     fastEqualsNaive
         "max pool fast = naive (parallel, tiling)"
         5
-        (cases [ "N", 4, 6; "C", 4, 4; "Ho", 24, 32; "Wo", 24, 32; "PH", 2, 2; "PW", 2, 2 ])
+        (cases [ "N", 16, 17; "C", 4, 4; "Ho", 64, 66; "Wo", 64, 66; "PH", 2, 2; "PW", 2, 2 ])
 
 [<Fact>]
 let ``max pool routes the gradient to the first maximum of a window on ties`` () =
