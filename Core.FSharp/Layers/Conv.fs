@@ -473,7 +473,12 @@ module Conv =
                         (grp * g.Fg * k)
                         true
 
-        if chunks > 1 && work g >= parallelWork then
+        let perImageWork = if g.N > 0 then work g / int64 g.N else 0L
+
+        let parallelImages =
+            work g >= parallelWork && perImageWork < int64 Gemm.parallelThreshold
+
+        if chunks > 1 && parallelImages then
             Parallel.For(0, chunks, dwChunk) |> ignore
         else
             for ch in 0 .. chunks - 1 do
@@ -512,9 +517,7 @@ module Conv =
 
             Im2col.col2im win l dcols 0 dx (n * image)
 
-        let perImageWork = if g.N > 0 then work g / int64 g.N else 0L
-
-        if g.N > 1 && work g >= parallelWork && perImageWork < int64 Gemm.parallelThreshold then
+        if g.N > 1 && parallelImages then
             Parallel.For(
                 0,
                 g.N,
