@@ -93,18 +93,23 @@ module internal Im2col =
                                         dx.[dst + j * g.SW] <- dx.[dst + j * g.SW] + cols.[src + j]
 
 /// <summary>
-/// Max-pooling window kernels over one H × W plane. Both record, for every output element, the flat index (into
-/// the whole input array) of the window's maximum: the first one in row-major window order on ties, exactly as the
-/// naive loops choose it (a later element wins only when strictly greater).
+/// Max-pooling window kernels over one H × W plane. Both record, for every output element, where its window's maximum
+/// is, as the offset ki·KW + kj inside the window (a byte: the fast path keeps arg-maxes only for windows of at most
+/// 256 elements): the first maximum in row-major window order on ties, exactly as the naive loops choose it (a later
+/// element wins only when strictly greater).
 /// </summary>
 module internal PoolKernels =
+    /// The largest window whose arg-maxes fit in a byte.
+    [<Literal>]
+    let MaxArgWindow = 256
+
     /// General windows (any stride, overlapping or not): a loop over each window.
-    let maxWindows (g: Window) (x: float[]) (xOff: int) (out: float[]) (arg: int[]) (outOff: int) =
+    let maxWindows (g: Window) (x: float[]) (xOff: int) (out: float[]) (arg: byte[]) (outOff: int) =
         for i in 0 .. g.Ho - 1 do
             for j in 0 .. g.Wo - 1 do
                 let start = xOff + i * g.SH * g.W + j * g.SW
                 let mutable best = x.[start]
-                let mutable at = start
+                let mutable at = 0
 
                 for ki in 0 .. g.KH - 1 do
                     let row = start + ki * g.W
@@ -114,36 +119,53 @@ module internal PoolKernels =
 
                         if v > best then
                             best <- v
-                            at <- row + kj
+                            at <- ki * g.KW + kj
 
                 out.[outOff + i * g.Wo + j] <- best
-                arg.[outOff + i * g.Wo + j] <- at
+                arg.[outOff + i * g.Wo + j] <- byte at
 
     /// Windows that tile the plane exactly (stride = window, H and W multiples of it): the reshape trick. The plane
     /// is viewed as (Ho, KH, Wo, KW) and read once, row by row, each row folding into its output row's maxima.
-    let maxTiled (g: Window) (x: float[]) (xOff: int) (out: float[]) (arg: int[]) (outOff: int) =
+    let maxTiled (g: Window) (x: float[]) (xOff: int) (out: float[]) (arg: byte[]) (outOff: int) =
         for h in 0 .. g.Ho * g.KH - 1 do
             let i = h / g.KH
-            let first = h % g.KH = 0
+            let ki = h % g.KH
             let row = xOff + h * g.W
+            let o0 = outOff + i * g.Wo
 
+            if ki = 0 then
+                for j in 0 .. g.Wo - 1 do
+                    let s = row + j * g.KW
+                    let mutable best = x.[s]
+                    let mutable at = 0
+
+                    for kj in 1 .. g.KW - 1 do
+                        if x.[s + kj] > best then
+                            best <- x.[s + kj]
+                            at <- kj
+
+                    out.[o0 + j] <- best
+                    arg.[o0 + j] <- byte at
+            else
+                for j in 0 .. g.Wo - 1 do
+                    let s = row + j * g.KW
+                    let mutable best = out.[o0 + j]
+                    let mutable at = -1
+
+                    for kj in 0 .. g.KW - 1 do
+                        if x.[s + kj] > best then
+                            best <- x.[s + kj]
+                            at <- kj
+
+                    if at >= 0 then
+                        out.[o0 + j] <- best
+                        arg.[o0 + j] <- byte (ki * g.KW + at)
+
+    /// Adds every upstream gradient of one plane, dout[outOff ..], to dx[xOff ..] at its window's recorded arg-max.
+    let scatter (g: Window) (dout: float[]) (arg: byte[]) (outOff: int) (dx: float[]) (xOff: int) =
+        for i in 0 .. g.Ho - 1 do
             for j in 0 .. g.Wo - 1 do
                 let o = outOff + i * g.Wo + j
-                let s = row + j * g.KW
-                let mutable best = if first then x.[s] else out.[o]
-                let mutable at = if first then s else arg.[o]
-
-                for kj in 0 .. g.KW - 1 do
-                    let v = x.[s + kj]
-
-                    if v > best then
-                        best <- v
-                        at <- s + kj
-
-                out.[o] <- best
-                arg.[o] <- at
-
-    /// Adds every upstream gradient dout[o] to dx at its window's recorded arg-max, for o in [from, until).
-    let scatter (dout: float[]) (arg: int[]) (dx: float[]) (from: int) (until: int) =
-        for o in from .. until - 1 do
-            dx.[arg.[o]] <- dx.[arg.[o]] + dout.[o]
+                let a = int arg.[o]
+                let p = xOff + (i * g.SH + a / g.KW) * g.W + j * g.SW + a % g.KW
+                dx.[p] <- dx.[p] + dout.[o]

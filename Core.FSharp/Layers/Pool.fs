@@ -28,13 +28,13 @@ type PoolConfig = {
         $"pool {c.PoolHeight}×{c.PoolWidth}, stride ({c.StrideH}, {c.StrideW})"
 
 /// <summary>
-/// What the max-pooling forward pass keeps (opaque): the input, the configuration and, on the fast path, the
-/// arg-max of every window.
+/// What the max-pooling forward pass keeps (opaque): the input, the configuration and, on the fast path (windows of
+/// at most 256 elements), where each window's maximum is.
 /// </summary>
 type MaxPoolCache = internal {
     X: Tensor
     Config: PoolConfig
-    ArgMax: int[] option
+    ArgMax: byte[] option
 }
 
 /// <summary>What the average-pooling forward pass keeps (opaque): the input's shape and the configuration.</summary>
@@ -192,38 +192,43 @@ module MaxPool =
     /// <summary>
     /// Fast forward pass: the reshape trick when the windows tile the input exactly, a window kernel otherwise;
     /// images in parallel when large. Equal to <c>forwardNaive</c> bit for bit. x: (N, C, H, W). Returns
-    /// out (N, C, H', W') and the cache (which keeps every window's arg-max).
+    /// out (N, C, H', W') and the cache, which keeps every window's arg-max (for windows of at most 256 elements;
+    /// larger windows fall back to the naive loops).
     /// </summary>
     let forward (cfg: PoolConfig) (x: Tensor) : Tensor * MaxPoolCache =
         let g = Pooling.ofTensor "MaxPool.forward" cfg x
-        let n = x.Dims.[0]
-        let xd = x.Data
-        let planeIn = g.H * g.W
-        let planeOut = g.Ho * g.Wo
-        let out = Array.zeroCreate (n * g.C * planeOut)
-        let arg = Array.zeroCreate out.Length
 
-        let kernel =
-            if tiles g then
-                PoolKernels.maxTiled
-            else
-                PoolKernels.maxWindows
+        if g.KH * g.KW > PoolKernels.MaxArgWindow then
+            forwardNaive cfg x
+        else
+            let n = x.Dims.[0]
+            let xd = x.Data
+            let planeIn = g.H * g.W
+            let planeOut = g.Ho * g.Wo
+            let out = Array.zeroCreate (n * g.C * planeOut)
+            let arg = Array.zeroCreate out.Length
 
-        Pooling.perImage n xd.Length (fun b ->
-            for c in 0 .. g.C - 1 do
-                let p = b * g.C + c
-                kernel g xd (p * planeIn) out arg (p * planeOut))
+            let kernel =
+                if tiles g then
+                    PoolKernels.maxTiled
+                else
+                    PoolKernels.maxWindows
 
-        Tensor.Wrap(Pooling.outShape n g, out),
-        {
-            X = x
-            Config = cfg
-            ArgMax = Some arg
-        }
+            Pooling.perImage n xd.Length (fun b ->
+                for c in 0 .. g.C - 1 do
+                    let p = b * g.C + c
+                    kernel g xd (p * planeIn) out arg (p * planeOut))
+
+            Tensor.Wrap(Pooling.outShape n g, out),
+            {
+                X = x
+                Config = cfg
+                ArgMax = Some arg
+            }
 
     /// <summary>
-    /// Fast backward pass: scatters dout to the arg-maxes kept by <c>forward</c> (found anew for a naive cache);
-    /// equal to <c>backwardNaive</c> bit for bit. dout: (N, C, H', W'). Returns dx (N, C, H, W).
+    /// Fast backward pass: scatters dout to the arg-maxes kept by <c>forward</c> (the naive loops for a cache without
+    /// them); equal to <c>backwardNaive</c> bit for bit. dout: (N, C, H', W'). Returns dx (N, C, H, W).
     /// </summary>
     let backward (dout: Tensor) (cache: MaxPoolCache) : Tensor =
         Pooling.checkCache "MaxPool.backward" cache
@@ -232,19 +237,20 @@ module MaxPool =
         let g = Pooling.geometry "MaxPool.backward" cache.Config x.Dims
         Pooling.checkDout "MaxPool.backward" (Pooling.outShape n g) dout
 
-        let arg =
-            match cache.ArgMax with
-            | Some a -> a
-            | None -> (snd (forward cache.Config x)).ArgMax.Value
+        match cache.ArgMax with
+        | None -> backwardNaive dout cache
+        | Some arg ->
+            let dx = Array.zeroCreate x.Data.Length
+            let planeIn = g.H * g.W
+            let planeOut = g.Ho * g.Wo
 
-        let dx = Array.zeroCreate x.Data.Length
-        let perImage = g.C * g.Ho * g.Wo
+            // Each plane's windows lie in that plane, so images never write the same element.
+            Pooling.perImage n x.Data.Length (fun b ->
+                for c in 0 .. g.C - 1 do
+                    let p = b * g.C + c
+                    PoolKernels.scatter g dout.Data arg (p * planeOut) dx (p * planeIn))
 
-        // Each image's windows lie in that image, so images never write the same element.
-        Pooling.perImage n x.Data.Length (fun b ->
-            PoolKernels.scatter dout.Data arg dx (b * perImage) ((b + 1) * perImage))
-
-        Tensor.Wrap(Array.copy x.Dims, dx)
+            Tensor.Wrap(Array.copy x.Dims, dx)
 
 /// <summary>Average pooling over x (N, C, H, W): out (N, C, H', W') holds the mean of each window.</summary>
 [<RequireQualifiedAccess>]

@@ -101,6 +101,16 @@ let ``max pool fast equals naive on inputs large enough for the parallel path`` 
         (cases [ "N", 16, 17; "C", 4, 4; "Ho", 64, 66; "Wo", 64, 66; "PH", 2, 2; "PW", 2, 2 ])
 
 [<Fact>]
+let ``max pool windows over 256 elements (no byte arg-max) agree with the naive loops`` () =
+    let x = tied (Rng.create 7L) [| 2; 2; 20; 19 |]
+    let cfg = PoolConfig.Create(17, 16, 2)
+    let out, cache = MaxPool.forward cfg x
+    let outN, cacheN = MaxPool.forwardNaive cfg x
+    identical "17×16 windows" "out" outN out
+    let dout = normal (Rng.create 8L) (Tensor.shape out)
+    identical "17×16 windows" "dx" (MaxPool.backwardNaive dout cacheN) (MaxPool.backward dout cache)
+
+[<Fact>]
 let ``max pool routes the gradient to the first maximum of a window on ties`` () =
     // One 2×3 window holding 1 3 3 / 3 0 2: the first 3 (row-major) gets the gradient.
     let x = Tensor.ofArray [| 1; 1; 2; 3 |] [| 1.0; 3.0; 3.0; 3.0; 0.0; 2.0 |]
