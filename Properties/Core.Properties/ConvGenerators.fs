@@ -150,7 +150,7 @@ let poolRanges = [
 
 /// Pooling cases whose window fits in the input.
 let poolCases =
-    casesWhere poolRanges (fun c -> c.["PH"] <= c.["H"] && c.["PW"] <= c.["W"])
+    casesShrinkingPairs poolRanges (fun c -> c.["PH"] <= c.["H"] && c.["PW"] <= c.["W"])
 
 /// Pooling cases whose windows tile the input exactly: Ho × Wo windows of PH × PW with stride = window.
 let tilingPoolCases =
