@@ -7,16 +7,23 @@ open Functional.FSharp
 open Functional.Properties.Generators
 open Functional.Properties.ConvGenerators
 
-// Tolerances. Gradients: Prop.gradClose, relative error |a − n| / max(1e-2, |a| + |n|) ≤ 1e-7 (Prop.GradTolerance,
-// centered differences with h = 1e-5). Fast vs naive: Prop.close, |a − b| / max(1, |a| + |b|) ≤ 1e-10.
+// Tolerances. Gradients: Prop.gradClose, relative error |a − n| / max(1e-2, |a| + |n|) ≤ 1e-7 (Prop.GradTolerance)
+// against centered differences (ConvGenerators.numericOf). Fast vs naive: Prop.close, |a − b| / max(1, |a| + |b|)
+// ≤ 1e-10. Measured over 3000 random cases: worst gradient error about 4e-9 with h = 1e-4 (5e-8 with h = 1e-5).
 
-let private h = 1e-5
+/// The centered-difference step. A convolution is linear in each of x, w and b, so the centered difference has no
+/// truncation error at any step; its round-off, about ε·|out| / h, shrinks as the step grows. 1e-4 keeps the error
+/// some 30 times under the bound; with ReLU the step stays far from the kinks (outputs are ≥ 1e-3 from 0 and move
+/// by at most h·|w| or h·|x|).
+let private h = 1e-4
 
-/// Numeric gradients of the naive forward pass for x, w and b against dout.
-let private numericConv (forward: Tensor -> Tensor -> Tensor -> Tensor) x w b dout =
+/// Numeric gradients of a forward pass for x, w and b against dout, with step h.
+let private numericConvWith (h: float) (forward: Tensor -> Tensor -> Tensor -> Tensor) x w b dout =
     numericOf h (fun t -> forward t w b) x dout,
     numericOf h (fun t -> forward x t b) w dout,
     numericOf h (fun t -> forward x w t) b dout
+
+let private numericConv forward x w b dout = numericConvWith h forward x w b dout
 
 [<Fact>]
 let ``conv backward (naive and fast) matches numeric gradients for x, w and b`` () =
@@ -273,7 +280,7 @@ let private sandwichRanges = [
 
 [<Fact>]
 let ``conv-relu backward matches numeric gradients away from the kink`` () =
-    // Cases whose convolution outputs are all at least 1e-3 from 0: a step h = 1e-5 never crosses the kink.
+    // Cases whose convolution outputs are all at least 1e-3 from 0: a step h = 1e-4 never crosses the kink.
     let valid (c: Case) =
         validConv c
         && (let x, w, b, _ = convInputs c in awayFromKink (fst (Conv.forward (convConfig c) x w b)))
@@ -343,7 +350,8 @@ let ``conv-relu-pool backward matches numeric gradients away from kinks and ties
 
         let dout = normal (key c 5) (Tensor.shape (fwd x w b))
         let g = ConvReluPool.backward dout (snd (ConvReluPool.forward cfg pool x w b))
-        let nx, nw, nb = numericConv fwd x w b dout
+        // Two window values within 2·h·|w| could swap places: a smaller step here, on smaller cases.
+        let nx, nw, nb = numericConvWith 1e-5 fwd x w b dout
         let case = $"{describe c}, {pool}"
         Prop.gradClose case "dx" g.Dx nx
         Prop.gradClose case "dw" g.Dw nw
