@@ -1,0 +1,541 @@
+namespace Functional
+
+open System.Runtime.InteropServices
+
+/// <summary>
+/// The configuration of a 2-D convolution, as torch.nn.Conv2d offers it: stride and zero padding for height and
+/// width separately, dilation, and groups. The output size along the height is
+/// H' = ⌊(H + 2·PadH − Dilation·(HH − 1) − 1) / StrideH⌋ + 1 (PyTorch's rule), likewise along the width.
+/// </summary>
+type ConvConfig = {
+    /// <summary>Vertical stride, ≥ 1.</summary>
+    StrideH: int
+    /// <summary>Horizontal stride, ≥ 1.</summary>
+    StrideW: int
+    /// <summary>Zero padding added above and below, ≥ 0.</summary>
+    PadH: int
+    /// <summary>Zero padding added left and right, ≥ 0.</summary>
+    PadW: int
+    /// <summary>Spacing between kernel taps, ≥ 1 (1 is an ordinary convolution).</summary>
+    Dilation: int
+    /// <summary>Number of groups, ≥ 1: C and F must be divisible by it; w is then (F, C/Groups, HH, WW).</summary>
+    Groups: int
+} with
+
+    /// <summary>A configuration with the same stride and padding for height and width.</summary>
+    static member Create
+        (
+            stride: int,
+            pad: int,
+            [<Optional; DefaultParameterValue(1)>] dilation: int,
+            [<Optional; DefaultParameterValue(1)>] groups: int
+        ) = {
+        StrideH = stride
+        StrideW = stride
+        PadH = pad
+        PadW = pad
+        Dilation = dilation
+        Groups = groups
+    }
+
+    /// <summary>Stride 1, no padding, no dilation, one group.</summary>
+    static member Default = ConvConfig.Create(1, 0)
+
+    /// <summary>"stride (sh, sw), pad (ph, pw), dilation d, groups g".</summary>
+    override c.ToString() =
+        $"stride ({c.StrideH}, {c.StrideW}), pad ({c.PadH}, {c.PadW}), dilation {c.Dilation}, groups {c.Groups}"
+
+/// <summary>
+/// What the convolution forward pass keeps for its backward pass (opaque): the input, the filters, the
+/// configuration, and on the fast path the im2col columns.
+/// </summary>
+type ConvCache = internal {
+    X: Tensor
+    W: Tensor
+    Config: ConvConfig
+    Cols: float[] option
+}
+
+/// <summary>Gradients of a convolution: <c>Dx</c> (N, C, H, W), <c>Dw</c> (F, C/groups, HH, WW), <c>Db</c> (F,).</summary>
+type ConvGrads = {
+    /// <summary>Gradient with respect to the input, shape (N, C, H, W) (no padding left in it).</summary>
+    Dx: Tensor
+    /// <summary>Gradient with respect to the filters, shape (F, C/groups, HH, WW).</summary>
+    Dw: Tensor
+    /// <summary>Gradient with respect to the bias, shape (F,).</summary>
+    Db: Tensor
+}
+
+namespace Functional.FSharp
+
+open System
+open System.Numerics.Tensors
+open System.Threading.Tasks
+open Functional
+open Functional.Kernels
+
+/// <summary>
+/// 2-D convolution (cross-correlation, as in the course and torch) over x (N, C, H, W) with filters
+/// w (F, C/groups, HH, WW) and bias b (F,). Output (N, F, H', W') with
+/// H' = ⌊(H + 2·padH − dilation·(HH − 1) − 1) / strideH⌋ + 1 and likewise W'. Output rows and columns that the
+/// stride leaves uncovered at the bottom/right of the input get zero gradient.
+/// The naive functions are the readable loops (the oracle); <c>forward</c>/<c>backward</c> are im2col + GEMM.
+/// </summary>
+[<RequireQualifiedAccess>]
+module Conv =
+    /// The sizes of one convolution, checked.
+    [<Struct>]
+    type internal Geometry = {
+        N: int
+        C: int
+        H: int
+        W: int
+        F: int
+        HH: int
+        WW: int
+        Ho: int
+        Wo: int
+        /// Input channels per group.
+        Cg: int
+        /// Filters per group.
+        Fg: int
+        G: int
+    } with
+
+        member g.Window(cfg: ConvConfig) : Window = {
+            C = g.C
+            H = g.H
+            W = g.W
+            KH = g.HH
+            KW = g.WW
+            SH = cfg.StrideH
+            SW = cfg.StrideW
+            PH = cfg.PadH
+            PW = cfg.PadW
+            D = cfg.Dilation
+            Ho = g.Ho
+            Wo = g.Wo
+        }
+
+    let internal checkConfig (fn: string) (cfg: ConvConfig) =
+        if isNull (box cfg) then
+            Guard.fail fn "config" "config must not be null."
+
+        if cfg.StrideH < 1 || cfg.StrideW < 1 then
+            Guard.fail fn "stride" $"stride must be >= 1, got (strideH, strideW) = ({cfg.StrideH}, {cfg.StrideW})."
+
+        if cfg.PadH < 0 || cfg.PadW < 0 then
+            Guard.fail fn "pad" $"pad must be >= 0, got (padH, padW) = ({cfg.PadH}, {cfg.PadW})."
+
+        if cfg.Dilation < 1 then
+            Guard.fail fn "dilation" $"dilation must be >= 1, got {cfg.Dilation}."
+
+        if cfg.Groups < 1 then
+            Guard.fail fn "groups" $"groups must be >= 1, got {cfg.Groups}."
+
+    /// Checks the configuration and the shapes of x and w (and of b when given); returns the sizes.
+    let internal geometryOf (fn: string) (cfg: ConvConfig) (xShape: int[]) (wShape: int[]) (b: Tensor option) =
+        checkConfig fn cfg
+
+        if xShape.Length <> 4 then
+            Guard.fail fn "x" $"x must be (N, C, H, W), got shape {Guard.shapeText xShape}."
+
+        if wShape.Length <> 4 then
+            Guard.fail fn "w" $"w must be (F, C/groups, HH, WW), got shape {Guard.shapeText wShape}."
+
+        let n, c, h, w = xShape.[0], xShape.[1], xShape.[2], xShape.[3]
+        let f, cw, hh, ww = wShape.[0], wShape.[1], wShape.[2], wShape.[3]
+        let g = cfg.Groups
+
+        if c % g <> 0 then
+            Guard.fail
+                fn
+                "groups"
+                $"the C = {c} channels of x {Guard.shapeText xShape} are not divisible by groups = {g}."
+
+        if f % g <> 0 then
+            Guard.fail
+                fn
+                "groups"
+                $"the F = {f} filters of w {Guard.shapeText wShape} are not divisible by groups = {g}."
+
+        if cw <> c / g then
+            Guard.fail
+                fn
+                "w"
+                $"channel mismatch: x {Guard.shapeText xShape} has C = {c} channels, so w must be (F, C/groups = {c / g}, HH, WW) with groups = {g}, got w {Guard.shapeText wShape}."
+
+        if hh < 1 || ww < 1 then
+            Guard.fail fn "w" $"the kernel must be at least 1×1, got w {Guard.shapeText wShape}."
+
+        match b with
+        | Some b when b.Dims <> [| f |] ->
+            Guard.fail
+                fn
+                "b"
+                $"b must have shape ({f},) to match w {Guard.shapeText wShape}, got {Guard.shapeText b.Dims}."
+        | _ -> ()
+
+        let eh = cfg.Dilation * (hh - 1) + 1
+        let ew = cfg.Dilation * (ww - 1) + 1
+        let hp = h + 2 * cfg.PadH
+        let wp = w + 2 * cfg.PadW
+
+        if eh > hp || ew > wp then
+            Guard.fail
+                fn
+                "w"
+                $"the kernel {hh}×{ww} (dilated extent {eh}×{ew}, dilation {cfg.Dilation}) is larger than the padded input {hp}×{wp} (x {Guard.shapeText xShape}, pad ({cfg.PadH}, {cfg.PadW}))."
+
+        {
+            N = n
+            C = c
+            H = h
+            W = w
+            F = f
+            HH = hh
+            WW = ww
+            Ho = (hp - eh) / cfg.StrideH + 1
+            Wo = (wp - ew) / cfg.StrideW + 1
+            Cg = c / g
+            Fg = f / g
+            G = g
+        }
+
+    let internal geometry (fn: string) (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) =
+        if isNull (box x) then
+            Guard.fail fn "x" "x must not be null."
+
+        if isNull (box w) then
+            Guard.fail fn "w" "w must not be null."
+
+        if isNull (box b) then
+            Guard.fail fn "b" "b must not be null."
+
+        geometryOf fn cfg x.Dims w.Dims (Some b)
+
+    /// <summary>
+    /// The output shape (N, F, H', W') of a convolution of an input of shape xShape (N, C, H, W) with filters of
+    /// shape wShape (F, C/groups, HH, WW); raises the same errors as <c>forward</c> for a bad configuration.
+    /// </summary>
+    let outputShape (cfg: ConvConfig) (xShape: int[]) (wShape: int[]) : int[] =
+        if isNull (box xShape) then
+            Guard.fail "Conv.outputShape" "xShape" "xShape must not be null."
+
+        if isNull (box wShape) then
+            Guard.fail "Conv.outputShape" "wShape" "wShape must not be null."
+
+        let g = geometryOf "Conv.outputShape" cfg xShape wShape None
+        [| g.N; g.F; g.Ho; g.Wo |]
+
+    let internal checkDout (fn: string) (g: Geometry) (dout: Tensor) =
+        if isNull (box dout) then
+            Guard.fail fn "dout" "dout must not be null."
+
+        let expected = [| g.N; g.F; g.Ho; g.Wo |]
+
+        if dout.Dims <> expected then
+            Guard.fail
+                fn
+                "dout"
+                $"dout must have the output's shape {Guard.shapeText expected}, got {Guard.shapeText dout.Dims}."
+
+    let internal cacheGeometry (fn: string) (cache: ConvCache) =
+        if isNull (box cache) then
+            Guard.fail fn "cache" "cache must not be null."
+
+        geometryOf fn cache.Config cache.X.Dims cache.W.Dims None
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Naive: the course's readable loops. Zero padding is implicit: taps outside the input contribute nothing.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// <summary>
+    /// Naive forward pass (the readable loops). x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,).
+    /// Returns out (N, F, H', W') and the cache.
+    /// </summary>
+    let forwardNaive (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvCache =
+        let g = geometry "Conv.forwardNaive" cfg x w b
+        let xd, wd, bd = x.Data, w.Data, b.Data
+        let sh, sw, ph, pw, d = cfg.StrideH, cfg.StrideW, cfg.PadH, cfg.PadW, cfg.Dilation
+        let out = Array.zeroCreate (g.N * g.F * g.Ho * g.Wo)
+
+        for n in 0 .. g.N - 1 do
+            for f in 0 .. g.F - 1 do
+                let group = f / g.Fg
+
+                for i in 0 .. g.Ho - 1 do
+                    for j in 0 .. g.Wo - 1 do
+                        let mutable s = bd.[f]
+
+                        for c in 0 .. g.Cg - 1 do
+                            let cx = group * g.Cg + c // the input channel that filter channel c reads
+
+                            for ki in 0 .. g.HH - 1 do
+                                let h = i * sh - ph + ki * d
+
+                                if h >= 0 && h < g.H then
+                                    for kj in 0 .. g.WW - 1 do
+                                        let v = j * sw - pw + kj * d
+
+                                        if v >= 0 && v < g.W then
+                                            s <-
+                                                s
+                                                + xd.[((n * g.C + cx) * g.H + h) * g.W + v]
+                                                  * wd.[((f * g.Cg + c) * g.HH + ki) * g.WW + kj]
+
+                        out.[((n * g.F + f) * g.Ho + i) * g.Wo + j] <- s
+
+        Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out),
+        {
+            X = x
+            W = w
+            Config = cfg
+            Cols = None
+        }
+
+    /// <summary>
+    /// Naive backward pass (the readable loops). dout: (N, F, H', W'). Returns dx (N, C, H, W),
+    /// dw (F, C/groups, HH, WW), db (F,). Works with a cache from either forward pass.
+    /// </summary>
+    let backwardNaive (dout: Tensor) (cache: ConvCache) : ConvGrads =
+        let g = cacheGeometry "Conv.backwardNaive" cache
+        checkDout "Conv.backwardNaive" g dout
+        let cfg = cache.Config
+        let xd, wd, dd = cache.X.Data, cache.W.Data, dout.Data
+        let sh, sw, ph, pw, d = cfg.StrideH, cfg.StrideW, cfg.PadH, cfg.PadW, cfg.Dilation
+        let dx = Array.zeroCreate xd.Length
+        let dw = Array.zeroCreate wd.Length
+        let db = Array.zeroCreate g.F
+
+        for n in 0 .. g.N - 1 do
+            for f in 0 .. g.F - 1 do
+                let group = f / g.Fg
+
+                for i in 0 .. g.Ho - 1 do
+                    for j in 0 .. g.Wo - 1 do
+                        let up = dd.[((n * g.F + f) * g.Ho + i) * g.Wo + j]
+                        db.[f] <- db.[f] + up
+
+                        for c in 0 .. g.Cg - 1 do
+                            let cx = group * g.Cg + c
+
+                            for ki in 0 .. g.HH - 1 do
+                                let h = i * sh - ph + ki * d
+
+                                if h >= 0 && h < g.H then
+                                    for kj in 0 .. g.WW - 1 do
+                                        let v = j * sw - pw + kj * d
+
+                                        if v >= 0 && v < g.W then
+                                            let xi = ((n * g.C + cx) * g.H + h) * g.W + v
+                                            let wi = ((f * g.Cg + c) * g.HH + ki) * g.WW + kj
+                                            dx.[xi] <- dx.[xi] + up * wd.[wi]
+                                            dw.[wi] <- dw.[wi] + up * xd.[xi]
+
+        {
+            Dx = Tensor.Wrap(Array.copy cache.X.Dims, dx)
+            Dw = Tensor.Wrap(Array.copy cache.W.Dims, dw)
+            Db = Tensor.Wrap([| g.F |], db)
+        }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Fast: im2col + GEMM per image and group, col2im for dx; images in parallel when the work is large enough.
+    // ---------------------------------------------------------------------------------------------------------
+
+    /// Multiply-adds above which images are spread across cores: about a millisecond of work, so that handing work
+    /// to other threads (tens of microseconds on an idle machine, milliseconds on a busy one) stays a small cost.
+    let internal parallelWork = 1L <<< 20
+
+    /// Images in parallel when the whole job is large, there are several images, and one image's GEMM is too small
+    /// to be split by Gemm itself (which would otherwise nest parallel loops).
+    let internal perImage (g: Geometry) (work: int64) (body: int -> unit) =
+        let perImageWork = if g.N > 0 then work / int64 g.N else 0L
+
+        if g.N > 1 && work >= parallelWork && perImageWork < int64 Gemm.parallelThreshold then
+            Parallel.For(0, g.N, body) |> ignore
+        else
+            for n in 0 .. g.N - 1 do
+                body n
+
+    let internal work (g: Geometry) =
+        int64 g.N * int64 g.F * int64 (g.Ho * g.Wo) * int64 (g.Cg * g.HH * g.WW)
+
+    /// The im2col columns of every image: N blocks of (C·HH·WW) × (H'·W').
+    let internal columns (g: Geometry) (cfg: ConvConfig) (x: float[]) =
+        let win = g.Window cfg
+        let block = g.C * g.HH * g.WW * g.Ho * g.Wo
+        let cols = Array.zeroCreate (g.N * block)
+        let image = g.C * g.H * g.W
+
+        perImage g (work g) (fun n -> Im2col.im2col win (g.Ho * g.Wo) x (n * image) cols (n * block))
+        cols
+
+    /// <summary>
+    /// Fast forward pass: im2col + GEMM (one product per image and group, images in parallel when large).
+    /// x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,). Returns out (N, F, H', W') and the cache (which keeps
+    /// the columns for the backward pass).
+    /// </summary>
+    let forward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvCache =
+        let g = geometry "Conv.forward" cfg x w b
+        let win = g.Window cfg
+        let l = g.Ho * g.Wo
+        let k = g.Cg * g.HH * g.WW // one group's rows of the columns
+        let block = g.C * g.HH * g.WW * l
+        let image = g.C * g.H * g.W
+        let cols = Array.zeroCreate (g.N * block)
+        let out = Array.zeroCreate (g.N * g.F * l)
+        let xd, wd, bd = x.Data, w.Data, b.Data
+
+        perImage g (work g) (fun n ->
+            Im2col.im2col win l xd (n * image) cols (n * block)
+            let o = n * g.F * l
+
+            for f in 0 .. g.F - 1 do
+                Span<float>(out, o + f * l, l).Fill(bd.[f])
+
+            for grp in 0 .. g.G - 1 do
+                Gemm.run
+                    false
+                    false
+                    g.Fg
+                    l
+                    k
+                    wd
+                    (grp * g.Fg * k)
+                    cols
+                    (n * block + grp * k * l)
+                    out
+                    (o + grp * g.Fg * l)
+                    true)
+
+        Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out),
+        {
+            X = x
+            W = w
+            Config = cfg
+            Cols = Some cols
+        }
+
+    /// Images per chunk of the dw reduction: a fixed split (not the machine's core count), so the sum is the same
+    /// bit for bit on every machine and whether or not it runs in parallel.
+    [<Literal>]
+    let internal DwChunks = 8
+
+    /// <summary>
+    /// Fast backward pass: dw and dx by GEMM against the im2col columns, col2im for dx; images in parallel when
+    /// large. dout: (N, F, H', W'). Returns dx (N, C, H, W), dw (F, C/groups, HH, WW), db (F,). Works with a cache
+    /// from either forward pass (the columns are rebuilt when the cache has none).
+    /// </summary>
+    let backward (dout: Tensor) (cache: ConvCache) : ConvGrads =
+        let g = cacheGeometry "Conv.backward" cache
+        checkDout "Conv.backward" g dout
+        let cfg = cache.Config
+        let win = g.Window cfg
+        let l = g.Ho * g.Wo
+        let k = g.Cg * g.HH * g.WW
+        let block = g.C * g.HH * g.WW * l
+        let image = g.C * g.H * g.W
+        let wd, dd = cache.W.Data, dout.Data
+
+        let cols =
+            match cache.Cols with
+            | Some c -> c
+            | None -> columns g cfg cache.X.Data
+
+        // db: the sum of dout over images and positions.
+        let db = Array.zeroCreate g.F
+
+        for n in 0 .. g.N - 1 do
+            for f in 0 .. g.F - 1 do
+                db.[f] <- db.[f] + TensorPrimitives.Sum(ReadOnlySpan<float>(dd, (n * g.F + f) * l, l))
+
+        // dw: per group, dout_g (Fg × L) · cols_gᵀ (L × K), summed over images in fixed chunks.
+        let chunks = min g.N DwChunks
+        let partial = Array.init chunks (fun _ -> Array.zeroCreate wd.Length)
+
+        let dwChunk (ch: int) =
+            let acc = partial.[ch]
+
+            for n in ch * g.N / chunks .. (ch + 1) * g.N / chunks - 1 do
+                for grp in 0 .. g.G - 1 do
+                    Gemm.run
+                        false
+                        true
+                        g.Fg
+                        k
+                        l
+                        dd
+                        ((n * g.F + grp * g.Fg) * l)
+                        cols
+                        (n * block + grp * k * l)
+                        acc
+                        (grp * g.Fg * k)
+                        true
+
+        let perImageWork = if g.N > 0 then work g / int64 g.N else 0L
+
+        let parallelImages =
+            work g >= parallelWork && perImageWork < int64 Gemm.parallelThreshold
+
+        if chunks > 1 && parallelImages then
+            Parallel.For(0, chunks, dwChunk) |> ignore
+        else
+            for ch in 0 .. chunks - 1 do
+                dwChunk ch
+
+        let dw = Array.zeroCreate wd.Length
+
+        for p in partial do
+            TensorPrimitives.Add(ReadOnlySpan<float>(dw), ReadOnlySpan<float>(p), Span<float>(dw))
+
+        // dx: per group, the columns' gradient w_gᵀ (K × Fg) · dout_g (Fg × L), folded back by col2im.
+        let wT = Array.zeroCreate wd.Length
+
+        for grp in 0 .. g.G - 1 do
+            for f in 0 .. g.Fg - 1 do
+                for r in 0 .. k - 1 do
+                    wT.[grp * k * g.Fg + r * g.Fg + f] <- wd.[(grp * g.Fg + f) * k + r]
+
+        let dx = Array.zeroCreate (g.N * image)
+
+        let dxImage (dcols: float[]) (n: int) =
+            for grp in 0 .. g.G - 1 do
+                Gemm.run
+                    false
+                    false
+                    k
+                    l
+                    g.Fg
+                    wT
+                    (grp * k * g.Fg)
+                    dd
+                    ((n * g.F + grp * g.Fg) * l)
+                    dcols
+                    (grp * k * l)
+                    false
+
+            Im2col.col2im win l dcols 0 dx (n * image)
+
+        if g.N > 1 && parallelImages then
+            Parallel.For(
+                0,
+                g.N,
+                (fun () -> Array.zeroCreate block),
+                (fun n _ (dcols: float[]) ->
+                    dxImage dcols n
+                    dcols),
+                (fun _ -> ())
+            )
+            |> ignore
+        else
+            let dcols = Array.zeroCreate block
+
+            for n in 0 .. g.N - 1 do
+                dxImage dcols n
+
+        {
+            Dx = Tensor.Wrap(Array.copy cache.X.Dims, dx)
+            Dw = Tensor.Wrap(Array.copy cache.W.Dims, dw)
+            Db = Tensor.Wrap([| g.F |], db)
+        }
