@@ -85,12 +85,20 @@ module GradCheck =
     let numericGradientOf (h: float) (f: Tensor -> Tensor) (x: Tensor) (dout: Tensor) =
         checkStep "GradCheck.numericGradientOf" h
 
-        let scalar (t: Tensor) =
-            let y = f t
-            Guard.sameShape "GradCheck.numericGradientOf" "f(x)" y.Dims "dout" dout.Dims
-            Array.fold2 (fun acc a b -> acc + a * b) 0.0 y.Data dout.Data
+        let at (i: int) =
+            let plus = f (perturbed x i h)
+            let minus = f (perturbed x i -h)
+            Guard.sameShape "GradCheck.numericGradientOf" "f(x)" plus.Dims "dout" dout.Dims
+            // The course's formula: difference elementwise first, then weight by dout. Summing f·dout first and
+            // then differencing loses digits to cancellation when the output is large.
+            let mutable acc = 0.0
 
-        numericGradient h scalar x
+            for j in 0 .. dout.Count - 1 do
+                acc <- acc + (plus.Data.[j] - minus.Data.[j]) * dout.Data.[j]
+
+            acc / (2.0 * h)
+
+        Tensor.Wrap(x.Dims, Array.init x.Count at)
 
     let private compareAt
         (name: string)
