@@ -52,5 +52,79 @@ internal static class GradientSuite
             yield return ("l2 regularization", shapes, GradientCheck.Check("dW", s => Losses.L2(s, 0.1).Loss,
                 scores, Losses.L2(scores, 0.1).Gradient, CheckCommand.Tolerance));
         }
+        {
+            // Convolution: the course's small case with stride 2 and pad 1, a non-square kernel with dilation,
+            // and a grouped convolution; the fast path, whose cache the backward pass uses.
+            var x = Normal(11, 2, 2, 7, 7);
+            var w = Normal(12, 3, 2, 3, 3);
+            var b = Normal(13, 3);
+            foreach (var (label, stride, pad, dilation) in new[] { ("conv s2 p1", 2, 1, 1), ("conv s1 p2 d2", 1, 2, 2) })
+            {
+                var (o, c) = Layers.Conv2dForward(x, w, b, stride: stride, pad: pad, dilation: dilation);
+                var dout = Normal(14, o.Shape.ToArray());
+                var g = Layers.Conv2dBackward(dout, c);
+                var shapes = Shapes(x, w, b);
+                yield return (label, shapes, Check("dx", t => Layers.Conv2dForward(t, w, b, stride, pad, dilation).Out, x, dout, g.Dx));
+                yield return (label, shapes, Check("dw", t => Layers.Conv2dForward(x, t, b, stride, pad, dilation).Out, w, dout, g.Dw));
+                yield return (label, shapes, Check("db", t => Layers.Conv2dForward(x, w, t, stride, pad, dilation).Out, b, dout, g.Db));
+            }
+
+            var xg = Normal(15, 2, 4, 5, 5);
+            var wg = Normal(16, 6, 2, 3, 3);
+            var bg = Normal(17, 6);
+            var (og, cg) = Layers.Conv2dForward(xg, wg, bg, pad: 1, groups: 2);
+            var doutg = Normal(18, og.Shape.ToArray());
+            var gg = Layers.Conv2dBackward(doutg, cg);
+            yield return ("conv groups=2", Shapes(xg, wg, bg), Check("dx", t => Layers.Conv2dForward(t, wg, bg, pad: 1, groups: 2).Out, xg, doutg, gg.Dx));
+            yield return ("conv groups=2", Shapes(xg, wg, bg), Check("dw", t => Layers.Conv2dForward(xg, t, bg, pad: 1, groups: 2).Out, wg, doutg, gg.Dw));
+        }
+        {
+            // Pooling: distinct, well-separated values so no window has a near-tie.
+            var perm = Rng.Create(21).Permutation(2 * 3 * 6 * 6);
+            var x = Tensor.FromArray(perm.Select(i => i * 0.01).ToArray(), 2, 3, 6, 6);
+            var (mo, mc) = Layers.MaxPoolForward(x, poolHeight: 2, poolWidth: 3, stride: 2);
+            var dm = Normal(22, mo.Shape.ToArray());
+            yield return ("max pool 2x3 s2", Shapes(x), Check("dx", t => Layers.MaxPoolForward(t, 2, 3, 2).Out, x, dm, Layers.MaxPoolBackward(dm, mc)));
+            var (ao, ac) = Layers.AvgPoolForward(x, poolHeight: 3, poolWidth: 3, stride: 1);
+            var da = Normal(23, ao.Shape.ToArray());
+            yield return ("avg pool 3x3 s1", Shapes(x), Check("dx", t => Layers.AvgPoolForward(t, 3, 3, 1).Out, x, da, Layers.AvgPoolBackward(da, ac)));
+        }
+        {
+            var x = Normal(31, 6, 5) * 2.0 + 1.0;
+            var gamma = Normal(32, 5);
+            var beta = Normal(33, 5);
+            var dout = Normal(34, 6, 5);
+            var state = BatchNormState.Initial(5);
+            var shapes = Shapes(x, gamma, beta);
+            var bn = Layers.BatchNormBackward(dout, Layers.BatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
+            yield return ("batchnorm (train)", shapes, Check("dx", t => Layers.BatchNormForward(t, gamma, beta, state, Mode.Train).Out, x, dout, bn.Dx));
+            yield return ("batchnorm (train)", shapes, Check("dgamma", t => Layers.BatchNormForward(x, t, beta, state, Mode.Train).Out, gamma, dout, bn.Dgamma));
+            yield return ("batchnorm (train)", shapes, Check("dbeta", t => Layers.BatchNormForward(x, gamma, t, state, Mode.Train).Out, beta, dout, bn.Dbeta));
+            var alt = Layers.BatchNormBackwardAlt(dout, Layers.BatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
+            yield return ("batchnorm closed form", shapes, Check("dx", t => Layers.BatchNormForward(t, gamma, beta, state, Mode.Train).Out, x, dout, alt.Dx));
+            var ln = Layers.LayerNormBackward(dout, Layers.LayerNormForward(x, gamma, beta).Cache);
+            yield return ("layernorm", shapes, Check("dx", t => Layers.LayerNormForward(t, gamma, beta).Out, x, dout, ln.Dx));
+            yield return ("layernorm", shapes, Check("dgamma", t => Layers.LayerNormForward(x, t, beta).Out, gamma, dout, ln.Dgamma));
+            var keepRng = Rng.Create(35);
+            var dr = Layers.DropoutBackward(dout, Layers.DropoutForward(x, 0.7, Mode.Train, keepRng).Cache);
+            yield return ("dropout p=0.7", Shapes(x), Check("dx", t => Layers.DropoutForward(t, 0.7, Mode.Train, keepRng).Out, x, dout, dr));
+        }
+        {
+            var x = Normal(41, 2, 4, 3, 3) * 2.0 + 1.0;
+            var gamma = Normal(42, 4);
+            var beta = Normal(43, 4);
+            var dout = Normal(44, 2, 4, 3, 3);
+            var state = BatchNormState.Initial(4);
+            var shapes = Shapes(x, gamma, beta);
+            var sbn = Layers.SpatialBatchNormBackward(dout, Layers.SpatialBatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
+            yield return ("spatial batchnorm", shapes, Check("dx", t => Layers.SpatialBatchNormForward(t, gamma, beta, state, Mode.Train).Out, x, dout, sbn.Dx));
+            yield return ("spatial batchnorm", shapes, Check("dgamma", t => Layers.SpatialBatchNormForward(x, t, beta, state, Mode.Train).Out, gamma, dout, sbn.Dgamma));
+            var gn = Layers.GroupNormBackward(dout, Layers.GroupNormForward(x, gamma, beta, groups: 2).Cache);
+            yield return ("group norm G=2", shapes, Check("dx", t => Layers.GroupNormForward(t, gamma, beta, 2).Out, x, dout, gn.Dx));
+            yield return ("group norm G=2", shapes, Check("dgamma", t => Layers.GroupNormForward(x, t, beta, 2).Out, gamma, dout, gn.Dgamma));
+            yield return ("group norm G=2", shapes, Check("dbeta", t => Layers.GroupNormForward(x, gamma, t, 2).Out, beta, dout, gn.Dbeta));
+            var inn = Layers.InstanceNormBackward(dout, Layers.InstanceNormForward(x, gamma, beta).Cache);
+            yield return ("instance norm", shapes, Check("dx", t => Layers.InstanceNormForward(t, gamma, beta).Out, x, dout, inn.Dx));
+        }
     }
 }
