@@ -7,6 +7,7 @@ namespace Functional.Kernels
 open System
 open System.Collections.Concurrent
 open System.Numerics.Tensors
+open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
 open System.Runtime.Intrinsics
 open System.Runtime.Intrinsics.X86
@@ -33,7 +34,7 @@ type internal MicroKernel =
 /// <summary>
 /// The one internal GEMM entry point: every matrix product in the library (matmul, affine, im2col
 /// convolution) goes through <c>Gemm.run</c> (or <c>Gemm.runLd</c> with explicit leading dimensions).
-/// Small products run a simple serial row loop; larger ones run the active backend: OpenBLAS's cblas_dgemm when
+/// Small products run a simple serial kernel; larger ones run the active backend: OpenBLAS's cblas_dgemm when
 /// libopenblas.so.0 can be loaded, else the managed blocked kernel; FUNCTIONAL_BLAS=managed|openblas overrides
 /// the automatic choice and FUNCTIONAL_THREADS the thread count (default: Environment.ProcessorCount).
 /// </summary>
@@ -46,8 +47,9 @@ module internal Gemm =
     [<Literal>]
     let ThreadsVariable = "FUNCTIONAL_THREADS"
 
-    /// Products with fewer multiply-adds (m·n·k) than this run the simple serial row loop on every backend.
-    let smallWork = 32768L
+    /// Products with fewer multiply-adds (m·n·k) than this (about 40³) run a simple serial kernel without packing
+    /// on every backend (faster there than both the blocked kernel and OpenBLAS).
+    let smallWork = 65536L
 
     /// Work (m·n·k) above which the simple row loop (portable kernel) splits rows across cores.
     let parallelRowsWork = 1L <<< 18
@@ -146,6 +148,9 @@ module internal Gemm =
         | Avx512 -> Avx512F.IsSupported && Vector512.IsHardwareAccelerated
         | Avx2 -> Avx2.IsSupported && Fma.IsSupported
         | Portable -> true
+
+    /// Whether the small products run the Vector256 FMA kernel without packing (else the TensorPrimitives rows).
+    let smallDirect = Avx2.IsSupported && Fma.IsSupported
 
     // ---- operand checks ----
 
@@ -276,6 +281,201 @@ module internal Gemm =
             for i in 0 .. m - 1 do
                 rowKernel i
 
+    // ---- the small-product kernel ----
+
+    let inline private put256 (accumulate: bool) (p: nativeptr<float>) (v: Vector256<float>) =
+        if accumulate then
+            Vector256.Store(v + Vector256.Load p, p)
+        else
+            Vector256.Store(v, p)
+
+    let inline private put (accumulate: bool) (p: nativeptr<float>) (i: int) (v: float) =
+        NativePtr.set p i (if accumulate then NativePtr.get p i + v else v)
+
+    /// Small products without packing: blocks of 4 rows × 8 (then 4, then 1) columns of C in Vector256 FMA
+    /// accumulators, reading the rows of op(B) in place. A(i, q) = pa[i·sI + q·sQ], B(q, j) = pb[q·ldb + j],
+    /// C(i, j) = pc[i·ldc + j].
+    let private directCore
+        (m: int)
+        (n: int)
+        (k: int)
+        (pa: nativeptr<float>)
+        (sI: int)
+        (sQ: int)
+        (pb: nativeptr<float>)
+        (ldb: int)
+        (pc: nativeptr<float>)
+        (ldc: int)
+        (accumulate: bool)
+        =
+        let mutable i = 0
+
+        while i + 4 <= m do
+            let a0 = NativePtr.add pa (i * sI)
+            let a1 = NativePtr.add a0 sI
+            let a2 = NativePtr.add a1 sI
+            let a3 = NativePtr.add a2 sI
+            let c0 = NativePtr.add pc (i * ldc)
+            let c1 = NativePtr.add c0 ldc
+            let c2 = NativePtr.add c1 ldc
+            let c3 = NativePtr.add c2 ldc
+            let mutable j = 0
+
+            while j + 8 <= n do
+                let mutable x00 = Vector256<float>.Zero
+                let mutable x01 = Vector256<float>.Zero
+                let mutable x10 = Vector256<float>.Zero
+                let mutable x11 = Vector256<float>.Zero
+                let mutable x20 = Vector256<float>.Zero
+                let mutable x21 = Vector256<float>.Zero
+                let mutable x30 = Vector256<float>.Zero
+                let mutable x31 = Vector256<float>.Zero
+
+                for q in 0 .. k - 1 do
+                    let bq = NativePtr.add pb (q * ldb + j)
+                    let b0 = Vector256.Load bq
+                    let b1 = Vector256.Load(NativePtr.add bq 4)
+                    let s0 = Vector256.Create(NativePtr.get a0 (q * sQ))
+                    x00 <- Vector256.FusedMultiplyAdd(s0, b0, x00)
+                    x01 <- Vector256.FusedMultiplyAdd(s0, b1, x01)
+                    let s1 = Vector256.Create(NativePtr.get a1 (q * sQ))
+                    x10 <- Vector256.FusedMultiplyAdd(s1, b0, x10)
+                    x11 <- Vector256.FusedMultiplyAdd(s1, b1, x11)
+                    let s2 = Vector256.Create(NativePtr.get a2 (q * sQ))
+                    x20 <- Vector256.FusedMultiplyAdd(s2, b0, x20)
+                    x21 <- Vector256.FusedMultiplyAdd(s2, b1, x21)
+                    let s3 = Vector256.Create(NativePtr.get a3 (q * sQ))
+                    x30 <- Vector256.FusedMultiplyAdd(s3, b0, x30)
+                    x31 <- Vector256.FusedMultiplyAdd(s3, b1, x31)
+
+                put256 accumulate (NativePtr.add c0 j) x00
+                put256 accumulate (NativePtr.add c0 (j + 4)) x01
+                put256 accumulate (NativePtr.add c1 j) x10
+                put256 accumulate (NativePtr.add c1 (j + 4)) x11
+                put256 accumulate (NativePtr.add c2 j) x20
+                put256 accumulate (NativePtr.add c2 (j + 4)) x21
+                put256 accumulate (NativePtr.add c3 j) x30
+                put256 accumulate (NativePtr.add c3 (j + 4)) x31
+                j <- j + 8
+
+            if j + 4 <= n then
+                let mutable x0 = Vector256<float>.Zero
+                let mutable x1 = Vector256<float>.Zero
+                let mutable x2 = Vector256<float>.Zero
+                let mutable x3 = Vector256<float>.Zero
+
+                for q in 0 .. k - 1 do
+                    let b0 = Vector256.Load(NativePtr.add pb (q * ldb + j))
+                    x0 <- Vector256.FusedMultiplyAdd(Vector256.Create(NativePtr.get a0 (q * sQ)), b0, x0)
+                    x1 <- Vector256.FusedMultiplyAdd(Vector256.Create(NativePtr.get a1 (q * sQ)), b0, x1)
+                    x2 <- Vector256.FusedMultiplyAdd(Vector256.Create(NativePtr.get a2 (q * sQ)), b0, x2)
+                    x3 <- Vector256.FusedMultiplyAdd(Vector256.Create(NativePtr.get a3 (q * sQ)), b0, x3)
+
+                put256 accumulate (NativePtr.add c0 j) x0
+                put256 accumulate (NativePtr.add c1 j) x1
+                put256 accumulate (NativePtr.add c2 j) x2
+                put256 accumulate (NativePtr.add c3 j) x3
+                j <- j + 4
+
+            while j < n do
+                let mutable x0 = 0.0
+                let mutable x1 = 0.0
+                let mutable x2 = 0.0
+                let mutable x3 = 0.0
+
+                for q in 0 .. k - 1 do
+                    let bqj = NativePtr.get pb (q * ldb + j)
+                    x0 <- Math.FusedMultiplyAdd(NativePtr.get a0 (q * sQ), bqj, x0)
+                    x1 <- Math.FusedMultiplyAdd(NativePtr.get a1 (q * sQ), bqj, x1)
+                    x2 <- Math.FusedMultiplyAdd(NativePtr.get a2 (q * sQ), bqj, x2)
+                    x3 <- Math.FusedMultiplyAdd(NativePtr.get a3 (q * sQ), bqj, x3)
+
+                put accumulate c0 j x0
+                put accumulate c1 j x1
+                put accumulate c2 j x2
+                put accumulate c3 j x3
+                j <- j + 1
+
+            i <- i + 4
+
+        while i < m do
+            let a0 = NativePtr.add pa (i * sI)
+            let c0 = NativePtr.add pc (i * ldc)
+            let mutable j = 0
+
+            while j + 4 <= n do
+                let mutable x0 = Vector256<float>.Zero
+
+                for q in 0 .. k - 1 do
+                    let b0 = Vector256.Load(NativePtr.add pb (q * ldb + j))
+                    x0 <- Vector256.FusedMultiplyAdd(Vector256.Create(NativePtr.get a0 (q * sQ)), b0, x0)
+
+                put256 accumulate (NativePtr.add c0 j) x0
+                j <- j + 4
+
+            while j < n do
+                let mutable x0 = 0.0
+
+                for q in 0 .. k - 1 do
+                    x0 <- Math.FusedMultiplyAdd(NativePtr.get a0 (q * sQ), NativePtr.get pb (q * ldb + j), x0)
+
+                put accumulate c0 j x0
+                j <- j + 1
+
+            i <- i + 1
+
+    /// Small products without packing (directCore); when transB, op(B) is first copied to a k×n buffer (on the
+    /// stack when small). Needs FMA (see supports Avx2), m, n, k ≥ 1 and checked operands.
+    let direct
+        (transA: bool)
+        (transB: bool)
+        (m: int)
+        (n: int)
+        (k: int)
+        (a: float[])
+        (aOff: int)
+        (lda: int)
+        (b: float[])
+        (bOff: int)
+        (ldb: int)
+        (c: float[])
+        (cOff: int)
+        (ldc: int)
+        (accumulate: bool)
+        =
+        use pa = fixed a
+        use pb = fixed b
+        use pc = fixed c
+        let sI, sQ = if transA then 1, lda else lda, 1
+        let pa = NativePtr.add pa aOff
+        let pb = NativePtr.add pb bOff
+        let pc = NativePtr.add pc cOff
+
+        if transB then
+            let size = k * n
+
+            let pooled =
+                if size <= 2048 then
+                    ValueNone
+                else
+                    ValueSome(GC.AllocateUninitializedArray<float>(size, pinned = true))
+
+            let t =
+                match pooled with
+                | ValueNone -> NativePtr.stackalloc<float>(max 1 size)
+                | ValueSome arr -> NativePtr.ofNativeInt (Marshal.UnsafeAddrOfPinnedArrayElement(arr, 0))
+
+            for j in 0 .. n - 1 do
+                let src = NativePtr.add pb (j * ldb)
+
+                for q in 0 .. k - 1 do
+                    NativePtr.set t (q * n + j) (NativePtr.get src q)
+
+            directCore m n k pa sI sQ t n pc ldc accumulate
+            GC.KeepAlive pooled
+        else
+            directCore m n k pa sI sQ pb ldb pc ldc accumulate
+
     // ---- the blocked kernel ----
 
     /// Pinned scratch buffers for the packed panels, reused across calls (a pool of one per concurrent user).
@@ -310,7 +510,7 @@ module internal Gemm =
 
     /// The AVX-512 micro-kernel: an 8×24 tile of C in 24 Vector512 accumulators, one FMA per accumulator per k.
     /// pa: kc×8 packed A (MR values per k), pb: kc×24 packed B (NR values per k), c: the 8×24 tile (ldc).
-    let private kernel8x24
+    let inline private kernel8x24
         (kc: int)
         (pa: nativeptr<float>)
         (pb: nativeptr<float>)
@@ -411,7 +611,7 @@ module internal Gemm =
 
     /// The AVX2/FMA micro-kernel: a 6×8 tile of C in 12 Vector256 accumulators, one FMA per accumulator per k.
     /// pa: kc×6 packed A (MR values per k), pb: kc×8 packed B (NR values per k), c: the 6×8 tile (ldc).
-    let private kernel6x8
+    let inline private kernel6x8
         (kc: int)
         (pa: nativeptr<float>)
         (pb: nativeptr<float>)
@@ -485,20 +685,6 @@ module internal Gemm =
         | Avx512 -> 256, 192, 3072
         | Avx2 -> 256, 96, 4096
         | Portable -> 1, 1, 1
-
-    let inline private microTile
-        (kernel: MicroKernel)
-        (kc: int)
-        (pa: nativeptr<float>)
-        (pb: nativeptr<float>)
-        (c: nativeptr<float>)
-        (ldc: int)
-        (overwrite: bool)
-        =
-        match kernel with
-        | Avx512 -> kernel8x24 kc pa pb c ldc overwrite
-        | Avx2 -> kernel6x8 kc pa pb c ldc overwrite
-        | Portable -> ()
 
     /// Packs rows i0 .. i0+mc-1, columns p0 .. p0+kc-1 of op(A) into micro-panels of mr rows: panel ip holds, for
     /// each p, the mr values A[i0 + ip·mr + r, p0 + p] (zeros past row mc).
@@ -577,6 +763,54 @@ module internal Gemm =
 
                     for j in count .. nr - 1 do
                         NativePtr.set dp j 0.0
+
+    /// The tiles of one task: micro-panels jpFrom .. jpTo-1 of packed B (nc columns) times the packed A block
+    /// (rows × kc), into the C block at cBlock, with the micro-kernel inlined; edge tiles go through a buffer.
+    let inline private macroWith
+        ([<InlineIfLambda>] micro:
+            int -> nativeptr<float> -> nativeptr<float> -> nativeptr<float> -> int -> bool -> unit)
+        (mr: int)
+        (nr: int)
+        (kc: int)
+        (rows: int)
+        (nc: int)
+        (jpFrom: int)
+        (jpTo: int)
+        (pA: nativeptr<float>)
+        (pB: nativeptr<float>)
+        (cBlock: nativeptr<float>)
+        (ldc: int)
+        (overwrite: bool)
+        =
+        // The stackalloc also makes the JIT compile the method fully optimized at its first call (a method with
+        // localloc gets no tier-0 code), so the first large product is not run by unoptimized vector code.
+        let tile = NativePtr.stackalloc<float>(mr * nr)
+
+        for jp in jpFrom .. jpTo - 1 do
+            let cols = min nr (nc - jp * nr)
+            let pbp = NativePtr.add pB (jp * nr * kc)
+
+            for ip in 0 .. (rows + mr - 1) / mr - 1 do
+                let rws = min mr (rows - ip * mr)
+                let pap = NativePtr.add pA (ip * mr * kc)
+                let cp = NativePtr.add cBlock (ip * mr * ldc + jp * nr)
+                let full = rws = mr && cols = nr
+                micro kc pap pbp (if full then cp else tile) (if full then ldc else nr) (overwrite || not full)
+
+                if not full then
+                    for r in 0 .. rws - 1 do
+                        for j in 0 .. cols - 1 do
+                            let v = NativePtr.get tile (r * nr + j)
+                            let at = r * ldc + j
+                            NativePtr.set cp at (if overwrite then v else NativePtr.get cp at + v)
+
+    /// macroWith the 8×24 AVX-512 micro-kernel.
+    let private macro8x24 kc rows nc jpFrom jpTo pA pB cBlock ldc overwrite =
+        macroWith kernel8x24 8 24 kc rows nc jpFrom jpTo pA pB cBlock ldc overwrite
+
+    /// macroWith the 6×8 AVX2 micro-kernel.
+    let private macro6x8 kc rows nc jpFrom jpTo pA pB cBlock ldc overwrite =
+        macroWith kernel6x8 6 8 kc rows nc jpFrom jpTo pA pB cBlock ldc overwrite
 
     /// The managed blocked GEMM (BLIS loop order): for each nc-wide column panel and kc-deep slice, pack op(B)
     /// once (shared), then split the mc-row blocks (and, when there are few, column ranges) of C across threads;
@@ -674,35 +908,16 @@ module internal Gemm =
                             try
                                 let pA = Scratch.aligned aBuf
                                 packA transA (NativePtr.ofNativeInt aAt) lda i0 rowsT pc kc mr pA
-                                let tile = NativePtr.stackalloc<float>(mr * nr)
-                                let pB: nativeptr<float> = NativePtr.ofNativeInt pB
 
                                 let cBlock: nativeptr<float> =
                                     NativePtr.add (NativePtr.ofNativeInt cAt) (i0 * ldc + jc)
 
-                                for jp in jpFrom .. jpTo - 1 do
-                                    let cols = min nr (nc - jp * nr)
-                                    let pbp = NativePtr.add pB (jp * nr * kc)
+                                let pB = NativePtr.ofNativeInt pB
 
-                                    for ip in 0 .. (rowsT + mr - 1) / mr - 1 do
-                                        let rws = min mr (rowsT - ip * mr)
-                                        let pap = NativePtr.add pA (ip * mr * kc)
-                                        let cp = NativePtr.add cBlock (ip * mr * ldc + jp * nr)
-
-                                        if rws = mr && cols = nr then
-                                            microTile kernel kc pap pbp cp ldc overwrite
-                                        else
-                                            microTile kernel kc pap pbp tile nr true
-
-                                            for r in 0 .. rws - 1 do
-                                                for j in 0 .. cols - 1 do
-                                                    let v = NativePtr.get tile (r * nr + j)
-                                                    let at = r * ldc + j
-
-                                                    NativePtr.set
-                                                        cp
-                                                        at
-                                                        (if overwrite then v else NativePtr.get cp at + v)
+                                if kernel = Avx512 then
+                                    macro8x24 kc rowsT nc jpFrom jpTo pA pB cBlock ldc overwrite
+                                else
+                                    macro6x8 kc rowsT nc jpFrom jpTo pA pB cBlock ldc overwrite
                             finally
                                 Scratch.give aBuf
 
@@ -790,7 +1005,7 @@ module internal Gemm =
 
     /// C (m×n at cOff, leading dimension ldc) ← op(A)·op(B) [+ C when accumulate], row-major. op(A) is m×k: A is
     /// m×k (lda ≥ k), or k×m when transA (lda ≥ m); op(B) is k×n: B is k×n (ldb ≥ n), or n×k when transB (ldb ≥ k).
-    /// Without accumulate, C is overwritten (never read). Small products run the serial row loop; the rest run the
+    /// Without accumulate, C is overwritten (never read). Small products run the serial direct kernel; the rest run the
     /// active backend.
     let runLd
         (transA: bool)
@@ -819,13 +1034,20 @@ module internal Gemm =
                     for i in 0 .. m - 1 do
                         Array.Clear(c, cOff + i * ldc, n)
             elif int64 m * int64 n * int64 k < smallWork then
-                rows 1 transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
+                if smallDirect then
+                    direct transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
+                else
+                    rows 1 transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
             else
                 match backend, openBlas.Value with
                 | OpenBlas, Some lib ->
                     OpenBlas.dgemm lib transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
                 | _ ->
                     managedWith bestKernel threads.Value transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
+
+            // Not a tail call: a tail call with more stack arguments than the caller goes through the runtime's
+            // slow tail-call helper (microseconds per call, felt by the many tiny products of the layers).
+            ()
 
     /// C (m×n, row-major, at cOff) ← op(A)·op(B) [+ C when accumulate].
     /// A is m×k row-major at aOff, or k×m when transA; B is k×n row-major at bOff, or n×k when transB.
@@ -844,3 +1066,4 @@ module internal Gemm =
         (accumulate: bool)
         =
         runLd transA transB m n k a aOff (if transA then m else k) b bOff (if transB then k else n) c cOff n accumulate
+        () // not a tail call (see runLd)

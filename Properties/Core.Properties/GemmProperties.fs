@@ -187,6 +187,13 @@ let ``the blocked kernels with tiny blocks (every block edge crossed) equal the 
             |> ignore)
 
 [<Fact>]
+let ``the small-product kernel (no packing) equals the naive triple loop`` () =
+    if Gemm.smallDirect then
+        Prop.check "direct = naive" 150 (cases sizes) (fun c ->
+            let p = problem c
+            apply Gemm.direct p |> agree "direct" p (naive p) |> ignore)
+
+[<Fact>]
 let ``the portable row loop equals the naive triple loop`` () =
     Prop.check "rows = naive" 150 (cases (sizes @ [ "threads", 1, 2 ])) (fun c ->
         let p = problem c
