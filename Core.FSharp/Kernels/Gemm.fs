@@ -852,8 +852,14 @@ module internal Gemm =
         let pB = NativePtr.toNativeInt (Scratch.aligned bBuf)
         let options = ParallelOptions(MaxDegreeOfParallelism = threads)
 
-        // Row blocks of (nearly) equal height, a multiple of mr; split columns too when they are few.
-        let mBlocks = (m + mcMax - 1) / mcMax
+        // Row blocks of (nearly) equal height, a multiple of mr, at least 4 per thread while they keep 4 tiles (so
+        // that a thread slowed by other processes is balanced by the others); split columns too when they are few.
+        let mBlocks =
+            if threads = 1 then
+                (m + mcMax - 1) / mcMax
+            else
+                max ((m + mcMax - 1) / mcMax) (min (4 * threads) (m / (4 * mr)))
+
         let mc = ((m + mBlocks - 1) / mBlocks + mr - 1) / mr * mr
         let mBlocks = (m + mc - 1) / mc
 
