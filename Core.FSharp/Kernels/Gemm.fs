@@ -51,7 +51,8 @@ module internal Gemm =
     /// on every backend (faster there than both the blocked kernel and OpenBLAS).
     let smallWork = 65536L
 
-    /// Work (m·n·k) above which the simple row loop (portable kernel) splits rows across cores.
+    /// Work (m·n·k) above which the row loop (portable kernel) and the direct kernel (skinny products) split across
+    /// cores.
     let parallelRowsWork = 1L <<< 18
 
     // ---- configuration ----
@@ -475,6 +476,59 @@ module internal Gemm =
             GC.KeepAlive pooled
         else
             directCore m n k pa sI sQ pb ldb pc ldc accumulate
+
+    /// The direct kernel split across threads by rows (or by columns when there are more of them) once the work
+    /// (m·n·k) reaches minWork: for skinny products (few rows or columns), where register tiles would be mostly
+    /// padding.
+    let directSplit
+        (minWork: int64)
+        (threads: int)
+        (transA: bool)
+        (transB: bool)
+        (m: int)
+        (n: int)
+        (k: int)
+        (a: float[])
+        (aOff: int)
+        (lda: int)
+        (b: float[])
+        (bOff: int)
+        (ldb: int)
+        (c: float[])
+        (cOff: int)
+        (ldc: int)
+        (accumulate: bool)
+        =
+        let options = ParallelOptions(MaxDegreeOfParallelism = threads)
+
+        if threads = 1 || int64 m * int64 n * int64 k < minWork || (m < 8 && n < 16) then
+            direct transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
+        elif m >= n then
+            let per = ((m + threads - 1) / threads + 3) / 4 * 4
+
+            Parallel.For(
+                0,
+                (m + per - 1) / per,
+                options,
+                fun t ->
+                    let i0 = t * per
+                    let aAt = if transA then aOff + i0 else aOff + i0 * lda
+                    direct transA transB (min per (m - i0)) n k a aAt lda b bOff ldb c (cOff + i0 * ldc) ldc accumulate
+            )
+            |> ignore
+        else
+            let per = ((n + threads - 1) / threads + 7) / 8 * 8
+
+            Parallel.For(
+                0,
+                (n + per - 1) / per,
+                options,
+                fun t ->
+                    let j0 = t * per
+                    let bAt = if transB then bOff + j0 * ldb else bOff + j0
+                    direct transA transB m (min per (n - j0)) k a aOff lda b bAt ldb c (cOff + j0) ldc accumulate
+            )
+            |> ignore
 
     // ---- the blocked kernel ----
 
@@ -1048,6 +1102,25 @@ module internal Gemm =
                 match backend, openBlas.Value with
                 | OpenBlas, Some lib ->
                     OpenBlas.dgemm lib transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
+                | _ when smallDirect && (m < 8 || n < 16) ->
+                    directSplit
+                        parallelRowsWork
+                        threads.Value
+                        transA
+                        transB
+                        m
+                        n
+                        k
+                        a
+                        aOff
+                        lda
+                        b
+                        bOff
+                        ldb
+                        c
+                        cOff
+                        ldc
+                        accumulate
                 | _ ->
                     managedWith bestKernel threads.Value transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
 

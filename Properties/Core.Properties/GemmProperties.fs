@@ -194,6 +194,16 @@ let ``the small-product kernel (no packing) equals the naive triple loop`` () =
             apply Gemm.direct p |> agree "direct" p (naive p) |> ignore)
 
 [<Fact>]
+let ``the small-product kernel split across threads (by rows or columns) equals the naive triple loop`` () =
+    if Gemm.smallDirect then
+        Prop.check "direct split = naive" 150 (cases (sizes @ [ "threads", 1, 3 ])) (fun c ->
+            let p = problem c
+
+            apply (Gemm.directSplit 0L c.["threads"]) p
+            |> agree "direct split" p (naive p)
+            |> ignore)
+
+[<Fact>]
 let ``the portable row loop equals the naive triple loop`` () =
     Prop.check "rows = naive" 150 (cases (sizes @ [ "threads", 1, 2 ])) (fun c ->
         let p = problem c
