@@ -6,6 +6,7 @@ namespace Functional.Kernels
 
 open System
 open System.Collections.Concurrent
+open System.Numerics
 open System.Numerics.Tensors
 open System.Runtime.CompilerServices
 open System.Runtime.InteropServices
@@ -54,6 +55,10 @@ module internal Gemm =
     /// Work (m·n·k) above which the row loop (portable kernel) and the direct kernel (skinny products) split across
     /// cores.
     let parallelRowsWork = 1L <<< 18
+
+    /// Work (m·n·k, about 320³) above which the blocked kernel splits across cores: below it, waking the other
+    /// threads (and waiting for one that another process holds) cost more than they bring on a shared machine.
+    let parallelBlockedWork = 1L <<< 25
 
     // ---- configuration ----
 
@@ -533,22 +538,34 @@ module internal Gemm =
     // ---- the blocked kernel ----
 
     /// Pinned scratch buffers for the packed panels, reused across calls (a pool of one per concurrent user).
-    module private Scratch =
-        let private pool = ConcurrentBag<float[]>()
+    /// A pool of pinned scratch arrays for packed panels, reused across calls (one per concurrent user); sizes are
+    /// powers of two, so a pool settles after a few calls whatever the shapes.
+    type private ScratchPool() =
+        let pool = ConcurrentBag<float[]>()
 
         /// A pinned array with room for len doubles from a 64-byte boundary.
-        let rent (len: int) =
+        member _.Rent(len: int) =
             match pool.TryTake() with
             | true, arr when arr.Length >= len + 8 -> arr
-            | _ -> GC.AllocateUninitializedArray<float>(len + 8, pinned = true)
+            | _ ->
+                GC.AllocateUninitializedArray<float>(
+                    int (BitOperations.RoundUpToPowerOf2(uint32 (len + 8))),
+                    pinned = true
+                )
 
-        let give (arr: float[]) = pool.Add arr
+        member _.Give(arr: float[]) = pool.Add arr
 
         /// The first 64-byte-aligned element of a pinned array.
-        let aligned (arr: float[]) : nativeptr<float> =
+        static member Aligned(arr: float[]) : nativeptr<float> =
             let p = Marshal.UnsafeAddrOfPinnedArrayElement(arr, 0)
             let mis = int (int64 p &&& 63L)
             NativePtr.ofNativeInt (if mis = 0 then p else p + nativeint (64 - mis))
+
+    /// Packed blocks of A (one per task) and packed panels of B (one per call): separate pools, so that a small A
+    /// buffer never takes the place of a large B one.
+    let private packedA = ScratchPool()
+
+    let private packedB = ScratchPool()
 
     let inline private store512 (overwrite: bool) (p: nativeptr<float>) (v: Vector512<float>) =
         if overwrite then
@@ -902,8 +919,8 @@ module internal Gemm =
         let bAt = NativePtr.toNativeInt (NativePtr.add pb0 bOff)
         let cAt = NativePtr.toNativeInt (NativePtr.add pc0 cOff)
         let nPanelsMax = (min n ncMax + nr - 1) / nr
-        let bBuf = Scratch.rent (min k kcMax * nPanelsMax * nr)
-        let pB = NativePtr.toNativeInt (Scratch.aligned bBuf)
+        let bBuf = packedB.Rent(min k kcMax * nPanelsMax * nr)
+        let pB = NativePtr.toNativeInt (ScratchPool.Aligned bBuf)
         let options = ParallelOptions(MaxDegreeOfParallelism = threads)
 
         // Row blocks of (nearly) equal height, a multiple of mr, at least 4 per thread while they keep 4 tiles (so
@@ -963,10 +980,10 @@ module internal Gemm =
                         let jpTo = (t % nSplit + 1) * nPanels / nSplit
 
                         if jpTo > jpFrom then
-                            let aBuf = Scratch.rent (mc * kc)
+                            let aBuf = packedA.Rent(mc * kc)
 
                             try
-                                let pA = Scratch.aligned aBuf
+                                let pA = ScratchPool.Aligned aBuf
                                 packA transA (NativePtr.ofNativeInt aAt) lda i0 rowsT pc kc mr pA
 
                                 let cBlock: nativeptr<float> =
@@ -979,7 +996,7 @@ module internal Gemm =
                                 else
                                     macro6x8 kc rowsT nc jpFrom jpTo pA pB cBlock ldc overwrite
                             finally
-                                Scratch.give aBuf
+                                packedA.Give aBuf
 
                     if threads = 1 || tasks = 1 then
                         for t in 0 .. tasks - 1 do
@@ -987,7 +1004,7 @@ module internal Gemm =
                     else
                         Parallel.For(0, tasks, options, task) |> ignore
         finally
-            Scratch.give bBuf
+            packedB.Give bBuf
 
     /// The managed blocked GEMM with the kernel's own block sizes.
     let blocked
@@ -1122,7 +1139,13 @@ module internal Gemm =
                         ldc
                         accumulate
                 | _ ->
-                    managedWith bestKernel threads.Value transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
+                    let threads =
+                        if int64 m * int64 n * int64 k >= parallelBlockedWork then
+                            threads.Value
+                        else
+                            1
+
+                    managedWith bestKernel threads transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
 
             // Not a tail call: a tail call with more stack arguments than the caller goes through the runtime's
             // slow tail-call helper (microseconds per call, felt by the many tiny products of the layers).
