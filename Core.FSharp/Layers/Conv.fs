@@ -352,7 +352,7 @@ module Conv =
     let internal perImage (g: Geometry) (work: int64) (body: int -> unit) =
         let perImageWork = if g.N > 0 then work / int64 g.N else 0L
 
-        if g.N > 1 && work >= parallelWork && perImageWork < int64 Gemm.parallelThreshold then
+        if g.N > 1 && work >= parallelWork && perImageWork < Gemm.parallelBlockedWork then
             Parallel.For(0, g.N, body) |> ignore
         else
             for n in 0 .. g.N - 1 do
@@ -476,7 +476,7 @@ module Conv =
         let perImageWork = if g.N > 0 then work g / int64 g.N else 0L
 
         let parallelImages =
-            work g >= parallelWork && perImageWork < int64 Gemm.parallelThreshold
+            work g >= parallelWork && perImageWork < Gemm.parallelBlockedWork
 
         if chunks > 1 && parallelImages then
             Parallel.For(0, chunks, dwChunk) |> ignore
