@@ -81,21 +81,32 @@ let ``conv fast equals naive on inputs large enough for the parallel paths`` () 
         "G", 1, 4
     ]
 
-    Prop.check "conv fast = naive (parallel)" 10 (convCasesOver ranges) (fun c ->
-        let cfg = convConfig c
-        let x, w, b, dout = convInputs c
-        let case = describe c
-        let outN, cacheN = Conv.forwardNaive cfg x w b
-        let outF, cacheF = Conv.forward cfg x w b
-        Prop.close case 1e-10 outN outF
-        let gN = Conv.backwardNaive dout cacheN
-        let gF = Conv.backward dout cacheF
-        Prop.close $"{case} dx" 1e-10 gN.Dx gF.Dx
-        Prop.close $"{case} dw" 1e-10 gN.Dw gF.Dw
-        Prop.close $"{case} db" 1e-10 gN.Db gF.Db
-        // Deterministic: the same inputs give the same bits.
-        let again = Conv.backward dout (snd (Conv.forward cfg x w b))
-        Prop.ensure (Tensor.toArray again.Dw = Tensor.toArray gF.Dw) (fun () -> $"{case}: dw differs between runs"))
+    // Both GEMM backends (these products are above the small-size cut-off, where the backends differ).
+    let backends =
+        if Blas.OpenBlasAvailable then
+            [ Functional.Kernels.Managed; Functional.Kernels.OpenBlas ]
+        else
+            [ Functional.Kernels.Managed ]
+
+    Prop.check "conv fast = naive (parallel, both GEMM backends)" 10 (convCasesOver ranges) (fun c ->
+        for backend in backends do
+            Functional.Kernels.Gemm.withBackend backend (fun () ->
+                let cfg = convConfig c
+                let x, w, b, dout = convInputs c
+                let case = $"{describe c} on {backend}"
+                let outN, cacheN = Conv.forwardNaive cfg x w b
+                let outF, cacheF = Conv.forward cfg x w b
+                Prop.close case 1e-10 outN outF
+                let gN = Conv.backwardNaive dout cacheN
+                let gF = Conv.backward dout cacheF
+                Prop.close $"{case} dx" 1e-10 gN.Dx gF.Dx
+                Prop.close $"{case} dw" 1e-10 gN.Dw gF.Dw
+                Prop.close $"{case} db" 1e-10 gN.Db gF.Db
+                // Deterministic: the same inputs give the same bits.
+                let again = Conv.backward dout (snd (Conv.forward cfg x w b))
+
+                Prop.ensure (Tensor.toArray again.Dw = Tensor.toArray gF.Dw) (fun () ->
+                    $"{case}: dw differs between runs")))
 
 [<Fact>]
 let ``with pad 0 and a stride that does not divide evenly the uncovered rows and columns get zero gradient`` () =
