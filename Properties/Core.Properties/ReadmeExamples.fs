@@ -38,14 +38,20 @@ let readmeBlock (heading: string) (lang: string) =
     lines.[fence + 1 .. close - 1] |> normalize
 
 /// The lines between README-BEGIN and README-END markers of a source file in the repository.
-let sourceRegion (relativePath: string) =
+let sourceRegionNamed (marker: string) (relativePath: string) =
     let root =
         Path.GetDirectoryName(findUp (DirectoryInfo AppContext.BaseDirectory) "Functional.sln")
 
     let lines = File.ReadAllLines(Path.Combine(root, relativePath))
-    let b = lines |> Array.findIndex (fun l -> l.Trim().EndsWith "README-BEGIN")
-    let e = lines |> Array.findIndex (fun l -> l.Trim().EndsWith "README-END")
+
+    let b =
+        lines |> Array.findIndex (fun l -> l.Trim().EndsWith("README-BEGIN" + marker))
+
+    let e = lines |> Array.findIndex (fun l -> l.Trim().EndsWith("README-END" + marker))
     lines.[b + 1 .. e - 1] |> normalize
+
+/// The lines between the unnamed README-BEGIN and README-END markers.
+let sourceRegion (relativePath: string) = sourceRegionNamed "" relativePath
 
 [<Fact>]
 let ``the README's F# example is the code that runs here, and its gradient check passes`` () =
@@ -62,3 +68,18 @@ let ``the README's C# example is the code the C# tests run`` () =
         sourceRegion "Properties/Api.Tests/ReadmeExample.cs",
         readmeBlock "## C# example" "csharp"
     )
+
+[<Fact>]
+let ``the README's convolution examples are the code that runs here`` () =
+    Assert.Equal<string list>(
+        sourceRegionNamed " conv" "Properties/Core.Properties/ReadmeFSharpExample.fs",
+        readmeBlock "### Convolution in F#" "fsharp"
+    )
+
+    Assert.Equal<string list>(
+        sourceRegionNamed " conv" "Properties/Api.Tests/ReadmeExample.cs",
+        readmeBlock "### Convolution in C#" "csharp"
+    )
+
+    Assert.True(ReadmeFSharpExample.Conv.sameAsNaive)
+    Assert.True(ReadmeFSharpExample.Conv.dxReport.Passed, string ReadmeFSharpExample.Conv.dxReport)
