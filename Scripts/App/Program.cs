@@ -3,4 +3,5 @@ using Functional.App;
 
 var root = new RootCommand("Functional: neural-network layers with verified gradients.");
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return root.Parse(args).Invoke();

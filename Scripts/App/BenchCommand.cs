@@ -1,0 +1,117 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Functional.App;
+
+/// <summary>
+/// The <c>bench</c> verb: the workloads of the PyTorch peer (../shared/bench/torch_peer.py) through the public API,
+/// printed in the peer's line format so the two outputs can be compared side by side
+/// (<c>W1 conv_fwd functional-f64-2t median_ms=... min_ms=... max_ms=... reps=...</c>).
+/// </summary>
+internal static class BenchCommand
+{
+    private static readonly Option<string?> OnlyOpt = new("--only")
+    {
+        Description = "Run only the workloads whose tag or name contains this text (e.g. W5 or gemm).",
+    };
+
+    private static readonly Option<double> TargetOpt = new("--seconds")
+    {
+        Description = "Target measuring time per workload (the peer uses 2).",
+        DefaultValueFactory = _ => 2.0,
+    };
+
+    public static Command Create()
+    {
+        var command = new Command("bench", "Time the PyTorch peer's workloads W1-W6 and GEMM through Functional's API.");
+        command.Options.Add(OnlyOpt);
+        command.Options.Add(TargetOpt);
+        command.SetAction(r => Run(r.GetValue(OnlyOpt), r.GetValue(TargetOpt)));
+        return command;
+    }
+
+    private static Tensor Normal(Rng rng, int stream, params int[] shape) => Tensor.RandomNormal(rng.Derive(stream), 1.0, shape);
+
+    private static int Run(string? only, double target)
+    {
+        var label = $"functional-f64-{Blas.Threads}t";
+        Console.WriteLine($"# {Blas.Description}; {Environment.ProcessorCount} processors; server GC {System.Runtime.GCSettings.IsServerGC}");
+        var rng = Rng.Create(0);
+
+        void Report(string tag, string name, Action fn, double flops = 0)
+        {
+            if (only is not null && !tag.Contains(only, StringComparison.OrdinalIgnoreCase) &&
+                !name.Contains(only, StringComparison.OrdinalIgnoreCase))
+                return;
+            var (med, lo, hi, reps, gcs, bytes) = Measure(fn, target);
+            var extra = flops > 0 ? string.Create(CultureInfo.InvariantCulture, $" gflops={flops / med / 1e6:F1}") : "";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{tag} {name} {label} median_ms={med:F4} min_ms={lo:F4} max_ms={hi:F4} reps={reps}{extra} alloc_mb_per_rep={bytes / 1e6 / reps:F2} gen0_per_rep={(double)gcs / reps:F2}"));
+        }
+
+        var x = Normal(rng, 1, 100, 3, 31, 31);
+        var w = Normal(rng, 2, 25, 3, 3, 3);
+        var b = Normal(rng, 3, 25);
+        var (out1, _) = Layers.Conv2dForward(x, w, b, stride: 2, pad: 1);
+        double fl = 2.0 * out1.Count * 3 * 3 * 3;
+        Report("W1", "conv_fwd", () => Layers.Conv2dForward(x, w, b, stride: 2, pad: 1), fl);
+        var dout = Normal(rng, 4, out1.Shape.ToArray());
+        Report("W2", "conv_fwdbwd", () => Layers.Conv2dBackward(dout, Layers.Conv2dForward(x, w, b, stride: 2, pad: 1).Cache), 3 * fl);
+
+        var xp = Normal(rng, 5, 100, 3, 32, 32);
+        var dp = Normal(rng, 6, 100, 3, 16, 16);
+        Report("W3", "pool_fwdbwd", () => Layers.MaxPoolBackward(dp, Layers.MaxPoolForward(xp, 2, 2, 2).Cache));
+
+        var x4 = Normal(rng, 7, 64, 32, 32, 32);
+        var w4 = Normal(rng, 8, 64, 32, 3, 3);
+        var b4 = Normal(rng, 9, 64);
+        var d4 = Normal(rng, 10, 64, 64, 32, 32);
+        double fl4 = 2.0 * 64 * 64 * 32 * 32 * 32 * 9;
+        Report("W4", "bigconv_fwdbwd", () => Layers.Conv2dBackward(d4, Layers.Conv2dForward(x4, w4, b4, stride: 1, pad: 1).Cache), 3 * fl4);
+
+        var x6 = Normal(rng, 13, 128, 3072);
+        var w6 = Normal(rng, 14, 3072, 100);
+        var b6 = Normal(rng, 15, 100);
+        var d6 = Normal(rng, 16, 128, 100);
+        Report("W6", "affine_fwdbwd", () => Layers.AffineBackward(d6, Layers.AffineForward(x6, w6, b6).Cache));
+
+        var xb = Normal(rng, 17, 128, 1000);
+        var gb = Normal(rng, 18, 1000);
+        var bb = Normal(rng, 19, 1000);
+        var db = Normal(rng, 20, 128, 1000);
+        var state = BatchNormState.Initial(1000);
+        Report("W6", "bn_fwdbwd", () => Layers.BatchNormBackwardAlt(db, Layers.BatchNormForward(xb, gb, bb, state, Mode.Train).Cache));
+
+        var a = Normal(rng, 21, 1024, 1024);
+        var bm = Normal(rng, 22, 1024, 1024);
+        Report("G", "gemm1024", () => Tensor.MatMul(a, bm), 2.0 * Math.Pow(1024, 3));
+        return 0;
+    }
+
+    /// <summary>The peer's measuring scheme: 3 warm-ups, one timed estimate, then reps = clamp(target / estimate, 5, 100).</summary>
+    private static (double Median, double Min, double Max, int Reps, int Gen0, long Bytes) Measure(Action fn, double target)
+    {
+        for (var i = 0; i < 3; i++)
+            fn();
+        var sw = Stopwatch.StartNew();
+        fn();
+        var est = Math.Max(sw.Elapsed.TotalSeconds, 1e-4);
+        var reps = (int)Math.Min(100, Math.Max(5, target / est));
+        var times = new double[reps];
+        var gen0 = GC.CollectionCount(0);
+        var bytes = GC.GetTotalAllocatedBytes(precise: false);
+        for (var i = 0; i < reps; i++)
+        {
+            sw.Restart();
+            fn();
+            times[i] = sw.Elapsed.TotalMilliseconds;
+        }
+
+        bytes = GC.GetTotalAllocatedBytes(precise: false) - bytes;
+        gen0 = GC.CollectionCount(0) - gen0;
+        Array.Sort(times);
+        var median = reps % 2 == 1 ? times[reps / 2] : (times[reps / 2 - 1] + times[reps / 2]) / 2;
+        return (median, times[0], times[^1], reps, gen0, bytes);
+    }
+}
