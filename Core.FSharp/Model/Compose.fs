@@ -299,3 +299,41 @@ module Compose =
                         State = Map.foldBack Map.add step.NewState s
                     }
         }
+
+    let private sameLayout
+        (fn: string)
+        (arg: string)
+        (what: string)
+        (expected: Map<string, Tensor>)
+        (given: Map<string, Tensor>)
+        =
+        if isNull (box given) then
+            Guard.fail fn arg $"{arg} must not be null."
+
+        for KeyValue(n, t) in expected do
+            match given.TryFind n with
+            | None -> Guard.fail fn arg $"missing {what} '{n}' (the {what}s given are: {keysText given})."
+            | Some g when g.Dims <> t.Dims ->
+                Guard.fail
+                    fn
+                    arg
+                    $"{what} '{n}' must have shape {Guard.shapeText t.Dims}, got {Guard.shapeText g.Dims}."
+            | Some _ -> ()
+
+        for KeyValue(n, _) in given do
+            if not (expected.ContainsKey n) then
+                Guard.fail fn arg $"unexpected {what} '{n}' (the model's {what}s are: {keysText expected})."
+
+    /// <summary>
+    /// The model with other parameter and state values (e.g. trained ones): the names and shapes must be the model's.
+    /// </summary>
+    let withParameters (parameters: Map<string, Tensor>) (state: Map<string, Tensor>) (m: Model) : Model =
+        let fn = "Compose.withParameters"
+        sameLayout fn "parameters" "parameter" m.Params parameters
+        sameLayout fn "state" "state entry" m.State state
+
+        {
+            m with
+                Params = parameters
+                State = state
+        }

@@ -43,7 +43,7 @@ type FullyConnectedNetConfig = {
     /// <summary>The normalization of the hidden layers.</summary>
     Normalization: Normalization
     /// <summary>The dropout keep probability in (0, 1]; 1 means no dropout (the course's dropout_keep_ratio).</summary>
-    DropoutKeepRatio: float
+    DropoutKeepProbability: float
     /// <summary>The seed of the initial weights.</summary>
     Seed: int64
 }
@@ -87,7 +87,7 @@ module Nets =
         WeightScale = 1e-2
         Reg = 0.0
         Normalization = Normalization.None
-        DropoutKeepRatio = 1.0
+        DropoutKeepProbability = 1.0
         Seed = 0L
     }
 
@@ -107,13 +107,13 @@ module Nets =
         if not (System.Enum.IsDefined(typeof<Normalization>, cfg.Normalization)) then
             Guard.fail fn "normalization" $"normalization must be None, Batch or Layer, got {int cfg.Normalization}."
 
-        if not (cfg.DropoutKeepRatio > 0.0 && cfg.DropoutKeepRatio <= 1.0) then
+        if not (cfg.DropoutKeepProbability > 0.0 && cfg.DropoutKeepProbability <= 1.0) then
             Guard.fail
                 fn
-                "dropoutKeepRatio"
-                $"the dropout keep probability must be in (0, 1] (1 = no dropout), got {cfg.DropoutKeepRatio}."
+                "dropoutKeepProbability"
+                $"the dropout keep probability must be in (0, 1] (1 = no dropout), got {cfg.DropoutKeepProbability}."
 
-        if cfg.Normalization <> Normalization.None || cfg.DropoutKeepRatio < 1.0 then
+        if cfg.Normalization <> Normalization.None || cfg.DropoutKeepProbability < 1.0 then
             Guard.fail fn "normalization" "normalization and dropout are not available yet in this build."
 
     let private layersOf (fn: string) (cfg: FullyConnectedNetConfig) : Layer list =

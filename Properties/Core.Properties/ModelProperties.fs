@@ -289,9 +289,16 @@ let ``models and nets validate their inputs with messages naming the problem`` (
     Prop.throwsWith [ "weightScale must be finite" ] (fun () -> Nets.fullyConnected { cfg with WeightScale = nan })
 
     Prop.throwsWith [ "keep probability"; "(0, 1]"; "1.5" ] (fun () ->
-        Nets.fullyConnected { cfg with DropoutKeepRatio = 1.5 })
+        Nets.fullyConnected {
+            cfg with
+                DropoutKeepProbability = 1.5
+        })
 
-    Prop.throwsWith [ "keep probability"; "0" ] (fun () -> Nets.fullyConnected { cfg with DropoutKeepRatio = 0.0 })
+    Prop.throwsWith [ "keep probability"; "0" ] (fun () ->
+        Nets.fullyConnected {
+            cfg with
+                DropoutKeepProbability = 0.0
+        })
 
     Prop.throwsWith [ "Nets.twoLayer"; "hiddenDim must be > 0" ] (fun () ->
         Nets.twoLayer {
