@@ -1,0 +1,234 @@
+using Functional.FSharp;
+using Microsoft.FSharp.Core;
+using CoreSolver = Functional.FSharp.Solver;
+
+namespace Functional;
+
+/// <summary>The solver's options, with the course's defaults. Set only what you need: <c>new SolverOptions { NumEpochs = 5 }</c>.</summary>
+public sealed record SolverOptions
+{
+    /// <summary>The number of epochs to train for (≥ 1). Default 10.</summary>
+    public int NumEpochs { get; init; } = 10;
+
+    /// <summary>The minibatch size (≥ 1); the last minibatch of an epoch may be smaller. Default 100.</summary>
+    public int BatchSize { get; init; } = 100;
+
+    /// <summary>The learning rate is multiplied by this after each epoch (&gt; 0). Default 1.0 (no decay).</summary>
+    public double LrDecay { get; init; } = 1.0;
+
+    /// <summary>Training examples sampled for the per-epoch accuracy check (null: all). Default 1000.</summary>
+    public int? NumTrainSamples { get; init; } = 1000;
+
+    /// <summary>Validation examples sampled for the per-epoch accuracy check (null: all). Default null.</summary>
+    public int? NumValSamples { get; init; }
+
+    /// <summary>A progress report every this many iterations (≥ 1); epoch reports come always. Default 10.</summary>
+    public int PrintEvery { get; init; } = 10;
+
+    /// <summary>The seed of the run (minibatch order, dropout, accuracy samples). Default 0.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>When set, a checkpoint is written there (atomically) after each epoch. Default null.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>The F# configuration.</summary>
+    internal SolverConfig ToCore() => new(
+        NumEpochs, BatchSize, LrDecay,
+        NumTrainSamples is { } t ? FSharpOption<int>.Some(t) : FSharpOption<int>.None,
+        NumValSamples is { } v ? FSharpOption<int>.Some(v) : FSharpOption<int>.None,
+        PrintEvery, Seed,
+        CheckpointPath is { } p ? FSharpOption<string>.Some(p) : FSharpOption<string>.None);
+}
+
+/// <summary>
+/// The outcome of a training run: the loss of every iteration, the accuracies before training and after each epoch,
+/// the best and the final parameters, and timing. Pass it to <see cref="Checkpoint.Save(string, TrainingResult)"/> or
+/// <see cref="Solver.Resume(TrainingResult, Tensor, IReadOnlyList{int}, Tensor, IReadOnlyList{int}, IProgress{TrainingProgress}?, CancellationToken)"/>.
+/// </summary>
+public sealed class TrainingResult
+{
+    internal TrainingResult(SolverResult core) => Core = core;
+
+    /// <summary>The F# result.</summary>
+    internal SolverResult Core { get; }
+
+    /// <summary>The final solver state.</summary>
+    internal SolverState CoreState => Core.State;
+
+    /// <summary>The minibatch loss of every iteration, in order.</summary>
+    public IReadOnlyList<double> LossHistory => Core.State.LossHistory;
+
+    /// <summary>Training accuracy before training (entry 0) and after each epoch.</summary>
+    public IReadOnlyList<double> TrainAccuracyHistory => Core.State.TrainAccHistory;
+
+    /// <summary>Validation accuracy before training (entry 0) and after each epoch.</summary>
+    public IReadOnlyList<double> ValAccuracyHistory => Core.State.ValAccHistory;
+
+    /// <summary>The best validation accuracy.</summary>
+    public double BestValAccuracy => Core.State.BestValAcc;
+
+    /// <summary>The parameters with the best validation accuracy.</summary>
+    public IReadOnlyDictionary<string, Tensor> BestParameters => Core.State.BestParams;
+
+    /// <summary>The net state (e.g. running statistics) that goes with the best parameters.</summary>
+    public IReadOnlyDictionary<string, Tensor> BestState => Core.State.BestModelState;
+
+    /// <summary>The parameters at the end of the run.</summary>
+    public IReadOnlyDictionary<string, Tensor> Parameters => Core.State.Params;
+
+    /// <summary>The net state at the end of the run.</summary>
+    public IReadOnlyDictionary<string, Tensor> State => Core.State.ModelState;
+
+    /// <summary>The update rule's state of every parameter at the end of the run.</summary>
+    public IReadOnlyDictionary<string, OptimState> OptimizerStates => Core.State.OptimStates;
+
+    /// <summary>The learning rate at the end of the run (after the per-epoch decay).</summary>
+    public double LearningRate => Core.State.LearningRate;
+
+    /// <summary>The number of completed epochs.</summary>
+    public int Epochs => Core.State.Epoch;
+
+    /// <summary>The number of completed iterations.</summary>
+    public int Iterations => Core.State.Iteration;
+
+    /// <summary>True when the run was cancelled before completing its epochs.</summary>
+    public bool Cancelled => Core.Cancelled;
+
+    /// <summary>The wall-clock time of this run.</summary>
+    public TimeSpan Elapsed => Core.Elapsed;
+
+    /// <summary>Training examples processed per second in this run.</summary>
+    public double ExamplesPerSecond => Core.ExamplesPerSecond;
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"TrainingResult: {Epochs} epochs, {Iterations} iterations, best validation accuracy {BestValAccuracy:F4}{(Cancelled ? " (cancelled)" : "")}";
+}
+
+/// <summary>
+/// Trains a <see cref="NeuralNet"/> with an <see cref="UpdateRule"/> (the course's Solver). Each epoch visits the
+/// training set in a random order, in minibatches; after each epoch it checks the accuracies, keeps the best
+/// parameters, decays the learning rate and, if asked, writes a checkpoint. Runs are reproducible: the same seed
+/// gives the same result, and resuming a checkpoint gives bit for bit the uninterrupted run.
+/// </summary>
+public sealed class Solver
+{
+    /// <summary>A solver for a net, a rule and options.</summary>
+    /// <param name="model">The net to train (its own parameters are the starting point and are not changed).</param>
+    /// <param name="rule">The update rule.</param>
+    /// <param name="options">The options; the defaults when null.</param>
+    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
+    public Solver(NeuralNet model, UpdateRule rule, SolverOptions? options = null)
+    {
+        Model = Require.NotNull(model);
+        Rule = Require.NotNull(rule);
+        Options = options ?? new SolverOptions();
+        CoreSolver.validateConfig(Options.ToCore());
+    }
+
+    /// <summary>The net being trained.</summary>
+    public NeuralNet Model { get; }
+
+    /// <summary>The update rule.</summary>
+    public UpdateRule Rule { get; }
+
+    /// <summary>The options.</summary>
+    public SolverOptions Options { get; }
+
+    private static TrainingData Data(Tensor xTrain, IReadOnlyList<int> yTrain, Tensor xVal, IReadOnlyList<int> yVal) =>
+        new(Require.NotNull(xTrain), Require.Labels(yTrain), Require.NotNull(xVal), Require.Labels(yVal));
+
+    private static SolverHooks Hooks(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken) =>
+        new(progress is null
+                ? FuncConvert.FromAction<TrainingProgress>(_ => { })
+                : FuncConvert.FromAction<TrainingProgress>(progress.Report),
+            cancellationToken);
+
+    /// <summary>Trains from the net's own parameters.</summary>
+    /// <param name="xTrain">Training inputs (N, d1, …, dk).</param>
+    /// <param name="yTrain">N training labels in [0, C).</param>
+    /// <param name="xVal">Validation inputs (N_val, d1, …, dk).</param>
+    /// <param name="yVal">N_val validation labels in [0, C).</param>
+    /// <param name="progress">Receives a report every PrintEvery iterations and at the end of every epoch.</param>
+    /// <param name="cancellationToken">When cancelled, training stops after the current step and returns what it has learned (<see cref="TrainingResult.Cancelled"/> is true).</param>
+    /// <returns>The histories, the best and final parameters, and timing.</returns>
+    /// <exception cref="ArgumentException">The data are empty or mismatched, or a label is out of range.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite; the exception carries the best parameters so far.</exception>
+    public TrainingResult Train(
+        Tensor xTrain,
+        IReadOnlyList<int> yTrain,
+        Tensor xVal,
+        IReadOnlyList<int> yVal,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        new(CoreSolver.trainWith(Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core,
+            Data(xTrain, yTrain, xVal, yVal)));
+
+    /// <summary>
+    /// <see cref="Train"/> on a thread-pool thread. Cancellation still returns the partial result (the task does
+    /// not end as cancelled).
+    /// </summary>
+    /// <param name="xTrain">Training inputs (N, d1, …, dk).</param>
+    /// <param name="yTrain">N training labels.</param>
+    /// <param name="xVal">Validation inputs.</param>
+    /// <param name="yVal">Validation labels.</param>
+    /// <param name="progress">Progress reports.</param>
+    /// <param name="cancellationToken">Stops training after the current step.</param>
+    /// <returns>The training result.</returns>
+    public Task<TrainingResult> TrainAsync(
+        Tensor xTrain,
+        IReadOnlyList<int> yTrain,
+        Tensor xVal,
+        IReadOnlyList<int> yVal,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        var data = Data(xTrain, yTrain, xVal, yVal);
+        return Task.Run(() => new TrainingResult(CoreSolver.trainWith(
+            Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core, data)));
+    }
+
+    /// <summary>
+    /// Continues training from a checkpoint until <see cref="SolverOptions.NumEpochs"/> epochs are complete. With the
+    /// same net, rule, options and data, the result is bit for bit that of an uninterrupted run.
+    /// </summary>
+    /// <param name="checkpoint">The checkpoint (see <see cref="Checkpoint.Load"/>).</param>
+    /// <param name="xTrain">Training inputs, the same as before.</param>
+    /// <param name="yTrain">Training labels.</param>
+    /// <param name="xVal">Validation inputs.</param>
+    /// <param name="yVal">Validation labels.</param>
+    /// <param name="progress">Progress reports.</param>
+    /// <param name="cancellationToken">Stops training after the current step.</param>
+    /// <returns>The training result (its histories include the checkpoint's).</returns>
+    /// <exception cref="ArgumentException">The checkpoint was made with another rule, batch size, training-set size or parameter set.</exception>
+    public TrainingResult Resume(
+        Checkpoint checkpoint,
+        Tensor xTrain,
+        IReadOnlyList<int> yTrain,
+        Tensor xVal,
+        IReadOnlyList<int> yVal,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        new(CoreSolver.resume(Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core,
+            Data(xTrain, yTrain, xVal, yVal), Require.NotNull(checkpoint).Core));
+
+    /// <summary>Continues a previous (e.g. cancelled) run until <see cref="SolverOptions.NumEpochs"/> epochs are complete.</summary>
+    /// <param name="previous">The earlier result.</param>
+    /// <param name="xTrain">Training inputs, the same as before.</param>
+    /// <param name="yTrain">Training labels.</param>
+    /// <param name="xVal">Validation inputs.</param>
+    /// <param name="yVal">Validation labels.</param>
+    /// <param name="progress">Progress reports.</param>
+    /// <param name="cancellationToken">Stops training after the current step.</param>
+    /// <returns>The training result.</returns>
+    public TrainingResult Resume(
+        TrainingResult previous,
+        Tensor xTrain,
+        IReadOnlyList<int> yTrain,
+        Tensor xVal,
+        IReadOnlyList<int> yVal,
+        IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellationToken = default) =>
+        new(CoreSolver.resume(Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core,
+            Data(xTrain, yTrain, xVal, yVal), Require.NotNull(previous).CoreState));
+}

@@ -1,0 +1,448 @@
+namespace Functional
+
+open System.IO
+
+/// <summary>
+/// Raised when a checkpoint cannot be read: the file is truncated, corrupted, not a zip archive, not a Functional
+/// checkpoint, or written by a newer version. The message names the file and the problem. Nothing is changed.
+/// </summary>
+type CheckpointException(message: string, path: string, inner: exn | null) =
+    inherit IOException(message, inner)
+
+    /// <summary>The file that could not be read.</summary>
+    member _.Path = path
+
+namespace Functional.FSharp
+
+open System
+open System.Collections.Immutable
+open System.IO
+open System.Text
+open System.Text.Json
+open Functional
+
+/// <summary>How a training run was set up. Stored in checkpoints and compared with the run that resumes them.</summary>
+type SolverSetup = {
+    /// <summary>The model's name.</summary>
+    ModelName: string
+    /// <summary>The update rule's name (e.g. "adam").</summary>
+    RuleName: string
+    /// <summary>The update rule's starting configuration (before any learning-rate decay).</summary>
+    RuleConfig: OptimConfig
+    /// <summary>The minibatch size.</summary>
+    BatchSize: int
+    /// <summary>The number of training examples.</summary>
+    NumTrain: int
+}
+
+/// <summary>
+/// Everything the solver threads through its fold over minibatches, and what a checkpoint holds: parameters, model
+/// state, optimizer states, the random key, the position (epoch, iteration), the current learning rate, the
+/// histories and the best parameters so far. Resuming from a state gives bit for bit what the uninterrupted run
+/// gives.
+/// </summary>
+type SolverState = {
+    /// <summary>How the run was set up.</summary>
+    Setup: SolverSetup
+    /// <summary>The current parameters.</summary>
+    Params: Map<string, Tensor>
+    /// <summary>The current non-trainable model state (e.g. batchnorm running statistics).</summary>
+    ModelState: Map<string, Tensor>
+    /// <summary>The update rule's state for each parameter, by parameter name.</summary>
+    OptimStates: Map<string, OptimState>
+    /// <summary>The current (decayed) learning rate.</summary>
+    LearningRate: float
+    /// <summary>The run's key: minibatches, dropout masks and accuracy subsamples are derived from it.</summary>
+    Rng: Rng
+    /// <summary>The number of completed epochs.</summary>
+    Epoch: int
+    /// <summary>The number of completed iterations (minibatch steps) over all epochs.</summary>
+    Iteration: int
+    /// <summary>The minibatch loss of every iteration, in order.</summary>
+    LossHistory: ImmutableList<float>
+    /// <summary>Training accuracy before training (entry 0) and after each epoch.</summary>
+    TrainAccHistory: ImmutableList<float>
+    /// <summary>Validation accuracy before training (entry 0) and after each epoch.</summary>
+    ValAccHistory: ImmutableList<float>
+    /// <summary>The best validation accuracy so far.</summary>
+    BestValAcc: float
+    /// <summary>The parameters with the best validation accuracy so far.</summary>
+    BestParams: Map<string, Tensor>
+    /// <summary>The model state that went with the best parameters.</summary>
+    BestModelState: Map<string, Tensor>
+}
+
+/// <summary>
+/// Checkpoints of a training run as numpy <c>.npz</c> archives: one <c>.npy</c> array per parameter
+/// (<c>params/W1</c>), model-state tensor (<c>state/…</c>), optimizer slot (<c>optim/W1/m</c>), best parameter
+/// (<c>best/…</c>, <c>best_state/…</c>) and history (<c>history/loss</c>, <c>history/train_acc</c>,
+/// <c>history/val_acc</c>), plus a <c>checkpoint.json</c> entry with the rest (format, version, epoch, iteration,
+/// learning rate, random key, setup). numpy opens the file with <c>np.load</c>. Writes are atomic; reads verify
+/// everything and raise a <see cref="T:Functional.CheckpointException"/> on any problem.
+/// </summary>
+[<RequireQualifiedAccess>]
+module Checkpoint =
+    /// <summary>The checkpoint format version this library writes (and the newest it reads).</summary>
+    [<Literal>]
+    let Version = 1
+
+    /// <summary>The name of the JSON entry.</summary>
+    [<Literal>]
+    let MetaEntry = "checkpoint.json"
+
+    [<Literal>]
+    let private Format = "functional-checkpoint"
+
+    let private history (xs: ImmutableList<float>) =
+        Tensor.Wrap([| xs.Count |], Seq.toArray xs)
+
+    let private writeConfig (w: Utf8JsonWriter) (c: OptimConfig) =
+        w.WriteStartObject()
+        w.WriteNumber("learningRate", c.LearningRate)
+        w.WriteNumber("momentum", c.Momentum)
+        w.WriteNumber("decayRate", c.DecayRate)
+        w.WriteNumber("beta1", c.Beta1)
+        w.WriteNumber("beta2", c.Beta2)
+        w.WriteNumber("epsilon", c.Epsilon)
+        w.WriteNumber("weightDecay", c.WeightDecay)
+        w.WriteEndObject()
+
+    let private names (w: Utf8JsonWriter) (prop: string) (m: Map<string, 'a>) =
+        w.WriteStartArray prop
+
+        for kv in m do
+            w.WriteStringValue kv.Key
+
+        w.WriteEndArray()
+
+    let private meta (s: SolverState) =
+        use ms = new MemoryStream()
+
+        do
+            use w = new Utf8JsonWriter(ms, JsonWriterOptions(Indented = true))
+            w.WriteStartObject()
+            w.WriteString("format", Format)
+            w.WriteNumber("version", Version)
+            w.WriteString("model", s.Setup.ModelName)
+            w.WriteString("rule", s.Setup.RuleName)
+            w.WritePropertyName "ruleConfig"
+            writeConfig w s.Setup.RuleConfig
+            w.WriteNumber("batchSize", s.Setup.BatchSize)
+            w.WriteNumber("numTrain", s.Setup.NumTrain)
+            w.WriteNumber("epoch", s.Epoch)
+            w.WriteNumber("iteration", s.Iteration)
+            w.WriteNumber("learningRate", s.LearningRate)
+            // The exact bits too: the JSON number is for people, the bits are what resuming uses.
+            w.WriteString("learningRateBits", BitConverter.DoubleToInt64Bits(s.LearningRate).ToString("X16"))
+            w.WriteString("rngKey", s.Rng.Key.ToString("X16"))
+            w.WriteNumber("bestValAccuracy", s.BestValAcc)
+            w.WriteString("bestValAccuracyBits", BitConverter.DoubleToInt64Bits(s.BestValAcc).ToString("X16"))
+            names w "params" s.Params
+            names w "state" s.ModelState
+            names w "bestParams" s.BestParams
+            names w "bestState" s.BestModelState
+            w.WriteStartObject "optim"
+
+            for kv in s.OptimStates do
+                w.WriteStartObject kv.Key
+                w.WriteNumber("step", kv.Value.Step)
+                names w "slots" kv.Value.Slots
+                w.WriteEndObject()
+
+            w.WriteEndObject()
+            w.WriteEndObject()
+
+        ms.ToArray()
+
+    let private validateState (fn: string) (s: SolverState) =
+        if isNull (box s) then
+            Guard.fail fn "state" "the state must not be null."
+
+        let check (what: string) (m: Map<string, Tensor>) =
+            for kv in m do
+                Npz.checkName fn (what + "/" + kv.Key)
+
+        check "params" s.Params
+        check "state" s.ModelState
+        check "best" s.BestParams
+        check "best_state" s.BestModelState
+
+        for kv in s.OptimStates do
+            check ("optim/" + kv.Key) kv.Value.Slots
+
+    /// <summary>
+    /// Writes a solver state to an <c>.npz</c> checkpoint at path, atomically: a temporary file in the same folder,
+    /// flushed, then renamed over path. On failure the temporary file is removed and an existing file is untouched.
+    /// </summary>
+    let save (path: string) (state: SolverState) =
+        validateState "Checkpoint.save" state
+        let s = state
+
+        let arrays = [
+            for kv in s.Params -> $"params/{kv.Key}", kv.Value
+            for kv in s.ModelState -> $"state/{kv.Key}", kv.Value
+            for kv in s.BestParams -> $"best/{kv.Key}", kv.Value
+            for kv in s.BestModelState -> $"best_state/{kv.Key}", kv.Value
+            for p in s.OptimStates do
+                for kv in p.Value.Slots -> $"optim/{p.Key}/{kv.Key}", kv.Value
+            yield "history/loss", history s.LossHistory
+            yield "history/train_acc", history s.TrainAccHistory
+            yield "history/val_acc", history s.ValAccHistory
+        ]
+
+        let entries =
+            (MetaEntry, meta s)
+            :: (arrays |> List.map (fun (name, t) -> name + ".npy", Npy.toBytes t))
+
+        Npz.writeEntries "Checkpoint.save" path entries
+
+    // ---- reading ----
+
+    let private fail (path: string) (message: string) : 'a =
+        raise (CheckpointException($"Checkpoint.load: '{path}' {message}", path, null))
+
+    let private prop (path: string) (o: JsonElement) (name: string) (kind: JsonValueKind) =
+        match o.TryGetProperty(name: string) with
+        | true, v when v.ValueKind = kind -> v
+        | true, v -> fail path $"has a corrupted checkpoint.json: '{name}' is a {v.ValueKind}, expected a {kind}."
+        | _ -> fail path $"has a corrupted checkpoint.json: the field '{name}' is missing."
+
+    let private int32Of path o name =
+        match (prop path o name JsonValueKind.Number).TryGetInt32() with
+        | true, v -> v
+        | _ -> fail path $"has a corrupted checkpoint.json: '{name}' is not a 32-bit integer."
+
+    let private floatOf path o name =
+        (prop path o name JsonValueKind.Number).GetDouble()
+
+    let private stringOf path o name =
+        match (prop path o name JsonValueKind.String).GetString() with
+        | null -> fail path $"has a corrupted checkpoint.json: '{name}' is null."
+        | s -> s
+
+    let private hex64 path o name =
+        match
+            UInt64.TryParse(
+                stringOf path o name,
+                Globalization.NumberStyles.AllowHexSpecifier,
+                Globalization.CultureInfo.InvariantCulture
+            )
+        with
+        | true, v -> v
+        | _ -> fail path $"has a corrupted checkpoint.json: '{name}' is not 16 hex digits."
+
+    let private bitsOf path o name =
+        BitConverter.Int64BitsToDouble(int64 (hex64 path o name))
+
+    let private namesOf path (o: JsonElement) name = [
+        for e in (prop path o name JsonValueKind.Array).EnumerateArray() ->
+            match e.ValueKind with
+            | JsonValueKind.String ->
+                match e.GetString() with
+                | null -> fail path $"has a corrupted checkpoint.json: a name in '{name}' is null."
+                | s -> s
+            | _ -> fail path $"has a corrupted checkpoint.json: '{name}' must list names."
+    ]
+
+    let private configOf path (o: JsonElement) : OptimConfig = {
+        LearningRate = floatOf path o "learningRate"
+        Momentum = floatOf path o "momentum"
+        DecayRate = floatOf path o "decayRate"
+        Beta1 = floatOf path o "beta1"
+        Beta2 = floatOf path o "beta2"
+        Epsilon = floatOf path o "epsilon"
+        WeightDecay = floatOf path o "weightDecay"
+    }
+
+    let private parse (path: string) (entries: Map<string, byte[]>) : SolverState =
+        let metaBytes =
+            match entries.TryFind MetaEntry with
+            | Some b -> b
+            | None ->
+                fail
+                    path
+                    $"is not a Functional checkpoint: the archive has no {MetaEntry} entry (a plain .npz? use Npz.load)."
+
+        let doc =
+            try
+                JsonDocument.Parse(ReadOnlyMemory metaBytes)
+            with :? JsonException as e ->
+                fail path $"has a corrupted {MetaEntry}: {e.Message}"
+
+        use doc = doc
+        let root = doc.RootElement
+
+        if root.ValueKind <> JsonValueKind.Object then
+            fail path $"has a corrupted {MetaEntry}: expected a JSON object."
+
+        match root.TryGetProperty "format" with
+        | true, f when f.ValueKind = JsonValueKind.String && f.GetString() = Format -> ()
+        | _ -> fail path $"is not a Functional checkpoint: {MetaEntry} does not say format \"{Format}\"."
+
+        let version = int32Of path root "version"
+
+        if version > Version then
+            fail
+                path
+                $"was written by a newer version of the library (checkpoint version {version}); this one reads versions up to {Version}."
+
+        if version < 1 then
+            fail path $"has an invalid checkpoint version {version}."
+
+        let arrays = Collections.Generic.Dictionary<string, Tensor>()
+
+        let array (name: string) =
+            match arrays.TryGetValue name with
+            | true, t -> t
+            | _ ->
+                match entries.TryFind(name + ".npy") with
+                | None -> fail path $"is incomplete: the array '{name}' listed in {MetaEntry} is missing."
+                | Some bytes ->
+                    let t =
+                        try
+                            Npy.parse $"{path}[{name}.npy]" bytes
+                        with :? InvalidDataException as e ->
+                            raise (
+                                CheckpointException(
+                                    $"Checkpoint.load: '{path}' has a corrupted array: {e.Message}",
+                                    path,
+                                    e
+                                )
+                            )
+
+                    arrays.[name] <- t
+                    t
+
+        let group (prefix: string) (listName: string) =
+            namesOf path root listName
+            |> List.map (fun n -> n, array $"{prefix}/{n}")
+            |> Map.ofList
+
+        let parameters = group "params" "params"
+        let modelState = group "state" "state"
+        let bestParams = group "best" "bestParams"
+        let bestState = group "best_state" "bestState"
+        let optim = prop path root "optim" JsonValueKind.Object
+
+        let optimStates =
+            [
+                for p in optim.EnumerateObject() ->
+                    if p.Value.ValueKind <> JsonValueKind.Object then
+                        fail path $"has a corrupted {MetaEntry}: optim.{p.Name} must be an object."
+
+                    let step = int32Of path p.Value "step"
+
+                    if step < 0 then
+                        fail path $"has a corrupted {MetaEntry}: optim.{p.Name}.step = {step} is negative."
+
+                    let slots =
+                        namesOf path p.Value "slots"
+                        |> List.map (fun n -> n, array $"optim/{p.Name}/{n}")
+                        |> Map.ofList
+
+                    p.Name, { Slots = slots; Step = step }
+            ]
+            |> Map.ofList
+
+        let vector name =
+            let t = array name
+
+            if t.Rank <> 1 then
+                fail path $"has a corrupted history: '{name}' has shape {Guard.shapeText t.Dims}, expected a vector."
+
+            ImmutableList.CreateRange t.Data
+
+        let loss = vector "history/loss"
+        let trainAcc = vector "history/train_acc"
+        let valAcc = vector "history/val_acc"
+        let epoch = int32Of path root "epoch"
+        let iteration = int32Of path root "iteration"
+        let batchSize = int32Of path root "batchSize"
+        let numTrain = int32Of path root "numTrain"
+
+        let check cond (message: string) =
+            if not cond then
+                fail path $"is inconsistent: {message}."
+
+        check (epoch >= 0 && iteration >= 0) $"epoch {epoch} and iteration {iteration} must be >= 0"
+        check (batchSize > 0 && numTrain > 0) $"batch size {batchSize} and training size {numTrain} must be > 0"
+
+        check (loss.Count = iteration) $"the loss history has {loss.Count} entries for {iteration} iterations"
+
+        check
+            (trainAcc.Count = epoch + 1 && valAcc.Count = epoch + 1)
+            $"the accuracy histories have {trainAcc.Count} and {valAcc.Count} entries for {epoch} epochs (expected {epoch + 1})"
+
+        check
+            (Set.ofSeq optimStates.Keys = Set.ofSeq parameters.Keys)
+            "the optimizer states do not name the same parameters as params"
+
+        check
+            (Set.ofSeq bestParams.Keys = Set.ofSeq parameters.Keys)
+            "the best parameters do not name the same parameters as params"
+
+        for kv in parameters do
+            check
+                (bestParams.[kv.Key].Dims = kv.Value.Dims)
+                $"best/{kv.Key} has shape {Guard.shapeText bestParams.[kv.Key].Dims}, params/{kv.Key} has {Guard.shapeText kv.Value.Dims}"
+
+            for s in optimStates.[kv.Key].Slots do
+                check
+                    (s.Value.Dims = kv.Value.Dims)
+                    $"optim/{kv.Key}/{s.Key} has shape {Guard.shapeText s.Value.Dims}, params/{kv.Key} has {Guard.shapeText kv.Value.Dims}"
+
+        // Every array in the archive must be accounted for: a stray one means a foreign or tampered file.
+        for name in entries.Keys do
+            if
+                name <> MetaEntry
+                && not (arrays.ContainsKey(name.Substring(0, max 0 (name.Length - 4))))
+            then
+                fail path $"holds an entry '{name}' that {MetaEntry} does not list."
+
+        {
+            Setup = {
+                ModelName = stringOf path root "model"
+                RuleName = stringOf path root "rule"
+                RuleConfig = configOf path (prop path root "ruleConfig" JsonValueKind.Object)
+                BatchSize = batchSize
+                NumTrain = numTrain
+            }
+            Params = parameters
+            ModelState = modelState
+            OptimStates = optimStates
+            LearningRate = bitsOf path root "learningRateBits"
+            Rng = Rng.FromKey(hex64 path root "rngKey")
+            Epoch = epoch
+            Iteration = iteration
+            LossHistory = loss
+            TrainAccHistory = trainAcc
+            ValAccHistory = valAcc
+            BestValAcc = bitsOf path root "bestValAccuracyBits"
+            BestParams = bestParams
+            BestModelState = bestState
+        }
+
+    /// <summary>
+    /// Reads a checkpoint written by <c>Checkpoint.save</c>. A missing file raises
+    /// <see cref="T:System.IO.FileNotFoundException"/>; a truncated, corrupted or foreign file, or one from a newer
+    /// version, raises a <see cref="T:Functional.CheckpointException"/> naming the file and the problem.
+    /// </summary>
+    let load (path: string) : SolverState =
+        if String.IsNullOrWhiteSpace path then
+            Guard.fail "Checkpoint.load" "path" "the path must not be null or empty."
+
+        let entries =
+            try
+                Npz.readEntries path
+            with :? InvalidDataException as e ->
+                let detail =
+                    if e.Message.StartsWith(path + ": ") then
+                        e.Message.Substring(path.Length + 2)
+                    else
+                        e.Message
+
+                raise (
+                    CheckpointException($"Checkpoint.load: '{path}' is not a readable checkpoint: {detail}", path, e)
+                )
+
+        parse path entries

@@ -1,0 +1,545 @@
+namespace Functional
+
+/// <summary>
+/// Batch normalization hyper-parameters (the course's <c>bn_param</c> without the mode and the running statistics,
+/// which are explicit arguments and values here).
+/// </summary>
+type BatchNormConfig = {
+    /// <summary>Added to the variance before the square root; finite and &gt; 0 (default 1e-5).</summary>
+    Eps: float
+    /// <summary>
+    /// Weight of the old running statistics in the update running = momentum · running + (1 − momentum) · batch;
+    /// in [0, 1] (default 0.9).
+    /// </summary>
+    Momentum: float
+} with
+
+    /// <summary>The course's defaults: eps = 1e-5, momentum = 0.9.</summary>
+    static member Default = { Eps = 1e-5; Momentum = 0.9 }
+
+/// <summary>
+/// The running statistics of a batch normalization layer, both of shape (D,) (or (C,) for the spatial variant):
+/// a value passed into the forward pass and returned, updated, in training mode. Nothing is mutated.
+/// </summary>
+type BatchNormState = {
+    /// <summary>Running mean of each feature (or channel), shape (D,).</summary>
+    RunningMean: Tensor
+    /// <summary>Running (biased) variance of each feature (or channel), shape (D,).</summary>
+    RunningVar: Tensor
+} with
+
+    /// <summary>
+    /// The initial state for <paramref name="d"/> features: running mean and running variance both zeros, as the
+    /// course's <c>bn_param.get('running_var', np.zeros(D))</c>, so results line up with the course's numbers.
+    /// </summary>
+    static member Initial(d: int) : BatchNormState =
+        if d < 1 then
+            Guard.fail "BatchNormState.Initial" "d" $"the number of features must be >= 1, got {d}."
+
+        {
+            RunningMean = Tensor.Zeros [| d |]
+            RunningVar = Tensor.Zeros [| d |]
+        }
+
+/// <summary>
+/// Gradients of a normalization layer: <c>Dx</c> has the input's shape, <c>Dgamma</c> and <c>Dbeta</c> the shape
+/// of gamma and beta ((D,) or (C,)).
+/// </summary>
+type NormGrads = {
+    /// <summary>Gradient with respect to the input x (x's shape).</summary>
+    Dx: Tensor
+    /// <summary>Gradient with respect to the scale gamma (gamma's shape).</summary>
+    Dgamma: Tensor
+    /// <summary>Gradient with respect to the shift beta (beta's shape).</summary>
+    Dbeta: Tensor
+}
+
+/// <summary>What the batch normalization forward pass keeps for its backward passes (opaque).</summary>
+type BatchNormCache = internal {
+    X: Tensor
+    Xhat: float[]
+    /// The statistics used: the batch's in training mode, the running ones in test mode.
+    Mean: float[]
+    Var: float[]
+    Gamma: Tensor
+    Eps: float
+    Mode: Mode
+}
+
+/// <summary>What the layer normalization forward pass keeps for its backward pass (opaque).</summary>
+type LayerNormCache = internal {
+    Shape: int[]
+    Xhat: float[]
+    InvStd: float[]
+    Gamma: Tensor
+}
+
+namespace Functional.FSharp
+
+open System
+open Functional
+
+/// Argument checks shared by the normalization layers.
+module internal NormCheck =
+    let eps (fn: string) (e: float) =
+        if Double.IsNaN e || Double.IsInfinity e || e <= 0.0 then
+            Guard.fail fn "eps" $"eps must be finite and > 0, got {e}."
+
+    let momentum (fn: string) (m: float) =
+        if Double.IsNaN m || m < 0.0 || m > 1.0 then
+            Guard.fail fn "momentum" $"momentum must be in [0, 1], got {m}."
+
+    let mode (fn: string) (m: Mode) =
+        if m <> Mode.Train && m <> Mode.Test then
+            Guard.fail fn "mode" $"mode must be Mode.Train or Mode.Test, got {int m}."
+
+    let notNull (fn: string) (arg: string) (v: objnull) =
+        if isNull v then
+            Guard.fail fn arg $"{arg} must not be null."
+
+    let nonEmpty (fn: string) (arg: string) (t: Tensor) =
+        if t.Dims |> Array.exists (fun d -> d < 1) then
+            Guard.fail fn arg $"every dimension of {arg} must be >= 1, got shape {Guard.shapeText t.Dims}."
+
+    /// gamma and beta must both have shape (d,); `what` says what d counts ("D" or "C").
+    let affine (fn: string) (what: string) (d: int) (gamma: Tensor) (beta: Tensor) =
+        notNull fn "gamma" (box gamma)
+        notNull fn "beta" (box beta)
+
+        for name, t in [ "gamma", gamma; "beta", beta ] do
+            if t.Dims <> [| d |] then
+                Guard.fail fn name $"{name} must have shape ({what},) = ({d},), got {Guard.shapeText t.Dims}."
+
+    let state (fn: string) (d: int) (s: BatchNormState) =
+        notNull fn "state" (box s)
+        notNull fn "state" (box s.RunningMean)
+        notNull fn "state" (box s.RunningVar)
+
+        for name, t in [ "RunningMean", s.RunningMean; "RunningVar", s.RunningVar ] do
+            if t.Dims <> [| d |] then
+                Guard.fail fn "state" $"state.{name} must have shape ({d},), got {Guard.shapeText t.Dims}."
+
+    let dout (fn: string) (expected: int[]) (dout: Tensor) =
+        notNull fn "dout" (box dout)
+
+        if dout.Dims <> expected then
+            Guard.fail
+                fn
+                "dout"
+                $"dout must have the forward output's shape {Guard.shapeText expected}, got {Guard.shapeText dout.Dims}."
+
+/// <summary>
+/// The fused loops behind every normalization layer, over two layouts of the data:
+/// the channel layout (N, C, S), statistics of each channel c over (n, s) (batch and spatial batch normalization);
+/// the row layout (R, L), statistics of each contiguous row of L values (layer, group and instance normalization),
+/// with the per-channel affine parameters of row r at offset j indexed by channelOf r j.
+/// Means and variances are computed in two passes (mean, then squared deviations), so a large common offset does not
+/// cancel the variance away.
+/// </summary>
+module internal NormKernels =
+    /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s).
+    let channelStats (n: int) (c: int) (s: int) (x: float[]) =
+        let mean = Array.zeroCreate c
+        let var = Array.zeroCreate c
+        let m = float (n * s)
+
+        for i in 0 .. n - 1 do
+            for ch in 0 .. c - 1 do
+                let off = (i * c + ch) * s
+                let mutable acc = 0.0
+
+                for k in off .. off + s - 1 do
+                    acc <- acc + x.[k]
+
+                mean.[ch] <- mean.[ch] + acc
+
+        for ch in 0 .. c - 1 do
+            mean.[ch] <- mean.[ch] / m
+
+        for i in 0 .. n - 1 do
+            for ch in 0 .. c - 1 do
+                let off = (i * c + ch) * s
+                let mu = mean.[ch]
+                let mutable acc = 0.0
+
+                for k in off .. off + s - 1 do
+                    let dv = x.[k] - mu
+                    acc <- acc + dv * dv
+
+                var.[ch] <- var.[ch] + acc
+
+        for ch in 0 .. c - 1 do
+            var.[ch] <- var.[ch] / m
+
+        mean, var
+
+    /// xhat = (x − mean[c]) / sqrt(var[c] + eps) and out = gamma[c] · xhat + beta[c], channel layout.
+    let channelApply
+        (n: int)
+        (c: int)
+        (s: int)
+        (x: float[])
+        (mean: float[])
+        (var: float[])
+        (eps: float)
+        (gamma: float[])
+        (beta: float[])
+        =
+        let invStd = Array.init c (fun ch -> 1.0 / sqrt (var.[ch] + eps))
+        let xhat = Array.zeroCreate x.Length
+        let out = Array.zeroCreate x.Length
+
+        for i in 0 .. n - 1 do
+            for ch in 0 .. c - 1 do
+                let off = (i * c + ch) * s
+                let mu, is, g, b = mean.[ch], invStd.[ch], gamma.[ch], beta.[ch]
+
+                for k in off .. off + s - 1 do
+                    let h = (x.[k] - mu) * is
+                    xhat.[k] <- h
+                    out.[k] <- g * h + b
+
+        xhat, out
+
+    /// Closed-form backward, channel layout: dgamma, dbeta and dx, with the statistics treated as functions of x
+    /// (train) or as constants (test).
+    let channelBackward
+        (n: int)
+        (c: int)
+        (s: int)
+        (dout: float[])
+        (xhat: float[])
+        (var: float[])
+        (eps: float)
+        (gamma: float[])
+        (train: bool)
+        =
+        let dgamma = Array.zeroCreate c
+        let dbeta = Array.zeroCreate c
+
+        for i in 0 .. n - 1 do
+            for ch in 0 .. c - 1 do
+                let off = (i * c + ch) * s
+                let mutable db = 0.0
+                let mutable dg = 0.0
+
+                for k in off .. off + s - 1 do
+                    db <- db + dout.[k]
+                    dg <- dg + dout.[k] * xhat.[k]
+
+                dbeta.[ch] <- dbeta.[ch] + db
+                dgamma.[ch] <- dgamma.[ch] + dg
+
+        let dx = Array.zeroCreate dout.Length
+        let m = float (n * s)
+
+        for i in 0 .. n - 1 do
+            for ch in 0 .. c - 1 do
+                let off = (i * c + ch) * s
+                let scale = gamma.[ch] / sqrt (var.[ch] + eps)
+
+                if train then
+                    // dx = γ/σ · (dout − mean(dout) − xhat · mean(dout · xhat))
+                    let mdb, mdg = dbeta.[ch] / m, dgamma.[ch] / m
+
+                    for k in off .. off + s - 1 do
+                        dx.[k] <- scale * (dout.[k] - mdb - xhat.[k] * mdg)
+                else
+                    for k in off .. off + s - 1 do
+                        dx.[k] <- scale * dout.[k]
+
+        dx, dgamma, dbeta
+
+    /// Mean and biased variance of each of the r contiguous rows of length l.
+    let rowStats (r: int) (l: int) (x: float[]) =
+        let mean = Array.zeroCreate r
+        let var = Array.zeroCreate r
+
+        for row in 0 .. r - 1 do
+            let off = row * l
+            let mutable acc = 0.0
+
+            for k in off .. off + l - 1 do
+                acc <- acc + x.[k]
+
+            let mu = acc / float l
+            let mutable sq = 0.0
+
+            for k in off .. off + l - 1 do
+                let dv = x.[k] - mu
+                sq <- sq + dv * dv
+
+            mean.[row] <- mu
+            var.[row] <- sq / float l
+
+        mean, var
+
+    /// Row layout forward: per-row statistics, per-channel affine (channelOf row offsetInRow). Returns xhat, out and
+    /// the per-row 1 / sqrt(var + eps).
+    let rowForward (r: int) (l: int) (channelOf: int -> int -> int) (x: float[]) eps (gamma: float[]) (beta: float[]) =
+        let mean, var = rowStats r l x
+        let invStd = Array.init r (fun row -> 1.0 / sqrt (var.[row] + eps))
+        let xhat = Array.zeroCreate x.Length
+        let out = Array.zeroCreate x.Length
+
+        for row in 0 .. r - 1 do
+            let off = row * l
+            let mu, is = mean.[row], invStd.[row]
+
+            for j in 0 .. l - 1 do
+                let ch = channelOf row j
+                let h = (x.[off + j] - mu) * is
+                xhat.[off + j] <- h
+                out.[off + j] <- gamma.[ch] * h + beta.[ch]
+
+        xhat, out, invStd
+
+    /// Row layout closed-form backward: dx per row, dgamma and dbeta per channel (nc channels).
+    let rowBackward
+        (r: int)
+        (l: int)
+        (nc: int)
+        (channelOf: int -> int -> int)
+        (dout: float[])
+        (xhat: float[])
+        (invStd: float[])
+        (gamma: float[])
+        =
+        let dgamma = Array.zeroCreate nc
+        let dbeta = Array.zeroCreate nc
+        let dx = Array.zeroCreate dout.Length
+        let dxhat = Array.zeroCreate l
+
+        for row in 0 .. r - 1 do
+            let off = row * l
+            let mutable sum = 0.0
+            let mutable sumX = 0.0
+
+            for j in 0 .. l - 1 do
+                let ch = channelOf row j
+                let g = dout.[off + j]
+                let h = xhat.[off + j]
+                dbeta.[ch] <- dbeta.[ch] + g
+                dgamma.[ch] <- dgamma.[ch] + g * h
+                let dh = g * gamma.[ch]
+                dxhat.[j] <- dh
+                sum <- sum + dh
+                sumX <- sumX + dh * h
+
+            // dx = 1/σ · (dxhat − mean(dxhat) − xhat · mean(dxhat · xhat))
+            let mean, meanX, is = sum / float l, sumX / float l, invStd.[row]
+
+            for j in 0 .. l - 1 do
+                dx.[off + j] <- is * (dxhat.[j] - mean - xhat.[off + j] * meanX)
+
+        dx, dgamma, dbeta
+
+/// <summary>
+/// Batch normalization over a minibatch x of shape (N, D): each feature is normalized with statistics over the
+/// batch axis, then scaled by gamma and shifted by beta (both (D,)).
+/// </summary>
+/// <remarks>
+/// Training mode normalizes with the batch mean and biased variance and returns the new running statistics
+/// running = momentum · running + (1 − momentum) · batch (the biased batch variance, as in the course). Test mode
+/// normalizes with the running statistics and returns the state unchanged. Nothing is mutated.
+/// Training mode needs N ≥ 2: the variance of a single sample is 0, so every output would be beta whatever the
+/// input; a batch of one raises an ArgumentException instead (test mode accepts N = 1).
+/// </remarks>
+[<RequireQualifiedAccess>]
+module BatchNorm =
+    let internal validate
+        (fn: string)
+        (cfg: BatchNormConfig)
+        (mode: Mode)
+        (state: BatchNormState)
+        (gamma: Tensor)
+        (beta: Tensor)
+        (x: Tensor)
+        =
+        NormCheck.notNull fn "cfg" (box cfg)
+        NormCheck.eps fn cfg.Eps
+        NormCheck.momentum fn cfg.Momentum
+        NormCheck.mode fn mode
+        NormCheck.notNull fn "x" (box x)
+        Guard.rank fn "x" 2 x.Dims
+        NormCheck.nonEmpty fn "x" x
+        let n, d = x.Dims.[0], x.Dims.[1]
+        NormCheck.affine fn "D" d gamma beta
+        NormCheck.state fn d state
+
+        if mode = Mode.Train && n < 2 then
+            Guard.fail
+                fn
+                "x"
+                $"training mode needs a batch of N >= 2 samples (the batch variance of one sample is 0), got x of shape {Guard.shapeText x.Dims}; use Mode.Test for single samples."
+
+        n, d
+
+    /// <summary>
+    /// Forward pass. x: (N, D); gamma, beta: (D,); state: running mean and variance, (D,) each. Returns out (N, D),
+    /// the new state (the same state in test mode) and the cache for <c>backward</c> and
+    /// <c>backwardAlt</c>.
+    /// </summary>
+    let forward
+        (cfg: BatchNormConfig)
+        (mode: Mode)
+        (state: BatchNormState)
+        (gamma: Tensor)
+        (beta: Tensor)
+        (x: Tensor)
+        : Tensor * BatchNormState * BatchNormCache =
+        let n, d = validate "BatchNorm.forward" cfg mode state gamma beta x
+
+        let mean, var, state' =
+            if mode = Mode.Train then
+                let mean, var = NormKernels.channelStats n d 1 x.Data
+                let m = cfg.Momentum
+
+                let ema (running: Tensor) (batch: float[]) =
+                    Tensor.Wrap([| d |], Array.map2 (fun r b -> m * r + (1.0 - m) * b) running.Data batch)
+
+                mean,
+                var,
+                {
+                    RunningMean = ema state.RunningMean mean
+                    RunningVar = ema state.RunningVar var
+                }
+            else
+                state.RunningMean.Data, state.RunningVar.Data, state
+
+        let xhat, out =
+            NormKernels.channelApply n d 1 x.Data mean var cfg.Eps gamma.Data beta.Data
+
+        Tensor.Wrap([| n; d |], out),
+        state',
+        {
+            X = x
+            Xhat = xhat
+            Mean = mean
+            Var = var
+            Gamma = gamma
+            Eps = cfg.Eps
+            Mode = mode
+        }
+
+    /// <summary>
+    /// Backward pass through the full computation graph, node by node as in the course's staged derivation:
+    /// mu → xmu = x − mu → sq = xmu² → var = mean(sq) → sqrtvar = √(var + eps) → ivar = 1/sqrtvar → xhat = xmu · ivar
+    /// → out = gamma · xhat + beta. dout: (N, D). Returns Dx (N, D), Dgamma (D,), Dbeta (D,). In test mode the
+    /// running statistics are constants, so dx = dout · gamma · ivar.
+    /// </summary>
+    let backward (dout: Tensor) (cache: BatchNormCache) : NormGrads =
+        NormCheck.notNull "BatchNorm.backward" "cache" (box cache)
+        let x = cache.X
+        NormCheck.dout "BatchNorm.backward" x.Dims dout
+        let n, d = x.Dims.[0], x.Dims.[1]
+        let mu = Tensor.Wrap([| d |], cache.Mean)
+        let var = Tensor.Wrap([| d |], cache.Var)
+        // The forward graph, recomputed from the cached statistics.
+        let xmu = x - mu
+        let sqrtvar = Tensor.sqrt (var + cache.Eps)
+        let ivar = 1.0 / sqrtvar
+        let xhat = xmu * ivar
+        // out = gammax + beta, gammax = gamma · xhat
+        let dbeta = Tensor.sum [| 0 |] false dout
+        let dgamma = Tensor.sum [| 0 |] false (dout * xhat)
+        let dxhat = dout * cache.Gamma
+
+        let dx =
+            if cache.Mode = Mode.Test then
+                dxhat * ivar
+            else
+                // xhat = xmu · ivar
+                let divar = Tensor.sum [| 0 |] false (dxhat * xmu)
+                let dxmu1 = dxhat * ivar
+                // ivar = 1 / sqrtvar; sqrtvar = √(var + eps)
+                let dsqrtvar = -1.0 / (sqrtvar * sqrtvar) * divar
+                let dvar = 0.5 / sqrtvar * dsqrtvar
+                // var = (1/N) Σ_n sq; sq = xmu²
+                let dsq = Tensor.ones [| n; d |] * (dvar / float n)
+                let dxmu2 = 2.0 * xmu * dsq
+                // xmu = x − mu; mu = (1/N) Σ_n x
+                let dx1 = dxmu1 + dxmu2
+                let dmu = -(Tensor.sum [| 0 |] false dx1)
+                let dx2 = Tensor.ones [| n; d |] * (dmu / float n)
+                dx1 + dx2
+
+        {
+            Dx = dx
+            Dgamma = dgamma
+            Dbeta = dbeta
+        }
+
+    /// <summary>
+    /// Backward pass in the simplified closed form
+    /// dx = gamma / √(var + eps) · (dout − mean_n(dout) − xhat · mean_n(dout · xhat)), one fused pass.
+    /// dout: (N, D). Returns Dx (N, D), Dgamma (D,), Dbeta (D,); equal to <c>backward</c> up to round-off.
+    /// </summary>
+    let backwardAlt (dout: Tensor) (cache: BatchNormCache) : NormGrads =
+        NormCheck.notNull "BatchNorm.backwardAlt" "cache" (box cache)
+        let dims = cache.X.Dims
+        NormCheck.dout "BatchNorm.backwardAlt" dims dout
+        let n, d = dims.[0], dims.[1]
+
+        let dx, dgamma, dbeta =
+            NormKernels.channelBackward
+                n
+                d
+                1
+                dout.Data
+                cache.Xhat
+                cache.Var
+                cache.Eps
+                cache.Gamma.Data
+                (cache.Mode = Mode.Train)
+
+        {
+            Dx = Tensor.Wrap([| n; d |], dx)
+            Dgamma = Tensor.Wrap([| d |], dgamma)
+            Dbeta = Tensor.Wrap([| d |], dbeta)
+        }
+
+/// <summary>
+/// Layer normalization of x (N, D): each sample is normalized with its own mean and biased variance over the D
+/// features, then scaled by gamma and shifted by beta (both (D,)). The same computation in training and test mode,
+/// so there is no mode and no state; N = 1 is fine. With D = 1 the variance is 0 and the output is beta.
+/// </summary>
+[<RequireQualifiedAccess>]
+module LayerNorm =
+    /// <summary>
+    /// Forward pass. eps &gt; 0 (the course uses 1e-5); gamma, beta: (D,); x: (N, D). Returns out (N, D) and the cache.
+    /// </summary>
+    let forward (eps: float) (gamma: Tensor) (beta: Tensor) (x: Tensor) : Tensor * LayerNormCache =
+        let fn = "LayerNorm.forward"
+        NormCheck.eps fn eps
+        NormCheck.notNull fn "x" (box x)
+        Guard.rank fn "x" 2 x.Dims
+        NormCheck.nonEmpty fn "x" x
+        let n, d = x.Dims.[0], x.Dims.[1]
+        NormCheck.affine fn "D" d gamma beta
+
+        let xhat, out, invStd =
+            NormKernels.rowForward n d (fun _ j -> j) x.Data eps gamma.Data beta.Data
+
+        Tensor.Wrap([| n; d |], out),
+        {
+            Shape = [| n; d |]
+            Xhat = xhat
+            InvStd = invStd
+            Gamma = gamma
+        }
+
+    /// <summary>Backward pass. dout: (N, D). Returns Dx (N, D), Dgamma (D,), Dbeta (D,).</summary>
+    let backward (dout: Tensor) (cache: LayerNormCache) : NormGrads =
+        NormCheck.notNull "LayerNorm.backward" "cache" (box cache)
+        NormCheck.dout "LayerNorm.backward" cache.Shape dout
+        let n, d = cache.Shape.[0], cache.Shape.[1]
+
+        let dx, dgamma, dbeta =
+            NormKernels.rowBackward n d d (fun _ j -> j) dout.Data cache.Xhat cache.InvStd cache.Gamma.Data
+
+        {
+            Dx = Tensor.Wrap([| n; d |], dx)
+            Dgamma = Tensor.Wrap([| d |], dgamma)
+            Dbeta = Tensor.Wrap([| d |], dbeta)
+        }
