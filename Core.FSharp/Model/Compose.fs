@@ -67,14 +67,13 @@ module Compose =
     let param (fn: string) (name: string) (ctx: LayerContext) : Tensor =
         match ctx.Params.TryFind name with
         | Some t -> t
-        | None ->
-            Guard.fail fn "params" $"missing parameter '{name}' (the parameters given are: {keysText ctx.Params})."
+        | None -> Guard.fail fn "params" $"missing parameter '{name}' (given: {keysText ctx.Params})."
 
     /// <summary>The state entry named <paramref name="name"/> of a context, or an ArgumentException naming it.</summary>
     let state (fn: string) (name: string) (ctx: LayerContext) : Tensor =
         match ctx.State.TryFind name with
         | Some t -> t
-        | None -> Guard.fail fn "state" $"missing state entry '{name}' (the state given is: {keysText ctx.State})."
+        | None -> Guard.fail fn "state" $"missing state entry '{name}' (given: {keysText ctx.State})."
 
     /// <summary>
     /// A layer without parameters or state from a forward pass returning its output and the pullback of its input.
@@ -137,6 +136,102 @@ module Compose =
         stateless "relu" (fun x ->
             let out, cache = Relu.forward x
             out, (fun dout -> Relu.backward dout cache))
+
+    /// <summary>
+    /// Batch normalization of x (N, D) with parameters <paramref name="gamma"/>, <paramref name="beta"/> (D,) and
+    /// state <paramref name="runningMean"/>, <paramref name="runningVar"/> (D,): batch statistics in training mode
+    /// (the new running statistics are the step's new state), running statistics in test mode.
+    /// </summary>
+    let batchNorm
+        (cfg: BatchNormConfig)
+        (gamma: string)
+        (beta: string)
+        (runningMean: string)
+        (runningVar: string)
+        : Layer =
+        let fn = "Compose.batchNorm"
+
+        {
+            Name = $"batchnorm {gamma} {beta}"
+            ParamNames = [ gamma; beta ]
+            StateNames = [ runningMean; runningVar ]
+            Forward =
+                fun ctx x ->
+                    let s: BatchNormState = {
+                        RunningMean = state fn runningMean ctx
+                        RunningVar = state fn runningVar ctx
+                    }
+
+                    let out, s', cache =
+                        BatchNorm.forward cfg ctx.Mode s (param fn gamma ctx) (param fn beta ctx) x
+
+                    {
+                        Out = out
+                        NewState =
+                            if ctx.Mode = Mode.Train then
+                                Map [ runningMean, s'.RunningMean; runningVar, s'.RunningVar ]
+                            else
+                                Map.empty
+                        Pullback =
+                            fun dout ->
+                                let g = BatchNorm.backward dout cache
+
+                                {
+                                    Dx = g.Dx
+                                    Dparams = Map [ gamma, g.Dgamma; beta, g.Dbeta ]
+                                }
+                    }
+        }
+
+    /// <summary>
+    /// Layer normalization of x (N, D) with parameters <paramref name="gamma"/>, <paramref name="beta"/> (D,): the
+    /// same in training and test mode.
+    /// </summary>
+    let layerNorm (eps: float) (gamma: string) (beta: string) : Layer = {
+        Name = $"layernorm {gamma} {beta}"
+        ParamNames = [ gamma; beta ]
+        StateNames = []
+        Forward =
+            fun ctx x ->
+                let fn = "Compose.layerNorm"
+                let out, cache = LayerNorm.forward eps (param fn gamma ctx) (param fn beta ctx) x
+
+                {
+                    Out = out
+                    NewState = Map.empty
+                    Pullback =
+                        fun dout ->
+                            let g = LayerNorm.backward dout cache
+
+                            {
+                                Dx = g.Dx
+                                Dparams = Map [ gamma, g.Dgamma; beta, g.Dbeta ]
+                            }
+                }
+    }
+
+    /// <summary>
+    /// Inverted dropout keeping each unit with probability <paramref name="keepProb"/> in training mode (the mask is
+    /// drawn from the layer's key), the identity in test mode.
+    /// </summary>
+    let dropout (keepProb: float) : Layer = {
+        Name = "dropout"
+        ParamNames = []
+        StateNames = []
+        Forward =
+            fun ctx x ->
+                let out, cache = Dropout.forward keepProb ctx.Mode ctx.Rng x
+
+                {
+                    Out = out
+                    NewState = Map.empty
+                    Pullback =
+                        fun dout -> {
+                            Dx = Dropout.backward dout cache
+                            Dparams = Map.empty
+                        }
+                }
+    }
 
     /// <summary>Gradient maps merged by name; gradients of a parameter read twice (tied weights) add up.</summary>
     let internal mergeGrads (a: Map<string, Tensor>) (b: Map<string, Tensor>) =
@@ -221,11 +316,7 @@ module Compose =
                 | Some w ->
                     let l, g = Loss.l2 reg w
                     loss + l, Map.add name g grads
-                | None ->
-                    Guard.fail
-                        "Compose.l2"
-                        "names"
-                        $"missing parameter '{name}' (the parameters given are: {keysText parameters}).")
+                | None -> Guard.fail "Compose.l2" "names" $"missing parameter '{name}' (given: {keysText parameters}).")
             (0.0, Map.empty)
 
     let private checkNames
@@ -237,7 +328,7 @@ module Compose =
         =
         for n in needed do
             if not (given.ContainsKey n) then
-                Guard.fail fn arg $"missing {what} '{n}' (the {what}s given are: {keysText given})."
+                Guard.fail fn arg $"missing {what} '{n}' (given: {keysText given})."
 
     /// <summary>
     /// A model from a composed body and a loss on its scores. <c>Scores</c> runs the body in test mode;
@@ -298,42 +389,4 @@ module Compose =
                         Grads = mergeGrads pulled.Dparams regGrads
                         State = Map.foldBack Map.add step.NewState s
                     }
-        }
-
-    let private sameLayout
-        (fn: string)
-        (arg: string)
-        (what: string)
-        (expected: Map<string, Tensor>)
-        (given: Map<string, Tensor>)
-        =
-        if isNull (box given) then
-            Guard.fail fn arg $"{arg} must not be null."
-
-        for KeyValue(n, t) in expected do
-            match given.TryFind n with
-            | None -> Guard.fail fn arg $"missing {what} '{n}' (the {what}s given are: {keysText given})."
-            | Some g when g.Dims <> t.Dims ->
-                Guard.fail
-                    fn
-                    arg
-                    $"{what} '{n}' must have shape {Guard.shapeText t.Dims}, got {Guard.shapeText g.Dims}."
-            | Some _ -> ()
-
-        for KeyValue(n, _) in given do
-            if not (expected.ContainsKey n) then
-                Guard.fail fn arg $"unexpected {what} '{n}' (the model's {what}s are: {keysText expected})."
-
-    /// <summary>
-    /// The model with other parameter and state values (e.g. trained ones): the names and shapes must be the model's.
-    /// </summary>
-    let withParameters (parameters: Map<string, Tensor>) (state: Map<string, Tensor>) (m: Model) : Model =
-        let fn = "Compose.withParameters"
-        sameLayout fn "parameters" "parameter" m.Params parameters
-        sameLayout fn "state" "state entry" m.State state
-
-        {
-            m with
-                Params = parameters
-                State = state
         }

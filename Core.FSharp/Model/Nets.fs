@@ -58,6 +58,10 @@ open Functional
 /// </summary>
 [<RequireQualifiedAccess>]
 module Nets =
+    /// <summary>The epsilon of the layer normalization in the fully connected net (the course's 1e-5).</summary>
+    [<Literal>]
+    let NormEps = 1e-5
+
     let private positive (fn: string) (arg: string) (v: int) = Guard.positive fn arg v
 
     let private checkScaleAndReg (fn: string) (weightScale: float) (reg: float) =
@@ -113,9 +117,6 @@ module Nets =
                 "dropoutKeepProbability"
                 $"the dropout keep probability must be in (0, 1] (1 = no dropout), got {cfg.DropoutKeepProbability}."
 
-        if cfg.Normalization <> Normalization.None || cfg.DropoutKeepProbability < 1.0 then
-            Guard.fail fn "normalization" "normalization and dropout are not available yet in this build."
-
     let private layersOf (fn: string) (cfg: FullyConnectedNetConfig) : Layer list =
         validateFullyConnected fn cfg
         let l = cfg.HiddenDims.Length + 1
@@ -124,7 +125,23 @@ module Nets =
             yield flatInput fn cfg.InputDim
             for i in 1 .. l - 1 do
                 yield Compose.affine $"W{i}" $"b{i}"
+
+                match cfg.Normalization with
+                | Normalization.Batch ->
+                    yield
+                        Compose.batchNorm
+                            BatchNormConfig.Default
+                            $"gamma{i}"
+                            $"beta{i}"
+                            $"running_mean{i}"
+                            $"running_var{i}"
+                | Normalization.Layer -> yield Compose.layerNorm NormEps $"gamma{i}" $"beta{i}"
+                | _ -> ()
+
                 yield Compose.relu
+
+                if cfg.DropoutKeepProbability < 1.0 then
+                    yield Compose.dropout cfg.DropoutKeepProbability
             yield Compose.affine $"W{l}" $"b{l}"
         ]
 
@@ -142,6 +159,20 @@ module Nets =
                 let din, dout = dims.[i - 1], dims.[i]
                 yield $"W{i}", weight cfg.Seed cfg.WeightScale i [| din; dout |]
                 yield $"b{i}", Tensor.zeros [| dout |]
+
+                if i < l && cfg.Normalization <> Normalization.None then
+                    yield $"gamma{i}", Tensor.ones [| dout |]
+                    yield $"beta{i}", Tensor.zeros [| dout |]
+        ]
+        |> Map.ofList
+
+    let private fullyConnectedState (cfg: FullyConnectedNetConfig) =
+        [
+            if cfg.Normalization = Normalization.Batch then
+                for i, h in List.indexed cfg.HiddenDims do
+                    let s = BatchNormState.Initial h
+                    yield $"running_mean{i + 1}", s.RunningMean
+                    yield $"running_var{i + 1}", s.RunningVar
         ]
         |> Map.ofList
 
@@ -149,9 +180,14 @@ module Nets =
         let layers = layersOf fn cfg
         let l = cfg.HiddenDims.Length + 1
 
-        Compose.model name (fullyConnectedParams cfg) Map.empty (Compose.sequence layers) Loss.softmax cfg.Reg [
-            for i in 1..l -> $"W{i}"
-        ]
+        Compose.model
+            name
+            (fullyConnectedParams cfg)
+            (fullyConnectedState cfg)
+            (Compose.sequence layers)
+            Loss.softmax
+            cfg.Reg
+            [ for i in 1..l -> $"W{i}" ]
 
     /// <summary>
     /// The fully connected net: {affine -> [batch/layer norm] -> ReLU -> [dropout]} × (L − 1) -> affine -> softmax.
@@ -160,7 +196,19 @@ module Nets =
     /// </summary>
     let fullyConnected (cfg: FullyConnectedNetConfig) : Model =
         let dims = cfg.HiddenDims |> List.map string |> String.concat "; "
-        buildFullyConnected "Nets.fullyConnected" $"fully connected net [{dims}]" cfg
+
+        let extras = [
+            match cfg.Normalization with
+            | Normalization.Batch -> "batchnorm"
+            | Normalization.Layer -> "layernorm"
+            | _ -> ()
+            if cfg.DropoutKeepProbability < 1.0 then
+                $"dropout keep {cfg.DropoutKeepProbability}"
+        ]
+
+        let name = String.concat ", " ($"fully connected net [{dims}]" :: extras)
+
+        buildFullyConnected "Nets.fullyConnected" name cfg
 
     /// <summary>The course's TwoLayerNet defaults: D = 3·32·32, H = 100, C = 10, weight scale 1e-3, no reg.</summary>
     let twoLayerDefaults: TwoLayerNetConfig = {
