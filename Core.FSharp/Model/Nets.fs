@@ -1,0 +1,242 @@
+namespace Functional
+
+/// <summary>The normalization after each hidden affine layer of a fully connected net.</summary>
+type Normalization =
+    /// <summary>No normalization: affine -> ReLU.</summary>
+    | None = 0
+    /// <summary>Batch normalization: affine -> batchnorm -> ReLU (running statistics in the model's state).</summary>
+    | Batch = 1
+    /// <summary>Layer normalization: affine -> layernorm -> ReLU.</summary>
+    | Layer = 2
+
+/// <summary>The two-layer net: affine -> ReLU -> affine -> softmax, parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).</summary>
+type TwoLayerNetConfig = {
+    /// <summary>D, the size of an input (the product of its trailing dimensions).</summary>
+    InputDim: int
+    /// <summary>H, the hidden width.</summary>
+    HiddenDim: int
+    /// <summary>C, the number of classes.</summary>
+    NumClasses: int
+    /// <summary>The standard deviation of the normal initial weights (biases start at 0).</summary>
+    WeightScale: float
+    /// <summary>The L2 regularization strength (0.5 · reg · Σ‖W‖², weights only).</summary>
+    Reg: float
+    /// <summary>The seed of the initial weights.</summary>
+    Seed: int64
+}
+
+/// <summary>
+/// The fully connected net: {affine -> [batch/layer norm] -> ReLU -> [dropout]} × (L − 1) -> affine -> softmax, with
+/// parameters W1, b1, …, WL, bL (and gamma1, beta1, … for the normalized hidden layers).
+/// </summary>
+type FullyConnectedNetConfig = {
+    /// <summary>The widths of the L − 1 hidden layers (may be empty: a softmax classifier).</summary>
+    HiddenDims: int list
+    /// <summary>D, the size of an input (the product of its trailing dimensions).</summary>
+    InputDim: int
+    /// <summary>C, the number of classes.</summary>
+    NumClasses: int
+    /// <summary>The standard deviation of the normal initial weights (biases and betas start at 0, gammas at 1).</summary>
+    WeightScale: float
+    /// <summary>The L2 regularization strength (0.5 · reg · Σ‖W‖², weights only).</summary>
+    Reg: float
+    /// <summary>The normalization of the hidden layers.</summary>
+    Normalization: Normalization
+    /// <summary>The dropout keep probability in (0, 1]; 1 means no dropout (the course's dropout_keep_ratio).</summary>
+    DropoutKeepProbability: float
+    /// <summary>The seed of the initial weights.</summary>
+    Seed: int64
+}
+
+namespace Functional.FSharp
+
+open Functional
+
+/// <summary>
+/// The standard nets of the course as compositions of layers (values of <c>Model</c>). Weights start as
+/// weightScale · N(0, 1) from keys derived from the seed, biases at 0; parameters are named as in the course.
+/// </summary>
+[<RequireQualifiedAccess>]
+module Nets =
+    /// <summary>The epsilon of the layer normalization in the fully connected net (the course's 1e-5).</summary>
+    [<Literal>]
+    let NormEps = 1e-5
+
+    let private positive (fn: string) (arg: string) (v: int) = Guard.positive fn arg v
+
+    let private checkScaleAndReg (fn: string) (weightScale: float) (reg: float) =
+        Guard.finiteScalar fn "weightScale" weightScale
+        Guard.finiteScalar fn "reg" reg
+
+        if weightScale < 0.0 then
+            Guard.fail fn "weightScale" $"weightScale must be >= 0, got {weightScale}."
+
+        if reg < 0.0 then
+            Guard.fail fn "reg" $"reg must be >= 0, got {reg}."
+
+    /// The initial weight number i (1-based): weightScale · N(0, 1), shape (rows, cols), from the seed's i-th key.
+    let private weight (seed: int64) (scale: float) (i: int) (shape: int[]) =
+        Tensor.randn (Rng.create seed |> Rng.derive i) scale shape
+
+    /// The check on a flat input (N, d1, …, dk) with d1·…·dk = D.
+    let private flatInput (fn: string) (d: int) =
+        Compose.input fn $"(N, d1, ..., dk) with d1*...*dk = {d}" (fun dims ->
+            dims.Length >= 2 && Guard.size dims.[1..] = d)
+
+    /// <summary>The course's FullyConnectedNet defaults: hidden [100; 100], CIFAR-10 sizes, weight scale 1e-2.</summary>
+    let fullyConnectedDefaults: FullyConnectedNetConfig = {
+        HiddenDims = [ 100; 100 ]
+        InputDim = 3 * 32 * 32
+        NumClasses = 10
+        WeightScale = 1e-2
+        Reg = 0.0
+        Normalization = Normalization.None
+        DropoutKeepProbability = 1.0
+        Seed = 0L
+    }
+
+    let private validateFullyConnected (fn: string) (cfg: FullyConnectedNetConfig) =
+        if isNull (box cfg.HiddenDims) then
+            Guard.fail fn "hiddenDims" "hiddenDims must not be null."
+
+        cfg.HiddenDims
+        |> List.iteri (fun i h ->
+            if h <= 0 then
+                Guard.fail fn "hiddenDims" $"every hidden width must be > 0, got hiddenDims[{i}] = {h}.")
+
+        positive fn "inputDim" cfg.InputDim
+        positive fn "numClasses" cfg.NumClasses
+        checkScaleAndReg fn cfg.WeightScale cfg.Reg
+
+        if not (System.Enum.IsDefined(typeof<Normalization>, cfg.Normalization)) then
+            Guard.fail fn "normalization" $"normalization must be None, Batch or Layer, got {int cfg.Normalization}."
+
+        if not (cfg.DropoutKeepProbability > 0.0 && cfg.DropoutKeepProbability <= 1.0) then
+            Guard.fail
+                fn
+                "dropoutKeepProbability"
+                $"the dropout keep probability must be in (0, 1] (1 = no dropout), got {cfg.DropoutKeepProbability}."
+
+    let private layersOf (fn: string) (cfg: FullyConnectedNetConfig) : Layer list =
+        validateFullyConnected fn cfg
+        let l = cfg.HiddenDims.Length + 1
+
+        [
+            yield flatInput fn cfg.InputDim
+            for i in 1 .. l - 1 do
+                yield Compose.affine $"W{i}" $"b{i}"
+
+                match cfg.Normalization with
+                | Normalization.Batch ->
+                    yield
+                        Compose.batchNorm
+                            BatchNormConfig.Default
+                            $"gamma{i}"
+                            $"beta{i}"
+                            $"running_mean{i}"
+                            $"running_var{i}"
+                | Normalization.Layer -> yield Compose.layerNorm NormEps $"gamma{i}" $"beta{i}"
+                | _ -> ()
+
+                yield Compose.relu
+
+                if cfg.DropoutKeepProbability < 1.0 then
+                    yield Compose.dropout cfg.DropoutKeepProbability
+            yield Compose.affine $"W{l}" $"b{l}"
+        ]
+
+    /// <summary>
+    /// The layers of a fully connected net, in order (an input check first): what <c>fullyConnected</c> composes.
+    /// </summary>
+    let fullyConnectedLayers (cfg: FullyConnectedNetConfig) : Layer list = layersOf "Nets.fullyConnected" cfg
+
+    let private fullyConnectedParams (cfg: FullyConnectedNetConfig) =
+        let dims = cfg.InputDim :: cfg.HiddenDims @ [ cfg.NumClasses ]
+        let l = dims.Length - 1
+
+        [
+            for i in 1..l do
+                let din, dout = dims.[i - 1], dims.[i]
+                yield $"W{i}", weight cfg.Seed cfg.WeightScale i [| din; dout |]
+                yield $"b{i}", Tensor.zeros [| dout |]
+
+                if i < l && cfg.Normalization <> Normalization.None then
+                    yield $"gamma{i}", Tensor.ones [| dout |]
+                    yield $"beta{i}", Tensor.zeros [| dout |]
+        ]
+        |> Map.ofList
+
+    let private fullyConnectedState (cfg: FullyConnectedNetConfig) =
+        [
+            if cfg.Normalization = Normalization.Batch then
+                for i, h in List.indexed cfg.HiddenDims do
+                    let s = BatchNormState.Initial h
+                    yield $"running_mean{i + 1}", s.RunningMean
+                    yield $"running_var{i + 1}", s.RunningVar
+        ]
+        |> Map.ofList
+
+    let private buildFullyConnected (fn: string) (name: string) (cfg: FullyConnectedNetConfig) =
+        let layers = layersOf fn cfg
+        let l = cfg.HiddenDims.Length + 1
+
+        Compose.model
+            name
+            (fullyConnectedParams cfg)
+            (fullyConnectedState cfg)
+            (Compose.sequence layers)
+            Loss.softmax
+            cfg.Reg
+            [ for i in 1..l -> $"W{i}" ]
+
+    /// <summary>
+    /// The fully connected net: {affine -> [batch/layer norm] -> ReLU -> [dropout]} × (L − 1) -> affine -> softmax.
+    /// Inputs (N, d1, …, dk) with d1·…·dk = InputDim; scores (N, NumClasses). Parameters W1 (D, H1), b1 (H1,), …,
+    /// WL (H_{L−1}, C), bL (C,); L2 regularization on the weights only.
+    /// </summary>
+    let fullyConnected (cfg: FullyConnectedNetConfig) : Model =
+        let dims = cfg.HiddenDims |> List.map string |> String.concat "; "
+
+        let extras = [
+            match cfg.Normalization with
+            | Normalization.Batch -> "batchnorm"
+            | Normalization.Layer -> "layernorm"
+            | _ -> ()
+            if cfg.DropoutKeepProbability < 1.0 then
+                $"dropout keep {cfg.DropoutKeepProbability}"
+        ]
+
+        let name = String.concat ", " ($"fully connected net [{dims}]" :: extras)
+
+        buildFullyConnected "Nets.fullyConnected" name cfg
+
+    /// <summary>The course's TwoLayerNet defaults: D = 3·32·32, H = 100, C = 10, weight scale 1e-3, no reg.</summary>
+    let twoLayerDefaults: TwoLayerNetConfig = {
+        InputDim = 3 * 32 * 32
+        HiddenDim = 100
+        NumClasses = 10
+        WeightScale = 1e-3
+        Reg = 0.0
+        Seed = 0L
+    }
+
+    /// <summary>
+    /// The two-layer net: affine -> ReLU -> affine -> softmax. Inputs (N, d1, …, dk) with d1·…·dk = InputDim; scores
+    /// (N, NumClasses). Parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).
+    /// </summary>
+    let twoLayer (cfg: TwoLayerNetConfig) : Model =
+        let fn = "Nets.twoLayer"
+        positive fn "inputDim" cfg.InputDim
+        positive fn "hiddenDim" cfg.HiddenDim
+        positive fn "numClasses" cfg.NumClasses
+        checkScaleAndReg fn cfg.WeightScale cfg.Reg
+
+        buildFullyConnected fn $"two-layer net ({cfg.InputDim} -> {cfg.HiddenDim} -> {cfg.NumClasses})" {
+            fullyConnectedDefaults with
+                HiddenDims = [ cfg.HiddenDim ]
+                InputDim = cfg.InputDim
+                NumClasses = cfg.NumClasses
+                WeightScale = cfg.WeightScale
+                Reg = cfg.Reg
+                Seed = cfg.Seed
+        }

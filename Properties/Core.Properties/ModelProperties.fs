@@ -1,0 +1,485 @@
+module Functional.Properties.ModelProperties
+
+open System
+open Xunit
+open Functional
+open Functional.FSharp
+open Functional.Properties.Generators
+
+// ---- helpers ----
+
+/// The bound on the relative error of a whole model's gradients (denominator floor 1e-2, as Prop.gradClose). A net
+/// composes several layers, so the loss's third derivative, and with it the centered difference's truncation error
+/// (h² / 6 times the third derivative), is larger than a single layer's: over 20 000 fully connected cases the worst
+/// error seen was 2.2e-7, so the bound is 1e-6 (the layers' own properties keep 1e-7).
+[<Literal>]
+let ModelGradTolerance = 1e-6
+
+let private worst =
+    System.Collections.Concurrent.ConcurrentDictionary<string, float * string>()
+
+/// Appends the worst relative error seen by a model property to the file named by FUNCTIONAL_GRAD_REPORT, when set.
+let private report (property: string) =
+    match Environment.GetEnvironmentVariable "FUNCTIONAL_GRAD_REPORT" with
+    | null
+    | "" -> ()
+    | path ->
+        match worst.TryGetValue property with
+        | true, (v, where) -> IO.File.AppendAllText(path, $"{property}\t{v:E2}\t{where}\n")
+        | _ -> ()
+
+/// Asserts a gradient within ModelGradTolerance, remembering the worst relative error of the property.
+let private gradClose (property: string) (case: string) (name: string) (analytic: Tensor) (numeric: Tensor) =
+    let r =
+        GradCheck.compareWith Prop.GradFloor name ModelGradTolerance analytic numeric
+
+    let entry = r.MaxRelativeError, $"{case} {r}"
+
+    worst.AddOrUpdate(property, entry, (fun _ v -> if fst v >= r.MaxRelativeError then v else entry))
+    |> ignore
+
+    if not r.Passed then
+        failwith $"{case}: {r}"
+
+/// Analytic gradients of a model's loss against numeric ones (centered differences, h = 1e-5) for every parameter,
+/// with the same state and key in every evaluation (fixed dropout masks; batchnorm in train mode).
+let private checkModelGrads
+    (property: string)
+    (case: string)
+    (model: Model)
+    (p: Map<string, Tensor>)
+    (rng: Rng)
+    (x: Tensor)
+    (y: int[])
+    =
+    let r = model.Loss p model.State rng x y
+    let names = p |> Map.keys |> List.ofSeq
+    let gradNames = r.Grads |> Map.keys |> List.ofSeq
+    Prop.ensure (names = gradNames) (fun () -> $"{case}: gradients {gradNames} for parameters {names}")
+
+    for KeyValue(name, value) in p do
+        let f (t: Tensor) =
+            (model.Loss (Map.add name t p) model.State rng x y).Loss
+
+        gradClose property case name r.Grads.[name] (GradCheck.numericGradient 1e-5 f value)
+
+/// True when every input of a ReLU in the traced layers is at least gap away from 0 (no centered difference
+/// straddles a kink).
+let private awayFromKinks (gap: float) (layers: Layer list) (ctx: LayerContext) (x: Tensor) =
+    let outs = Compose.trace layers ctx x
+    let inputs = x :: List.map snd outs
+
+    List.zip (List.map fst outs) (List.take outs.Length inputs)
+    |> List.forall (fun (name, input) -> name <> "relu" || Tensor.toArray input |> Array.forall (fun v -> abs v > gap))
+
+let private trainContext (p: Map<string, Tensor>) (s: Map<string, Tensor>) (rng: Rng) : LayerContext = {
+    Params = p
+    State = s
+    Mode = Mode.Train
+    Rng = rng
+}
+
+// ---- fully connected nets ----
+
+/// N examples of D features, L hidden layers (0..2) of widths H1, H2, C classes, R = 1 for reg,
+/// Norm = 0 | 1 | 2 for none | batch | layer, Drop = 1 for dropout with keep probability 0.6.
+let private fcRanges = [
+    "N", 1, 4
+    "D", 1, 5
+    "L", 0, 2
+    "H1", 1, 4
+    "H2", 1, 4
+    "C", 2, 4
+    "R", 0, 1
+    "Norm", 0, 2
+    "Drop", 0, 1
+]
+
+let private fcConfig (c: Case) (weightScale: float) : FullyConnectedNetConfig = {
+    Nets.fullyConnectedDefaults with
+        HiddenDims = [ c.["H1"]; c.["H2"] ] |> List.take c.["L"]
+        InputDim = c.["D"]
+        NumClasses = c.["C"]
+        WeightScale = weightScale
+        Reg = (if c.["R"] = 1 then 0.7 else 0.0)
+        Normalization = enum<Normalization> c.["Norm"]
+        DropoutKeepProbability = (if c.["Drop"] = 1 then 0.6 else 1.0)
+        Seed = int64 c.Seed
+}
+
+/// Batchnorm in training mode needs N >= 2.
+let private fcCases = casesWhere fcRanges (fun c -> c.["Norm"] <> 1 || c.["N"] >= 2)
+
+/// The input (N, D) as (N, 1, D) sometimes, to exercise the flattening, and the labels.
+let private fcData (c: Case) =
+    let n, d = c.["N"], c.["D"]
+    let shape = if c.Seed % 2 = 0 then [| n; d |] else [| n; 1; d |]
+    normal (key c 10) shape, labels (key c 11) n c.["C"]
+
+/// Away from ReLU kinks, and (for the normalized nets) every hidden pre-normalization feature spread out enough
+/// over the batch (batchnorm) or the features (layernorm) that the normalization is well conditioned.
+let private fcValid (c: Case) =
+    (c.["Norm"] <> 1 || c.["N"] >= 2)
+    && (let cfg = fcConfig c 0.8
+        let x, _ = fcData c
+        let m = Nets.fullyConnected cfg
+        let layers = Nets.fullyConnectedLayers cfg
+        let ctx = trainContext m.Params m.State (key c 12)
+
+        let spread (t: Tensor) axis =
+            let mean = Tensor.mean [| axis |] true t
+            let var = Tensor.mean [| axis |] false ((t - mean) * (t - mean))
+            Tensor.toArray var |> Array.forall (fun v -> v > 0.25)
+
+        let wellConditioned =
+            Compose.trace layers ctx x
+            |> List.pairwise
+            |> List.forall (fun ((_, a), (name, _)) ->
+                if name.StartsWith "batchnorm" then
+                    spread a 0
+                elif name.StartsWith "layernorm" then
+                    Tensor.shape a |> Array.item 1 = 1 || spread a 1
+                else
+                    true)
+
+        wellConditioned && awayFromKinks 1e-3 layers ctx x)
+
+[<Fact>]
+let ``fully connected net gradients match numeric gradients: any depth, norm, dropout, reg`` () =
+    Prop.check "fc net gradients" 300 (casesWhere fcRanges fcValid) (fun c ->
+        let m = Nets.fullyConnected (fcConfig c 0.8)
+        let x, y = fcData c
+        checkModelGrads "fc net" (string c) m m.Params (key c 12) x y)
+
+    report "fc net"
+
+/// What a hidden block of the hand-wired net keeps for its backward pass.
+type private HiddenCache = {
+    Affine: AffineCache
+    Batch: BatchNormCache option
+    Layer: LayerNormCache option
+    Relu: ReluCache
+    Drop: DropoutCache option
+}
+
+/// The same net wired by hand from the layers' forward/backward pairs, as in the course's fc_net.py: scores, loss,
+/// gradients and new state. Dropout layer j of the composition draws its mask from rng.Derive(j), j its position in
+/// the sequence (0 is the input check).
+let private handWired
+    (cfg: FullyConnectedNetConfig)
+    (p: Map<string, Tensor>)
+    (s: Map<string, Tensor>)
+    (rng: Rng)
+    (mode: Mode)
+    (x: Tensor)
+    (y: int[])
+    =
+    let l = cfg.HiddenDims.Length + 1
+    let mutable h = x
+    let mutable index = 1 // position in the sequence: the input check is 0
+    let mutable state = s
+    let mutable caches = []
+
+    for i in 1 .. l - 1 do
+        let a, ac = Affine.forward h p.[$"W{i}"] p.[$"b{i}"]
+        index <- index + 1
+        let mutable z = a
+        let mutable bc = None
+        let mutable lc = None
+
+        match cfg.Normalization with
+        | Normalization.Batch ->
+            let st: BatchNormState = {
+                RunningMean = s.[$"running_mean{i}"]
+                RunningVar = s.[$"running_var{i}"]
+            }
+
+            let o, st', c =
+                BatchNorm.forward BatchNormConfig.Default mode st p.[$"gamma{i}"] p.[$"beta{i}"] a
+
+            z <- o
+            bc <- Some c
+
+            state <-
+                state
+                |> Map.add $"running_mean{i}" st'.RunningMean
+                |> Map.add $"running_var{i}" st'.RunningVar
+
+            index <- index + 1
+        | Normalization.Layer ->
+            let o, c = LayerNorm.forward 1e-5 p.[$"gamma{i}"] p.[$"beta{i}"] a
+            z <- o
+            lc <- Some c
+            index <- index + 1
+        | _ -> ()
+
+        let r, rc = Relu.forward z
+        index <- index + 1
+        h <- r
+        let mutable dc = None
+
+        if cfg.DropoutKeepProbability < 1.0 then
+            let o, c = Dropout.forward cfg.DropoutKeepProbability mode (rng.Derive index) r
+            h <- o
+            dc <- Some c
+            index <- index + 1
+
+        caches <-
+            {
+                Affine = ac
+                Batch = bc
+                Layer = lc
+                Relu = rc
+                Drop = dc
+            }
+            :: caches
+
+    let scores, lastCache = Affine.forward h p.[$"W{l}"] p.[$"b{l}"]
+    let data = Loss.softmax scores y
+    let last = Affine.backward data.Dscores lastCache
+    let mutable grads = Map [ $"W{l}", last.Dw; $"b{l}", last.Db ]
+    let mutable dout = last.Dx
+
+    for i, c in List.zip [ l - 1 .. -1 .. 1 ] caches do
+        let d = c.Drop |> Option.map (Dropout.backward dout) |> Option.defaultValue dout
+        let mutable d = Relu.backward d c.Relu
+
+        match c.Batch, c.Layer with
+        | Some bc, _ ->
+            let g = BatchNorm.backward d bc
+            grads <- grads |> Map.add $"gamma{i}" g.Dgamma |> Map.add $"beta{i}" g.Dbeta
+            d <- g.Dx
+        | _, Some lc ->
+            let g = LayerNorm.backward d lc
+            grads <- grads |> Map.add $"gamma{i}" g.Dgamma |> Map.add $"beta{i}" g.Dbeta
+            d <- g.Dx
+        | _ -> ()
+
+        let g = Affine.backward d c.Affine
+        grads <- grads |> Map.add $"W{i}" g.Dw |> Map.add $"b{i}" g.Db
+        dout <- g.Dx
+
+    let mutable loss = data.Loss
+
+    for i in 1..l do
+        let w = p.[$"W{i}"]
+        loss <- loss + 0.5 * cfg.Reg * Tensor.sumAll (w * w)
+        grads <- Map.add $"W{i}" (grads.[$"W{i}"] + w * cfg.Reg) grads
+
+    scores, loss, grads, state
+
+[<Fact>]
+let ``a composed fully connected net equals the same net wired by hand`` () =
+    Prop.check "fc composed = hand-wired" 300 fcCases (fun c ->
+        let cfg = fcConfig c 0.8
+        let m = Nets.fullyConnected cfg
+        let x, y = fcData c
+        let rng = key c 12
+        let _, loss, grads, state = handWired cfg m.Params m.State rng Mode.Train x y
+        let r = m.Loss m.Params m.State rng x y
+        let case = string c
+        Prop.ensure (abs (r.Loss - loss) <= 1e-12 * max 1.0 loss) (fun () -> $"{case}: loss {r.Loss} vs {loss}")
+        Prop.ensure (Map.keys r.Grads |> List.ofSeq = (Map.keys grads |> List.ofSeq)) (fun () -> case)
+
+        for KeyValue(name, g) in grads do
+            Prop.close $"{case} {name}" 1e-12 g r.Grads.[name]
+
+        Prop.ensure (Map.keys r.State |> List.ofSeq = (Map.keys state |> List.ofSeq)) (fun () -> case)
+
+        for KeyValue(name, v) in state do
+            Prop.close $"{case} {name}" 1e-12 v r.State.[name]
+
+        // Scores are test mode: running statistics (here the updated ones), no dropout.
+        let scores, _, _, _ = handWired cfg m.Params r.State rng Mode.Test x y
+        Prop.close case 1e-12 scores (m.Scores m.Params r.State x))
+
+[<Fact>]
+let ``with small weights and no reg the initial loss is about log C`` () =
+    Prop.check
+        "fc initial loss"
+        100
+        ([
+            "N", 1, 8
+            "D", 1, 20
+            "L", 0, 2
+            "H1", 1, 20
+            "H2", 1, 20
+            "C", 2, 10
+            "R", 0, 0
+            "Norm", 0, 2
+            "Drop", 0, 1
+         ]
+         |> fun r -> casesWhere r (fun c -> c.["Norm"] <> 1 || c.["N"] >= 2))
+        (fun c ->
+            let m = Nets.fullyConnected (fcConfig c 1e-3)
+            let x, y = fcData c
+            let r = m.Loss m.Params m.State (key c 12) x y
+            let expected = log (float c.["C"])
+            Prop.ensure (abs (r.Loss - expected) < 0.01) (fun () -> $"{c}: loss {r.Loss}, log C = {expected}"))
+
+[<Fact>]
+let ``the two-layer net's gradients match numeric gradients, and it is a one-hidden-layer fc net`` () =
+    let ranges = [ "N", 1, 4; "D", 1, 5; "H", 1, 5; "C", 2, 4; "R", 0, 1 ]
+
+    let config (c: Case) : TwoLayerNetConfig = {
+        InputDim = c.["D"]
+        HiddenDim = c.["H"]
+        NumClasses = c.["C"]
+        WeightScale = 0.8
+        Reg = (if c.["R"] = 1 then 0.3 else 0.0)
+        Seed = int64 c.Seed
+    }
+
+    let data (c: Case) =
+        normal (key c 10) [| c.["N"]; c.["D"] |], labels (key c 11) c.["N"] c.["C"]
+
+    let valid (c: Case) =
+        let m = Nets.twoLayer (config c)
+        let x, _ = data c
+        let h = fst (Affine.forward x m.Params.["W1"] m.Params.["b1"])
+        Tensor.toArray h |> Array.forall (fun v -> abs v > 1e-3)
+
+    Prop.check "two-layer net" 100 (casesWhere ranges valid) (fun c ->
+        let cfg = config c
+        let m = Nets.twoLayer cfg
+        let x, y = data c
+        checkModelGrads "two-layer net" (string c) m m.Params (key c 12) x y
+
+        let fc =
+            Nets.fullyConnected {
+                Nets.fullyConnectedDefaults with
+                    HiddenDims = [ cfg.HiddenDim ]
+                    InputDim = cfg.InputDim
+                    NumClasses = cfg.NumClasses
+                    WeightScale = cfg.WeightScale
+                    Reg = cfg.Reg
+                    Seed = cfg.Seed
+            }
+
+        for KeyValue(name, t) in m.Params do
+            Prop.close $"{c} {name}" 0.0 fc.Params.[name] t
+
+        let a = m.Loss m.Params m.State (key c 12) x y
+        let b = fc.Loss m.Params m.State (key c 12) x y
+        Prop.ensure (a.Loss = b.Loss) (fun () -> $"{c}: {a.Loss} vs {b.Loss}"))
+
+    report "two-layer net"
+
+[<Fact>]
+let ``the course's default two-layer net starts at loss log 10`` () =
+    let m = Nets.twoLayer Nets.twoLayerDefaults
+    Assert.Equal<int[]>([| 3072; 100 |], Tensor.shape m.Params.["W1"])
+    Assert.Equal<int[]>([| 10 |], Tensor.shape m.Params.["b2"])
+    let x = Tensor.randn (Rng.create 1L) 1.0 [| 5; 3; 32; 32 |]
+    let r = m.Loss m.Params m.State (Rng.create 2L) x [| 0; 1; 2; 3; 4 |]
+    Assert.InRange(r.Loss, log 10.0 - 0.01, log 10.0 + 0.01)
+    Assert.Equal<int[]>([| 5; 10 |], Tensor.shape (m.Scores m.Params m.State x))
+
+// ---- composition ----
+
+[<Fact>]
+let ``a parameter read twice gets the sum of both gradients`` () =
+    // x -> affine W b -> relu -> affine W b: W is (D, D), tied.
+    let ranges = [ "N", 1, 4; "D", 1, 4; "C", 1, 1 ]
+
+    let setup (c: Case) =
+        let d = c.["D"]
+        let p = Map [ "W", normal (key c 0) [| d; d |]; "b", normal (key c 1) [| d |] ]
+        let x = normal (key c 2) [| c.["N"]; d |]
+        let layers = [ Compose.affine "W" "b"; Compose.relu; Compose.affine "W" "b" ]
+        p, x, layers
+
+    let valid (c: Case) =
+        let p, x, layers = setup c
+        awayFromKinks 1e-3 layers (trainContext p Map.empty (key c 3)) x
+
+    Prop.check "tied weights" 100 (casesWhere ranges valid) (fun c ->
+        let p, x, layers = setup c
+        let body = Compose.sequence layers
+        Prop.ensure (body.ParamNames = [ "W"; "b" ]) (fun () -> $"{body.ParamNames}")
+        let m = Compose.model "tied" p Map.empty body Loss.softmax 0.0 []
+        let y = labels (key c 4) c.["N"] c.["D"]
+        checkModelGrads "tied weights" (string c) m p (key c 3) x y)
+
+    report "tied weights"
+
+[<Fact>]
+let ``a sequence's pullback gives the input gradient of the whole chain`` () =
+    Prop.check "sequence dx" 100 (casesWhere fcRanges fcValid) (fun c ->
+        let cfg = fcConfig c 0.8
+        let m = Nets.fullyConnected cfg
+        let x, _ = fcData c
+        let body = Compose.sequence (Nets.fullyConnectedLayers cfg)
+        let ctx = trainContext m.Params m.State (key c 12)
+        let step = body.Forward ctx x
+        let dout = normal (key c 13) (Tensor.shape step.Out)
+        let pulled = step.Pullback dout
+
+        Prop.gradClose
+            (string c)
+            "dx"
+            pulled.Dx
+            (GradCheck.numericGradientOf 1e-5 (fun t -> (body.Forward ctx t).Out) x dout))
+
+[<Fact>]
+let ``models are pure: the same inputs give the same outputs bit for bit`` () =
+    Prop.check "model purity" 100 fcCases (fun c ->
+        let m = Nets.fullyConnected (fcConfig c 0.8)
+        let m2 = Nets.fullyConnected (fcConfig c 0.8)
+        let x, y = fcData c
+        let a = m.Loss m.Params m.State (key c 12) x y
+        let b = m2.Loss m2.Params m2.State (key c 12) x y
+        Prop.ensure (a.Loss = b.Loss) (fun () -> $"{c}")
+
+        for KeyValue(name, g) in a.Grads do
+            Prop.ensure (Tensor.toArray g = Tensor.toArray b.Grads.[name]) (fun () -> $"{c} {name}"))
+
+[<Fact>]
+let ``models and nets validate their inputs with messages naming the problem`` () =
+    let cfg = {
+        Nets.fullyConnectedDefaults with
+            HiddenDims = [ 3 ]
+            InputDim = 4
+            NumClasses = 2
+    }
+
+    let m = Nets.fullyConnected cfg
+    let x = Tensor.zeros [| 2; 4 |]
+
+    Prop.throwsWith [ "Nets.fullyConnected"; "d1*...*dk = 4"; "(2, 5)" ] (fun () ->
+        m.Scores m.Params m.State (Tensor.zeros [| 2; 5 |]))
+
+    Prop.throwsWith [ "Nets.fullyConnected"; "(4,)" ] (fun () -> m.Scores m.Params m.State (Tensor.zeros [| 4 |]))
+    Prop.throwsWith [ "missing parameter 'W2'"; "W1" ] (fun () -> m.Scores (Map.remove "W2" m.Params) m.State x)
+    Prop.throwsWith [ "Loss.softmax"; "y[1] = 2" ] (fun () -> m.Loss m.Params m.State (Rng.create 0L) x [| 0; 2 |])
+    Prop.throwsWith [ "expected 2 labels" ] (fun () -> m.Loss m.Params m.State (Rng.create 0L) x [| 0 |])
+    Prop.throwsWith [ "hiddenDims[1] = 0" ] (fun () -> Nets.fullyConnected { cfg with HiddenDims = [ 3; 0 ] })
+    Prop.throwsWith [ "numClasses must be > 0" ] (fun () -> Nets.fullyConnected { cfg with NumClasses = 0 })
+    Prop.throwsWith [ "reg must be >= 0"; "-1" ] (fun () -> Nets.fullyConnected { cfg with Reg = -1.0 })
+    Prop.throwsWith [ "weightScale must be finite" ] (fun () -> Nets.fullyConnected { cfg with WeightScale = nan })
+
+    Prop.throwsWith [ "keep probability"; "(0, 1]"; "1.5" ] (fun () ->
+        Nets.fullyConnected {
+            cfg with
+                DropoutKeepProbability = 1.5
+        })
+
+    Prop.throwsWith [ "keep probability"; "0" ] (fun () ->
+        Nets.fullyConnected {
+            cfg with
+                DropoutKeepProbability = 0.0
+        })
+
+    Prop.throwsWith [ "Nets.twoLayer"; "hiddenDim must be > 0" ] (fun () ->
+        Nets.twoLayer {
+            Nets.twoLayerDefaults with
+                HiddenDim = 0
+        })
+
+    Prop.throwsWith [ "Compose.sequence"; "at least one layer" ] (fun () -> Compose.sequence [])
+
+    Prop.throwsWith [ "Compose.model"; "missing parameter 'b'" ] (fun () ->
+        Compose.model "m" (Map [ "W", x ]) Map.empty (Compose.affine "W" "b") Loss.softmax 0.0 [])
+
+    Prop.throwsWith [ "Compose.model"; "reg must be >= 0" ] (fun () ->
+        Compose.model "m" m.Params Map.empty (Compose.affine "W1" "b1") Loss.softmax -0.5 [])
