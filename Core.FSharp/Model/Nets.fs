@@ -9,6 +9,10 @@ type Normalization =
     /// <summary>Layer normalization: affine -> layernorm -> ReLU.</summary>
     | Layer = 2
 
+namespace Functional.FSharp
+
+open Functional
+
 /// <summary>The two-layer net: affine -> ReLU -> affine -> softmax, parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,).</summary>
 type TwoLayerNetConfig = {
     /// <summary>D, the size of an input (the product of its trailing dimensions).</summary>
@@ -47,10 +51,6 @@ type FullyConnectedNetConfig = {
     /// <summary>The seed of the initial weights.</summary>
     Seed: int64
 }
-
-namespace Functional.FSharp
-
-open Functional
 
 /// <summary>
 /// The standard nets of the course as compositions of layers (values of <c>Model</c>). Weights start as
