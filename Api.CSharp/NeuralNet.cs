@@ -80,18 +80,37 @@ public abstract class NeuralNet
         Tensor x, IReadOnlyDictionary<string, Tensor>? parameters = null, IReadOnlyDictionary<string, Tensor>? state = null) =>
         Scores(x, parameters, state).ArgMax(1);
 
-    /// <summary>The fraction of examples whose predicted class is the label.</summary>
+    /// <summary>
+    /// The fraction of examples whose predicted class is the label, scored in batches of
+    /// <paramref name="batchSize"/> so that large sets do not build one huge activation.
+    /// </summary>
     /// <param name="x">The inputs, (N, d1, …, dk).</param>
     /// <param name="labels">N class labels.</param>
     /// <param name="parameters">The parameters to use; the net's own when null.</param>
     /// <param name="state">The state to use; the net's own when null.</param>
+    /// <param name="batchSize">How many examples to score at once, ≥ 1.</param>
     /// <returns>A value in [0, 1].</returns>
     public double Accuracy(
         Tensor x,
         IReadOnlyList<int> labels,
         IReadOnlyDictionary<string, Tensor>? parameters = null,
-        IReadOnlyDictionary<string, Tensor>? state = null) =>
-        Functional.FSharp.Loss.accuracy(Scores(x, parameters, state), Require.Labels(labels));
+        IReadOnlyDictionary<string, Tensor>? state = null,
+        int batchSize = 500)
+    {
+        Require.NotNull(x);
+        var y = Require.Labels(labels);
+        if (batchSize < 1)
+            throw new ArgumentException($"NeuralNet.Accuracy: batchSize must be >= 1, got {batchSize}.", nameof(batchSize));
+        if (x.Rank < 1 || x.Shape[0] != y.Length)
+            throw new ArgumentException(
+                $"NeuralNet.Accuracy: expected {(x.Rank < 1 ? 0 : x.Shape[0])} labels for x of shape ({string.Join(", ", x.Shape)}), got {y.Length}.",
+                nameof(labels));
+        if (y.Length == 0)
+            throw new ArgumentException("NeuralNet.Accuracy: expected at least one example, got 0.", nameof(x));
+        return Functional.FSharp.Solver.checkAccuracy(
+            Core, Maps.Of(parameters, Core.Params), Maps.Of(state, Core.State), x, y,
+            Microsoft.FSharp.Core.FSharpOption<int>.None, batchSize, Rng.Create(0));
+    }
 
     /// <inheritdoc/>
     public override string ToString() =>

@@ -70,6 +70,12 @@ internal static class BenchCommand
         double fl4 = 2.0 * 64 * 64 * 32 * 32 * 32 * 9;
         Report("W4", "bigconv_fwdbwd", () => Layers.Conv2dBackward(d4, Layers.Conv2dForward(x4, w4, b4, stride: 1, pad: 1).Cache), 3 * fl4);
 
+        var net = new ThreeLayerConvNet(inputDims: (1, 28, 28), numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10,
+            weightScale: 1e-3, reg: 0.0, seed: 0);
+        var x5 = Normal(rng, 11, 50, 1, 28, 28);
+        var y5 = Rng.Create(12).Permutation(50).Select(i => i % 10).ToArray();
+        Report("W5", "train_iter", () => net.Loss(x5, y5));
+
         var x6 = Normal(rng, 13, 128, 3072);
         var w6 = Normal(rng, 14, 3072, 100);
         var b6 = Normal(rng, 15, 100);
