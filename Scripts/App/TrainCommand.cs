@@ -149,7 +149,7 @@ internal static class TrainCommand
 
         var data = r.GetValue(DataOpt) switch
         {
-            "digits" => Datasets.Digits(),
+            "digits" => Datasets.Digits().SubtractMean().Split,
             "cifar10" => Cifar10.Load(r.GetValue(DataDirOpt)
                 ?? throw new ArgumentException("train: --data cifar10 needs --data-dir DIR.", "--data-dir")).NormalizePerChannel().Split,
             var other => throw new ArgumentException($"train: --data must be digits or cifar10, got '{other}'.", "--data"),
