@@ -27,7 +27,7 @@ internal static class TrainCommand
     private static readonly Option<int> FiltersOpt = new("--filters")
     {
         Description = "conv: number of filters.",
-        DefaultValueFactory = _ => 16,
+        DefaultValueFactory = _ => 32,
     };
 
     private static readonly Option<int> FilterSizeOpt = new("--filter-size")
@@ -68,7 +68,7 @@ internal static class TrainCommand
     private static readonly Option<double> WeightScaleOpt = new("--weight-scale")
     {
         Description = "Standard deviation of the initial weights.",
-        DefaultValueFactory = _ => 1e-2,
+        DefaultValueFactory = _ => 5e-2,
     };
 
     private static readonly Option<double> RegOpt = new("--reg")
@@ -80,7 +80,7 @@ internal static class TrainCommand
     private static readonly Option<int> EpochsOpt = new("--epochs")
     {
         Description = "Number of epochs.",
-        DefaultValueFactory = _ => 3,
+        DefaultValueFactory = _ => 4,
     };
 
     private static readonly Option<int> BatchOpt = new("--batch-size")
