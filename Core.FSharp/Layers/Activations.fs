@@ -33,6 +33,30 @@ module Relu =
     let backward (dout: Tensor) (cache: ReluCache) : Tensor =
         Elementwise.backward "Relu.backward" dout cache.X (fun g v -> if v > 0.0 then g else 0.0)
 
+    /// ReLU applied in place to a tensor the caller has just created and nobody else holds (a fused sandwich's
+    /// intermediate): saves allocating (and page-faulting) a second buffer of the same size. The cache keeps the
+    /// rectified values, whose sign pattern (> 0) is the input's.
+    let internal forwardOwned (x: Tensor) : Tensor * ReluCache =
+        let d = x.Data
+
+        for i in 0 .. d.Length - 1 do
+            if not (d.[i] > 0.0) then
+                d.[i] <- 0.0
+
+        x, { X = x }
+
+    /// ReLU backward in place on an upstream gradient the caller has just created and nobody else holds.
+    let internal backwardOwned (dout: Tensor) (cache: ReluCache) : Tensor =
+        Guard.sameShape "Relu.backward" "cache" cache.X.Dims "dout" dout.Dims
+        let g = dout.Data
+        let x = cache.X.Data
+
+        for i in 0 .. g.Length - 1 do
+            if not (x.[i] > 0.0) then
+                g.[i] <- 0.0
+
+        dout
+
 /// <summary>Leaky ReLU: out = x where x &gt; 0, slope·x elsewhere.</summary>
 [<RequireQualifiedAccess>]
 module LeakyRelu =

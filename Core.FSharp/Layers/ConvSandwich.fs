@@ -25,7 +25,8 @@ module ConvRelu =
     /// </summary>
     let forward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvReluCache =
         let a, cc = Conv.forward cfg x w b
-        let out, rc = Relu.forward a
+        // a is fresh and private: rectify it in place (fused).
+        let out, rc = Relu.forwardOwned a
         out, { Conv = cc; Relu = rc }
 
     /// <summary>Backward pass. dout: (N, F, H', W'). Returns dx (N, C, H, W), dw (F, C/groups, HH, WW), db (F,).</summary>
@@ -44,7 +45,8 @@ module ConvReluPool =
     /// </summary>
     let forward (conv: ConvConfig) (pool: PoolConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvReluPoolCache =
         let a, cc = Conv.forward conv x w b
-        let r, rc = Relu.forward a
+        // a is fresh and private: rectify it in place (fused), then pool it.
+        let r, rc = Relu.forwardOwned a
         let out, pc = MaxPool.forward pool r
         out, { Conv = cc; Relu = rc; Pool = pc }
 
@@ -55,4 +57,5 @@ module ConvReluPool =
         if isNull (box cache) then
             Guard.fail "ConvReluPool.backward" "cache" "cache must not be null."
 
-        Conv.backward (Relu.backward (MaxPool.backward dout cache.Pool) cache.Relu) cache.Conv
+        // The pooling gradient is fresh and private: mask it in place (fused).
+        Conv.backward (Relu.backwardOwned (MaxPool.backward dout cache.Pool) cache.Relu) cache.Conv
