@@ -357,13 +357,16 @@ let ``FUNCTIONAL_BLAS chooses the backend: automatic, forced, or a clear error n
     let never () =
         failwith "OpenBLAS must not be loaded when FUNCTIONAL_BLAS=managed"
 
-    Assert.Equal(OpenBlas, Gemm.resolveBackend null (fun () -> true))
-    Assert.Equal(Managed, Gemm.resolveBackend null (fun () -> false))
-    Assert.Equal(OpenBlas, Gemm.resolveBackend " Auto " (fun () -> true))
-    Assert.Equal(Managed, Gemm.resolveBackend "" (fun () -> false))
-    Assert.Equal(Managed, Gemm.resolveBackend "managed" never)
-    Assert.Equal(Managed, Gemm.resolveBackend "MANAGED" never)
-    Assert.Equal(OpenBlas, Gemm.resolveBackend "openblas" (fun () -> true))
+    Assert.Equal(OpenBlas, Gemm.resolveBackend null false (fun () -> true))
+    Assert.Equal(Managed, Gemm.resolveBackend null false (fun () -> false))
+    Assert.Equal(OpenBlas, Gemm.resolveBackend " Auto " false (fun () -> true))
+    Assert.Equal(Managed, Gemm.resolveBackend "" false (fun () -> false))
+    // On an AVX-512 machine the managed kernel is the faster one: the automatic choice takes it.
+    Assert.Equal(Managed, Gemm.resolveBackend null true (fun () -> true))
+    Assert.Equal(OpenBlas, Gemm.resolveBackend "openblas" true (fun () -> true))
+    Assert.Equal(Managed, Gemm.resolveBackend "managed" false never)
+    Assert.Equal(Managed, Gemm.resolveBackend "MANAGED" false never)
+    Assert.Equal(OpenBlas, Gemm.resolveBackend "openblas" false (fun () -> true))
 
     throwsInvalid
         [
@@ -372,10 +375,10 @@ let ``FUNCTIONAL_BLAS chooses the backend: automatic, forced, or a clear error n
             "libopenblas0"
             "FUNCTIONAL_BLAS=managed"
         ]
-        (fun () -> Gemm.resolveBackend "openblas" (fun () -> false))
+        (fun () -> Gemm.resolveBackend "openblas" false (fun () -> false))
 
     throwsInvalid [ "FUNCTIONAL_BLAS=mkl"; "managed or openblas" ] (fun () ->
-        Gemm.resolveBackend "mkl" (fun () -> true))
+        Gemm.resolveBackend "mkl" false (fun () -> true))
 
 [<Fact>]
 let ``FUNCTIONAL_THREADS sets the thread count (default: the processor count)`` () =
@@ -390,7 +393,15 @@ let ``Blas.Active reports the backend in force, and withBackend switches it for 
     let expected =
         match Environment.GetEnvironmentVariable Gemm.BackendVariable with
         | null
-        | "" -> if Blas.OpenBlasAvailable then "openblas" else "managed"
+        | "" ->
+            let avx512 =
+                Runtime.Intrinsics.Vector512.IsHardwareAccelerated
+                && Runtime.Intrinsics.X86.Avx512F.IsSupported
+
+            if Blas.OpenBlasAvailable && not avx512 then
+                "openblas"
+            else
+                "managed"
         | v -> v.Trim().ToLowerInvariant()
 
     Assert.Equal(expected, Blas.Active)
