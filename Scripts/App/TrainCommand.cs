@@ -56,13 +56,13 @@ internal static class TrainCommand
     private static readonly Option<double> LrOpt = new("--learning-rate")
     {
         Description = "Learning rate.",
-        DefaultValueFactory = _ => 2e-3,
+        DefaultValueFactory = _ => 3e-3,
     };
 
     private static readonly Option<double> LrDecayOpt = new("--lr-decay")
     {
         Description = "Learning-rate decay per epoch.",
-        DefaultValueFactory = _ => 0.7,
+        DefaultValueFactory = _ => 0.5,
     };
 
     private static readonly Option<double> WeightScaleOpt = new("--weight-scale")
