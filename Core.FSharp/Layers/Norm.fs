@@ -77,6 +77,7 @@ type LayerNormCache = internal {
 namespace Functional.FSharp
 
 open System
+open System.Numerics.Tensors
 open Functional
 
 /// Argument checks shared by the normalization layers.
@@ -137,40 +138,43 @@ module internal NormCheck =
 /// cancel the variance away.
 /// </summary>
 module internal NormKernels =
-    /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s).
+    let inline private seg (a: float[]) (off: int) (len: int) = Span<float>(a, off, len)
+    let inline private ro (a: float[]) (off: int) (len: int) = ReadOnlySpan<float>(a, off, len)
+
+    /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s). With s = 1 (the (N, D)
+    /// layout) the sums run row by row, vectorized across the channels; otherwise along each channel's contiguous
+    /// run of s values.
     let channelStats (n: int) (c: int) (s: int) (x: float[]) =
         let mean = Array.zeroCreate c
         let var = Array.zeroCreate c
         let m = float (n * s)
 
-        for i in 0 .. n - 1 do
-            for ch in 0 .. c - 1 do
-                let off = (i * c + ch) * s
-                let mutable acc = 0.0
+        if s = 1 then
+            let dev = Array.zeroCreate c
 
-                for k in off .. off + s - 1 do
-                    acc <- acc + x.[k]
+            for i in 0 .. n - 1 do
+                TensorPrimitives.Add(ro x (i * c) c, ReadOnlySpan mean, Span mean)
 
-                mean.[ch] <- mean.[ch] + acc
+            TensorPrimitives.Multiply(ReadOnlySpan mean, 1.0 / m, Span mean)
 
-        for ch in 0 .. c - 1 do
-            mean.[ch] <- mean.[ch] / m
+            for i in 0 .. n - 1 do
+                TensorPrimitives.Subtract(ro x (i * c) c, ReadOnlySpan mean, Span dev)
+                TensorPrimitives.MultiplyAdd(ReadOnlySpan dev, ReadOnlySpan dev, ReadOnlySpan var, Span var)
+        else
+            let dev = Array.zeroCreate s
 
-        for i in 0 .. n - 1 do
-            for ch in 0 .. c - 1 do
-                let off = (i * c + ch) * s
-                let mu = mean.[ch]
-                let mutable acc = 0.0
+            for i in 0 .. n - 1 do
+                for ch in 0 .. c - 1 do
+                    mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ro x ((i * c + ch) * s) s)
 
-                for k in off .. off + s - 1 do
-                    let dv = x.[k] - mu
-                    acc <- acc + dv * dv
+            TensorPrimitives.Multiply(ReadOnlySpan mean, 1.0 / m, Span mean)
 
-                var.[ch] <- var.[ch] + acc
+            for i in 0 .. n - 1 do
+                for ch in 0 .. c - 1 do
+                    TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, mean.[ch], Span dev)
+                    var.[ch] <- var.[ch] + TensorPrimitives.SumOfSquares(ReadOnlySpan dev)
 
-        for ch in 0 .. c - 1 do
-            var.[ch] <- var.[ch] / m
-
+        TensorPrimitives.Multiply(ReadOnlySpan var, 1.0 / m, Span var)
         mean, var
 
     /// xhat = (x − mean[c]) / sqrt(var[c] + eps) and out = gamma[c] · xhat + beta[c], channel layout.
@@ -186,23 +190,36 @@ module internal NormKernels =
         (beta: float[])
         =
         let invStd = Array.init c (fun ch -> 1.0 / sqrt (var.[ch] + eps))
-        let xhat = Array.zeroCreate x.Length
-        let out = Array.zeroCreate x.Length
+        let xhat = GC.AllocateUninitializedArray x.Length
+        let out = GC.AllocateUninitializedArray x.Length
 
         for i in 0 .. n - 1 do
-            for ch in 0 .. c - 1 do
-                let off = (i * c + ch) * s
-                let mu, is, g, b = mean.[ch], invStd.[ch], gamma.[ch], beta.[ch]
+            if s = 1 then
+                let h = seg xhat (i * c) c
+                TensorPrimitives.Subtract(ro x (i * c) c, ReadOnlySpan mean, h)
+                TensorPrimitives.Multiply(Span.op_Implicit h, ReadOnlySpan invStd, h)
 
-                for k in off .. off + s - 1 do
-                    let h = (x.[k] - mu) * is
-                    xhat.[k] <- h
-                    out.[k] <- g * h + b
+                TensorPrimitives.MultiplyAdd(
+                    Span.op_Implicit h,
+                    ReadOnlySpan gamma,
+                    ReadOnlySpan beta,
+                    seg out (i * c) c
+                )
+            else
+                for ch in 0 .. c - 1 do
+                    let off = (i * c + ch) * s
+                    let h = seg xhat off s
+                    let o = seg out off s
+                    TensorPrimitives.Subtract(ro x off s, mean.[ch], h)
+                    TensorPrimitives.Multiply(Span.op_Implicit h, invStd.[ch], h)
+                    TensorPrimitives.Multiply(Span.op_Implicit h, gamma.[ch], o)
+                    TensorPrimitives.Add(Span.op_Implicit o, beta.[ch], o)
 
         xhat, out
 
     /// Closed-form backward, channel layout: dgamma, dbeta and dx, with the statistics treated as functions of x
-    /// (train) or as constants (test).
+    /// (train) or as constants (test): dx = γ/σ · (dout − mean(dout) − xhat · mean(dout · xhat)) in training mode,
+    /// γ/σ · dout in test mode.
     let channelBackward
         (n: int)
         (c: int)
@@ -218,35 +235,38 @@ module internal NormKernels =
         let dbeta = Array.zeroCreate c
 
         for i in 0 .. n - 1 do
-            for ch in 0 .. c - 1 do
-                let off = (i * c + ch) * s
-                let mutable db = 0.0
-                let mutable dg = 0.0
+            if s = 1 then
+                TensorPrimitives.Add(ro dout (i * c) c, ReadOnlySpan dbeta, Span dbeta)
 
-                for k in off .. off + s - 1 do
-                    db <- db + dout.[k]
-                    dg <- dg + dout.[k] * xhat.[k]
+                TensorPrimitives.MultiplyAdd(ro dout (i * c) c, ro xhat (i * c) c, ReadOnlySpan dgamma, Span dgamma)
+            else
+                for ch in 0 .. c - 1 do
+                    let off = (i * c + ch) * s
+                    dbeta.[ch] <- dbeta.[ch] + TensorPrimitives.Sum(ro dout off s)
+                    dgamma.[ch] <- dgamma.[ch] + TensorPrimitives.Dot(ro dout off s, ro xhat off s)
 
-                dbeta.[ch] <- dbeta.[ch] + db
-                dgamma.[ch] <- dgamma.[ch] + dg
-
-        let dx = Array.zeroCreate dout.Length
+        let dx = GC.AllocateUninitializedArray dout.Length
         let m = float (n * s)
+        let scale = Array.init c (fun ch -> gamma.[ch] / sqrt (var.[ch] + eps))
+        // Per channel: the mean of dout and the mean of dout · xhat, subtracted in training mode only.
+        let mdb = Array.init c (fun ch -> if train then dbeta.[ch] / m else 0.0)
+        let mdg = Array.init c (fun ch -> if train then dgamma.[ch] / m else 0.0)
 
         for i in 0 .. n - 1 do
-            for ch in 0 .. c - 1 do
-                let off = (i * c + ch) * s
-                let scale = gamma.[ch] / sqrt (var.[ch] + eps)
-
-                if train then
-                    // dx = γ/σ · (dout − mean(dout) − xhat · mean(dout · xhat))
-                    let mdb, mdg = dbeta.[ch] / m, dgamma.[ch] / m
-
-                    for k in off .. off + s - 1 do
-                        dx.[k] <- scale * (dout.[k] - mdb - xhat.[k] * mdg)
-                else
-                    for k in off .. off + s - 1 do
-                        dx.[k] <- scale * dout.[k]
+            if s = 1 then
+                let d = seg dx (i * c) c
+                TensorPrimitives.Multiply(ro xhat (i * c) c, ReadOnlySpan mdg, d)
+                TensorPrimitives.Subtract(ro dout (i * c) c, Span.op_Implicit d, d)
+                TensorPrimitives.Subtract(Span.op_Implicit d, ReadOnlySpan mdb, d)
+                TensorPrimitives.Multiply(Span.op_Implicit d, ReadOnlySpan scale, d)
+            else
+                for ch in 0 .. c - 1 do
+                    let off = (i * c + ch) * s
+                    let d = seg dx off s
+                    TensorPrimitives.Multiply(ro xhat off s, mdg.[ch], d)
+                    TensorPrimitives.Subtract(ro dout off s, Span.op_Implicit d, d)
+                    TensorPrimitives.Subtract(Span.op_Implicit d, mdb.[ch], d)
+                    TensorPrimitives.Multiply(Span.op_Implicit d, scale.[ch], d)
 
         dx, dgamma, dbeta
 

@@ -95,12 +95,16 @@ internal static class BenchCommand
         return 0;
     }
 
-    /// <summary>The peer's measuring scheme: 3 warm-ups, one timed estimate, then reps = clamp(target / estimate, 5, 100).</summary>
+    /// <summary>The peer's measuring scheme (with a warm-up of at least 1 s, see below): one timed estimate, then reps = clamp(target / estimate, 5, 100).</summary>
     private static (double Median, double Min, double Max, int Reps, int Gen0, long Bytes) Measure(Action fn, double target)
     {
-        for (var i = 0; i < 3; i++)
-            fn();
+        // Warm up for at least 3 calls and 1 s: the JIT compiles hot methods again, optimized (tier 1, with
+        // profile-guided optimization), about 100 ms after they stop being new; measuring before that would time
+        // tier-0 code that no long-running program runs.
         var sw = Stopwatch.StartNew();
+        for (var i = 0; i < 3 || sw.Elapsed.TotalSeconds < 1.0; i++)
+            fn();
+        sw.Restart();
         fn();
         var est = Math.Max(sw.Elapsed.TotalSeconds, 1e-4);
         var reps = (int)Math.Min(100, Math.Max(5, target / est));
