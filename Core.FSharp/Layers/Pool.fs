@@ -45,6 +45,7 @@ type AvgPoolCache = internal {
 
 namespace Functional.FSharp
 
+open System
 open System.Threading.Tasks
 open Functional
 open Functional.Kernels
@@ -209,10 +210,9 @@ module MaxPool =
             let arg = Array.zeroCreate out.Length
 
             let kernel =
-                if tiles g then
-                    PoolKernels.maxTiled
-                else
-                    PoolKernels.maxWindows
+                if PoolKernels.isTiled2x2 g then PoolKernels.max2x2
+                elif tiles g then PoolKernels.maxTiled
+                else PoolKernels.maxWindows
 
             Pooling.perImage n xd.Length (fun b ->
                 for c in 0 .. g.C - 1 do
@@ -240,15 +240,29 @@ module MaxPool =
         match cache.ArgMax with
         | None -> backwardNaive dout cache
         | Some arg ->
-            let dx = Array.zeroCreate x.Data.Length
+            // The 2×2 kernel writes every element of dx; the general scatter adds onto zeros.
+            let tiled2x2 = PoolKernels.isTiled2x2 g
+
+            let dx =
+                if tiled2x2 then
+                    GC.AllocateUninitializedArray x.Data.Length
+                else
+                    Array.zeroCreate x.Data.Length
+
             let planeIn = g.H * g.W
             let planeOut = g.Ho * g.Wo
+
+            let kernel =
+                if tiled2x2 then
+                    PoolKernels.scatter2x2
+                else
+                    PoolKernels.scatter
 
             // Each plane's windows lie in that plane, so images never write the same element.
             Pooling.perImage n x.Data.Length (fun b ->
                 for c in 0 .. g.C - 1 do
                     let p = b * g.C + c
-                    PoolKernels.scatter g dout.Data arg (p * planeOut) dx (p * planeIn))
+                    kernel g dout.Data arg (p * planeOut) dx (p * planeIn))
 
             Tensor.Wrap(Array.copy x.Dims, dx)
 

@@ -79,6 +79,14 @@ let ``max pool fast (reshape trick) equals naive exactly when windows tile the i
     fastEqualsNaive "max pool fast = naive (tiling)" 100 tilingPoolCases
 
 [<Fact>]
+let ``max pool 2x2 stride-2 kernel equals naive exactly, vector lanes and scalar tail`` () =
+    // Widths from 1 to 13 windows: four windows per vector step plus every remainder, ties and ±0 included.
+    fastEqualsNaive
+        "max pool fast = naive (2×2, stride 2)"
+        150
+        (cases [ "N", 1, 3; "C", 1, 3; "Ho", 1, 5; "Wo", 1, 13; "PH", 2, 2; "PW", 2, 2 ])
+
+[<Fact>]
 let ``max pool fast equals naive on inputs large enough for the parallel path`` () =
     // At least 2^20 input elements: images are processed in parallel.
     let large =
