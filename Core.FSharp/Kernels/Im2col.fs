@@ -48,9 +48,11 @@ module internal Im2col =
 
         struct (off, j0, max j0 j1)
 
-    /// Writes the columns of the image at x[xOff ..] into cols[colsOff ..], rows rowStride apart. The destination
-    /// must be zero on entry: only the taps that fall inside the input are written.
+    /// Writes the columns of the image at x[xOff ..] into cols[colsOff ..], rows rowStride apart: every element of
+    /// the (C·KH·KW) × (Ho·Wo) block, zeros for the taps in the padding, so the destination may hold anything.
     let im2col (g: Window) (rowStride: int) (x: float[]) (xOff: int) (cols: float[]) (colsOff: int) =
+        use px = fixed x
+        use pc = fixed cols
 
         for c in 0 .. g.C - 1 do
             for ki in 0 .. g.KH - 1 do
@@ -58,23 +60,36 @@ module internal Im2col =
                     let row = colsOff + ((c * g.KH + ki) * g.KW + kj) * rowStride
                     let struct (off, j0, j1) = validCols g kj
 
-                    if j1 > j0 then
-                        for i in 0 .. g.Ho - 1 do
-                            let h = i * g.SH - g.PH + ki * g.D
+                    for i in 0 .. g.Ho - 1 do
+                        let h = i * g.SH - g.PH + ki * g.D
+                        let dst = row + i * g.Wo
 
-                            if h >= 0 && h < g.H then
-                                let src = xOff + (c * g.H + h) * g.W + off
-                                let dst = row + i * g.Wo
+                        if h >= 0 && h < g.H && j1 > j0 then
+                            let src = xOff + (c * g.H + h) * g.W + off
 
-                                if g.SW = 1 then
-                                    Array.Copy(x, src + j0, cols, dst + j0, j1 - j0)
-                                else
-                                    for j in j0 .. j1 - 1 do
-                                        cols.[dst + j] <- x.[src + j * g.SW]
+                            if j0 > 0 then
+                                Span<float>(cols, dst, j0).Clear()
+
+                            if g.SW = 1 then
+                                Array.Copy(x, src + j0, cols, dst + j0, j1 - j0)
+                            else
+                                // Strided gather: checked above (0 ≤ h < H, j0 ≤ j < j1 inside the row), unchecked here.
+                                let s = NativePtr.add px src
+                                let d = NativePtr.add pc dst
+
+                                for j in j0 .. j1 - 1 do
+                                    NativePtr.set d j (NativePtr.get s (j * g.SW))
+
+                            if j1 < g.Wo then
+                                Span<float>(cols, dst + j1, g.Wo - j1).Clear()
+                        else
+                            Span<float>(cols, dst, g.Wo).Clear()
 
     /// Adds the columns cols[colsOff ..] (rows rowStride apart) back onto the image dx[dxOff ..], the adjoint of
     /// im2col: every tap's value is summed into the input element it was read from; taps in the padding are dropped.
     let col2im (g: Window) (rowStride: int) (cols: float[]) (colsOff: int) (dx: float[]) (dxOff: int) =
+        use pc = fixed cols
+        use px = fixed dx
 
         for c in 0 .. g.C - 1 do
             for ki in 0 .. g.KH - 1 do
@@ -94,8 +109,11 @@ module internal Im2col =
                                     let target = Span<float>(dx, dst + j0, j1 - j0)
                                     TensorPrimitives.Add(ReadOnlySpan<float>(cols, src + j0, j1 - j0), target, target)
                                 else
+                                    let d = NativePtr.add px dst
+                                    let s = NativePtr.add pc src
+
                                     for j in j0 .. j1 - 1 do
-                                        dx.[dst + j * g.SW] <- dx.[dst + j * g.SW] + cols.[src + j]
+                                        NativePtr.set d (j * g.SW) (NativePtr.get d (j * g.SW) + NativePtr.get s j)
 
 /// <summary>
 /// Max-pooling window kernels over one H × W plane. Both record, for every output element, where its window's maximum

@@ -46,14 +46,14 @@ type ConvConfig = {
         $"stride ({c.StrideH}, {c.StrideW}), pad ({c.PadH}, {c.PadW}), dilation {c.Dilation}, groups {c.Groups}"
 
 /// <summary>
-/// What the convolution forward pass keeps for its backward pass (opaque): the input, the filters, the
-/// configuration, and on the fast path the im2col columns.
+/// What the convolution forward pass keeps for its backward pass (opaque): the input, the filters and the
+/// configuration. (The fast backward pass rebuilds the im2col columns image by image rather than keeping them: they
+/// are C·HH·WW times the output's size.)
 /// </summary>
 type ConvCache = internal {
     X: Tensor
     W: Tensor
     Config: ConvConfig
-    Cols: float[] option
 }
 
 /// <summary>Gradients of a convolution: <c>Dx</c> (N, C, H, W), <c>Dw</c> (F, C/groups, HH, WW), <c>Db</c> (F,).</summary>
@@ -69,6 +69,7 @@ type ConvGrads = {
 namespace Functional.FSharp
 
 open System
+open System.Buffers
 open System.Numerics.Tensors
 open System.Threading.Tasks
 open Functional
@@ -286,13 +287,7 @@ module Conv =
 
                         out.[((n * g.F + f) * g.Ho + i) * g.Wo + j] <- s
 
-        Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out),
-        {
-            X = x
-            W = w
-            Config = cfg
-            Cols = None
-        }
+        Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out), { X = x; W = w; Config = cfg }
 
     /// <summary>
     /// Naive backward pass (the readable loops). dout: (N, F, H', W'). Returns dx (N, C, H, W),
@@ -340,41 +335,57 @@ module Conv =
         }
 
     // ---------------------------------------------------------------------------------------------------------
-    // Fast: im2col + GEMM per image and group, col2im for dx; images in parallel when the work is large enough.
+    // Fast: im2col + GEMM image by image into a scratch block of columns, col2im for dx; images split across cores
+    // when the work is large enough.
     // ---------------------------------------------------------------------------------------------------------
 
     /// Multiply-adds above which images are spread across cores: about a millisecond of work, so that handing work
     /// to other threads (tens of microseconds on an idle machine, milliseconds on a busy one) stays a small cost.
     let internal parallelWork = 1L <<< 20
 
-    /// Images in parallel when the whole job is large, there are several images, and one image's GEMM is too small
-    /// to be split by Gemm itself (which would otherwise nest parallel loops).
-    let internal perImage (g: Geometry) (work: int64) (body: int -> unit) =
-        let perImageWork = if g.N > 0 then work / int64 g.N else 0L
-
-        if g.N > 1 && work >= parallelWork && perImageWork < Gemm.parallelBlockedWork then
-            Parallel.For(0, g.N, body) |> ignore
-        else
-            for n in 0 .. g.N - 1 do
-                body n
-
     let internal work (g: Geometry) =
         int64 g.N * int64 g.F * int64 (g.Ho * g.Wo) * int64 (g.Cg * g.HH * g.WW)
 
-    /// The im2col columns of every image: N blocks of (C·HH·WW) × (H'·W').
-    let internal columns (g: Geometry) (cfg: ConvConfig) (x: float[]) =
-        let win = g.Window cfg
-        let block = g.C * g.HH * g.WW * g.Ho * g.Wo
-        let cols = Array.zeroCreate (g.N * block)
-        let image = g.C * g.H * g.W
+    /// Images in parallel when the whole job is large, there are several images, and one image's GEMM is too small
+    /// to be split by Gemm itself (which would otherwise nest parallel loops).
+    let internal parallelImages (g: Geometry) =
+        let perImageWork = if g.N > 0 then work g / int64 g.N else 0L
+        g.N > 1 && work g >= parallelWork && perImageWork < Gemm.parallelBlockedWork
 
-        perImage g (work g) (fun n -> Im2col.im2col win (g.Ho * g.Wo) x (n * image) cols (n * block))
-        cols
+    /// Images per chunk: a fixed split of the batch (not the machine's core count), so that sums over images (dw)
+    /// are the same bit for bit on every machine and whether or not they run in parallel.
+    [<Literal>]
+    let internal Chunks = 8
+
+    /// Runs body over the chunks of images [n0, n1), in parallel when `inParallel`, each chunk with its own scratch
+    /// arrays of the given lengths (rented from the shared pool and returned: one image's columns fit in the cache,
+    /// where a whole batch's would not, and nothing large is allocated per call).
+    let internal chunked
+        (g: Geometry)
+        (inParallel: bool)
+        (scratch: int list)
+        (body: int -> int -> int -> float[] list -> unit)
+        =
+        let chunks = max 1 (min g.N Chunks)
+
+        let run (ch: int) =
+            let bufs = scratch |> List.map (fun len -> ArrayPool<float>.Shared.Rent len)
+
+            try
+                body ch (ch * g.N / chunks) ((ch + 1) * g.N / chunks) bufs
+            finally
+                for b in bufs do
+                    ArrayPool<float>.Shared.Return b
+
+        if inParallel && chunks > 1 then
+            Parallel.For(0, chunks, run) |> ignore
+        else
+            for ch in 0 .. chunks - 1 do
+                run ch
 
     /// <summary>
     /// Fast forward pass: im2col + GEMM (one product per image and group, images in parallel when large).
-    /// x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,). Returns out (N, F, H', W') and the cache (which keeps
-    /// the columns for the backward pass).
+    /// x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,). Returns out (N, F, H', W') and the cache.
     /// </summary>
     let forward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvCache =
         let g = geometry "Conv.forward" cfg x w b
@@ -383,65 +394,39 @@ module Conv =
         let k = g.Cg * g.HH * g.WW // one group's rows of the columns
         let block = g.C * g.HH * g.WW * l
         let image = g.C * g.H * g.W
-        let cols = Array.zeroCreate (g.N * block)
-        let out = Array.zeroCreate (g.N * g.F * l)
+        // Every element is written: the bias first, then the products added onto it.
+        let out = GC.AllocateUninitializedArray(g.N * g.F * l)
         let xd, wd, bd = x.Data, w.Data, b.Data
 
-        perImage g (work g) (fun n ->
-            Im2col.im2col win l xd (n * image) cols (n * block)
-            let o = n * g.F * l
+        chunked g (parallelImages g) [ block ] (fun _ n0 n1 bufs ->
+            let cols = List.head bufs
 
-            for f in 0 .. g.F - 1 do
-                Span<float>(out, o + f * l, l).Fill(bd.[f])
+            for n in n0 .. n1 - 1 do
+                Im2col.im2col win l xd (n * image) cols 0
+                let o = n * g.F * l
 
-            for grp in 0 .. g.G - 1 do
-                Gemm.run
-                    false
-                    false
-                    g.Fg
-                    l
-                    k
-                    wd
-                    (grp * g.Fg * k)
-                    cols
-                    (n * block + grp * k * l)
-                    out
-                    (o + grp * g.Fg * l)
-                    true)
+                for f in 0 .. g.F - 1 do
+                    Span<float>(out, o + f * l, l).Fill(bd.[f])
 
-        Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out),
-        {
-            X = x
-            W = w
-            Config = cfg
-            Cols = Some cols
-        }
+                for grp in 0 .. g.G - 1 do
+                    Gemm.run false false g.Fg l k wd (grp * g.Fg * k) cols (grp * k * l) out (o + grp * g.Fg * l) true)
 
-    /// Images per chunk of the dw reduction: a fixed split (not the machine's core count), so the sum is the same
-    /// bit for bit on every machine and whether or not it runs in parallel.
-    [<Literal>]
-    let internal DwChunks = 8
+        Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out), { X = x; W = w; Config = cfg }
 
     /// <summary>
-    /// Fast backward pass: dw and dx by GEMM against the im2col columns, col2im for dx; images in parallel when
-    /// large. dout: (N, F, H', W'). Returns dx (N, C, H, W), dw (F, C/groups, HH, WW), db (F,). Works with a cache
-    /// from either forward pass (the columns are rebuilt when the cache has none).
+    /// Fast backward pass, image by image: the columns rebuilt by im2col, dw += dout · colsᵀ, the columns' gradient
+    /// wᵀ · dout folded back onto dx by col2im; chunks of images in parallel when large. dout: (N, F, H', W').
+    /// Returns dx (N, C, H, W), dw (F, C/groups, HH, WW), db (F,). Works with a cache from either forward pass.
     /// </summary>
     let backward (dout: Tensor) (cache: ConvCache) : ConvGrads =
         let g = cacheGeometry "Conv.backward" cache
         checkDout "Conv.backward" g dout
-        let cfg = cache.Config
-        let win = g.Window cfg
+        let win = g.Window cache.Config
         let l = g.Ho * g.Wo
         let k = g.Cg * g.HH * g.WW
         let block = g.C * g.HH * g.WW * l
         let image = g.C * g.H * g.W
-        let wd, dd = cache.W.Data, dout.Data
-
-        let cols =
-            match cache.Cols with
-            | Some c -> c
-            | None -> columns g cfg cache.X.Data
+        let xd, wd, dd = cache.X.Data, cache.W.Data, dout.Data
 
         // db: the sum of dout over images and positions.
         let db = Array.zeroCreate g.F
@@ -450,46 +435,11 @@ module Conv =
             for f in 0 .. g.F - 1 do
                 db.[f] <- db.[f] + TensorPrimitives.Sum(ReadOnlySpan<float>(dd, (n * g.F + f) * l, l))
 
-        // dw: per group, dout_g (Fg × L) · cols_gᵀ (L × K), summed over images in fixed chunks.
-        let chunks = min g.N DwChunks
+        // Per chunk of images: its own partial dw (summed in chunk order below), dx written image by image.
+        let chunks = max 1 (min g.N Chunks)
         let partial = Array.init chunks (fun _ -> Array.zeroCreate wd.Length)
+        let dx = Array.zeroCreate (g.N * image)
 
-        let dwChunk (ch: int) =
-            let acc = partial.[ch]
-
-            for n in ch * g.N / chunks .. (ch + 1) * g.N / chunks - 1 do
-                for grp in 0 .. g.G - 1 do
-                    Gemm.run
-                        false
-                        true
-                        g.Fg
-                        k
-                        l
-                        dd
-                        ((n * g.F + grp * g.Fg) * l)
-                        cols
-                        (n * block + grp * k * l)
-                        acc
-                        (grp * g.Fg * k)
-                        true
-
-        let perImageWork = if g.N > 0 then work g / int64 g.N else 0L
-
-        let parallelImages =
-            work g >= parallelWork && perImageWork < Gemm.parallelBlockedWork
-
-        if chunks > 1 && parallelImages then
-            Parallel.For(0, chunks, dwChunk) |> ignore
-        else
-            for ch in 0 .. chunks - 1 do
-                dwChunk ch
-
-        let dw = Array.zeroCreate wd.Length
-
-        for p in partial do
-            TensorPrimitives.Add(ReadOnlySpan<float>(dw), ReadOnlySpan<float>(p), Span<float>(dw))
-
-        // dx: per group, the columns' gradient w_gᵀ (K × Fg) · dout_g (Fg × L), folded back by col2im.
         let wT = Array.zeroCreate wd.Length
 
         for grp in 0 .. g.G - 1 do
@@ -497,42 +447,26 @@ module Conv =
                 for r in 0 .. k - 1 do
                     wT.[grp * k * g.Fg + r * g.Fg + f] <- wd.[(grp * g.Fg + f) * k + r]
 
-        let dx = Array.zeroCreate (g.N * image)
+        chunked g (parallelImages g) [ block; block ] (fun ch n0 n1 bufs ->
+            let cols, dcols = bufs.[0], bufs.[1]
+            let acc = partial.[ch]
 
-        let dxImage (dcols: float[]) (n: int) =
-            for grp in 0 .. g.G - 1 do
-                Gemm.run
-                    false
-                    false
-                    k
-                    l
-                    g.Fg
-                    wT
-                    (grp * k * g.Fg)
-                    dd
-                    ((n * g.F + grp * g.Fg) * l)
-                    dcols
-                    (grp * k * l)
-                    false
+            for n in n0 .. n1 - 1 do
+                Im2col.im2col win l xd (n * image) cols 0
 
-            Im2col.col2im win l dcols 0 dx (n * image)
+                for grp in 0 .. g.G - 1 do
+                    let dOff = (n * g.F + grp * g.Fg) * l
+                    // dw_g += dout_g (Fg × L) · cols_gᵀ (L × K)
+                    Gemm.run false true g.Fg k l dd dOff cols (grp * k * l) acc (grp * g.Fg * k) true
+                    // dcols_g = w_gᵀ (K × Fg) · dout_g (Fg × L)
+                    Gemm.run false false k l g.Fg wT (grp * k * g.Fg) dd dOff dcols (grp * k * l) false
 
-        if g.N > 1 && parallelImages then
-            Parallel.For(
-                0,
-                g.N,
-                (fun () -> Array.zeroCreate block),
-                (fun n _ (dcols: float[]) ->
-                    dxImage dcols n
-                    dcols),
-                (fun _ -> ())
-            )
-            |> ignore
-        else
-            let dcols = Array.zeroCreate block
+                Im2col.col2im win l dcols 0 dx (n * image))
 
-            for n in 0 .. g.N - 1 do
-                dxImage dcols n
+        let dw = partial.[0]
+
+        for p in 1 .. chunks - 1 do
+            TensorPrimitives.Add(ReadOnlySpan<float>(dw), ReadOnlySpan<float>(partial.[p]), Span<float>(dw))
 
         {
             Dx = Tensor.Wrap(Array.copy cache.X.Dims, dx)
