@@ -57,7 +57,6 @@ type NormGrads = {
 /// <summary>What the batch normalization forward pass keeps for its backward passes (opaque).</summary>
 type BatchNormCache = internal {
     X: Tensor
-    Xhat: float[]
     /// The statistics used: the batch's in training mode, the running ones in test mode.
     Mean: float[]
     Var: float[]
@@ -76,9 +75,15 @@ type LayerNormCache = internal {
 
 namespace Functional.FSharp
 
+#nowarn "9" // native pointers in the fused (N, D) batchnorm loops
+
 open System
 open System.Numerics.Tensors
+open System.Runtime.Intrinsics
+open System.Threading.Tasks
+open Microsoft.FSharp.NativeInterop
 open Functional
+open Functional.Kernels
 
 /// Argument checks shared by the normalization layers.
 module internal NormCheck =
@@ -141,6 +146,129 @@ module internal NormKernels =
     let inline private seg (a: float[]) (off: int) (len: int) = Span<float>(a, off, len)
     let inline private ro (a: float[]) (off: int) (len: int) = ReadOnlySpan<float>(a, off, len)
 
+    /// Elements (n·c·s) from which a pass is split across threads by ranges of channels: ~30 µs of work and more.
+    let parallelElements = 1L <<< 16
+
+    /// Runs body c0 c1 over ranges of channels covering 0 .. c − 1: one range for small data, one per thread
+    /// (FUNCTIONAL_THREADS) otherwise. Each channel is computed by one call, in the same order either way, so the
+    /// results do not depend on the split.
+    let private overChannels (n: int) (c: int) (s: int) (body: int -> int -> unit) =
+        let parts =
+            if int64 n * int64 c * int64 s >= parallelElements then
+                min c Gemm.threads.Value
+            else
+                1
+
+        if parts <= 1 then
+            body 0 c
+        else
+            Parallel.For(0, parts, (fun p -> body (p * c / parts) ((p + 1) * c / parts)))
+            |> ignore
+
+    // Fused element-wise loops over one row slice of the (N, D) layout (s = 1): one pass where TensorPrimitives
+    // would take three or four, and xhat = (x − mu) · is recomputed where it is needed rather than stored. Vector256
+    // (AVX2 and up; Zen 4's AVX-512 splits 512-bit operations in two anyway), then a scalar tail. Offsets and
+    // lengths come from the callers' checked shapes.
+
+    /// out[k] = (x[k] − mu[k]) · is[k] · g[k] + b[k], for k < w.
+    let private applyRow
+        (w: int)
+        (x: nativeptr<float>)
+        (mu: nativeptr<float>)
+        (is: nativeptr<float>)
+        (g: nativeptr<float>)
+        (b: nativeptr<float>)
+        (out: nativeptr<float>)
+        =
+        let mutable k = 0
+
+        if Vector256.IsHardwareAccelerated then
+            while k + 4 <= w do
+                let h =
+                    (Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k))
+                    * Vector256.Load(NativePtr.add is k)
+
+                Vector256.Store(
+                    h * Vector256.Load(NativePtr.add g k) + Vector256.Load(NativePtr.add b k),
+                    NativePtr.add out k
+                )
+
+                k <- k + 4
+
+        while k < w do
+            let h = (NativePtr.get x k - NativePtr.get mu k) * NativePtr.get is k
+            NativePtr.set out k (h * NativePtr.get g k + NativePtr.get b k)
+            k <- k + 1
+
+    /// db[k] += d[k]; dg[k] += d[k] · xhat[k], for k < w.
+    let private sumsRow
+        (w: int)
+        (d: nativeptr<float>)
+        (x: nativeptr<float>)
+        (mu: nativeptr<float>)
+        (is: nativeptr<float>)
+        (db: nativeptr<float>)
+        (dg: nativeptr<float>)
+        =
+        let mutable k = 0
+
+        if Vector256.IsHardwareAccelerated then
+            while k + 4 <= w do
+                let dv = Vector256.Load(NativePtr.add d k)
+
+                let h =
+                    (Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k))
+                    * Vector256.Load(NativePtr.add is k)
+
+                Vector256.Store(Vector256.Load(NativePtr.add db k) + dv, NativePtr.add db k)
+                Vector256.Store(Vector256.Load(NativePtr.add dg k) + dv * h, NativePtr.add dg k)
+                k <- k + 4
+
+        while k < w do
+            let dv = NativePtr.get d k
+            let h = (NativePtr.get x k - NativePtr.get mu k) * NativePtr.get is k
+            NativePtr.set db k (NativePtr.get db k + dv)
+            NativePtr.set dg k (NativePtr.get dg k + dv * h)
+            k <- k + 1
+
+    /// dx[k] = sc[k] · (d[k] − mdb[k] − xhat[k] · mdg[k]), for k < w.
+    let private dxRow
+        (w: int)
+        (d: nativeptr<float>)
+        (x: nativeptr<float>)
+        (mu: nativeptr<float>)
+        (is: nativeptr<float>)
+        (mdb: nativeptr<float>)
+        (mdg: nativeptr<float>)
+        (sc: nativeptr<float>)
+        (dx: nativeptr<float>)
+        =
+        let mutable k = 0
+
+        if Vector256.IsHardwareAccelerated then
+            while k + 4 <= w do
+                let h =
+                    (Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k))
+                    * Vector256.Load(NativePtr.add is k)
+
+                let v =
+                    Vector256.Load(NativePtr.add d k)
+                    - Vector256.Load(NativePtr.add mdb k)
+                    - h * Vector256.Load(NativePtr.add mdg k)
+
+                Vector256.Store(Vector256.Load(NativePtr.add sc k) * v, NativePtr.add dx k)
+                k <- k + 4
+
+        while k < w do
+            let h = (NativePtr.get x k - NativePtr.get mu k) * NativePtr.get is k
+            let v = NativePtr.get d k - NativePtr.get mdb k - h * NativePtr.get mdg k
+            NativePtr.set dx k (NativePtr.get sc k * v)
+            k <- k + 1
+
+    /// 1 / sqrt(var + eps) per channel.
+    let invStdOf (var: float[]) (eps: float) =
+        Array.init var.Length (fun ch -> 1.0 / sqrt (var.[ch] + eps))
+
     /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s). With s = 1 (the (N, D)
     /// layout) the sums run row by row, vectorized across the channels; otherwise along each channel's contiguous
     /// run of s values.
@@ -149,35 +277,41 @@ module internal NormKernels =
         let var = Array.zeroCreate c
         let m = float (n * s)
 
-        if s = 1 then
-            let dev = Array.zeroCreate c
+        overChannels n c s (fun c0 c1 ->
+            let w = c1 - c0
+            let mu = seg mean c0 w
+            let v = seg var c0 w
 
-            for i in 0 .. n - 1 do
-                TensorPrimitives.Add(ro x (i * c) c, ReadOnlySpan mean, Span mean)
+            if s = 1 then
+                let dev = Array.zeroCreate w
 
-            TensorPrimitives.Multiply(ReadOnlySpan mean, 1.0 / m, Span mean)
+                for i in 0 .. n - 1 do
+                    TensorPrimitives.Add(ro x (i * c + c0) w, Span.op_Implicit mu, mu)
 
-            for i in 0 .. n - 1 do
-                TensorPrimitives.Subtract(ro x (i * c) c, ReadOnlySpan mean, Span dev)
-                TensorPrimitives.MultiplyAdd(ReadOnlySpan dev, ReadOnlySpan dev, ReadOnlySpan var, Span var)
-        else
-            let dev = Array.zeroCreate s
+                TensorPrimitives.Multiply(Span.op_Implicit mu, 1.0 / m, mu)
 
-            for i in 0 .. n - 1 do
-                for ch in 0 .. c - 1 do
-                    mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ro x ((i * c + ch) * s) s)
+                for i in 0 .. n - 1 do
+                    TensorPrimitives.Subtract(ro x (i * c + c0) w, Span.op_Implicit mu, Span dev)
+                    TensorPrimitives.MultiplyAdd(ReadOnlySpan dev, ReadOnlySpan dev, Span.op_Implicit v, v)
+            else
+                let dev = Array.zeroCreate s
 
-            TensorPrimitives.Multiply(ReadOnlySpan mean, 1.0 / m, Span mean)
+                for i in 0 .. n - 1 do
+                    for ch in c0 .. c1 - 1 do
+                        mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ro x ((i * c + ch) * s) s)
 
-            for i in 0 .. n - 1 do
-                for ch in 0 .. c - 1 do
-                    TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, mean.[ch], Span dev)
-                    var.[ch] <- var.[ch] + TensorPrimitives.SumOfSquares(ReadOnlySpan dev)
+                TensorPrimitives.Multiply(Span.op_Implicit mu, 1.0 / m, mu)
 
-        TensorPrimitives.Multiply(ReadOnlySpan var, 1.0 / m, Span var)
+                for i in 0 .. n - 1 do
+                    for ch in c0 .. c1 - 1 do
+                        TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, mean.[ch], Span dev)
+                        var.[ch] <- var.[ch] + TensorPrimitives.SumOfSquares(ReadOnlySpan dev)
+
+            TensorPrimitives.Multiply(Span.op_Implicit v, 1.0 / m, v))
+
         mean, var
 
-    /// xhat = (x − mean[c]) / sqrt(var[c] + eps) and out = gamma[c] · xhat + beta[c], channel layout.
+    /// out = gamma[c] · (x − mean[c]) / sqrt(var[c] + eps) + beta[c], channel layout.
     let channelApply
         (n: int)
         (c: int)
@@ -189,43 +323,46 @@ module internal NormKernels =
         (gamma: float[])
         (beta: float[])
         =
-        let invStd = Array.init c (fun ch -> 1.0 / sqrt (var.[ch] + eps))
-        let xhat = GC.AllocateUninitializedArray x.Length
+        let invStd = invStdOf var eps
         let out = GC.AllocateUninitializedArray x.Length
 
-        for i in 0 .. n - 1 do
+        overChannels n c s (fun c0 c1 ->
+            let w = c1 - c0
+
             if s = 1 then
-                let h = seg xhat (i * c) c
-                TensorPrimitives.Subtract(ro x (i * c) c, ReadOnlySpan mean, h)
-                TensorPrimitives.Multiply(Span.op_Implicit h, ReadOnlySpan invStd, h)
+                use px = fixed x
+                use pm = fixed mean
+                use pis = fixed invStd
+                use pg = fixed gamma
+                use pb = fixed beta
+                use po = fixed out
+                let at (p: nativeptr<float>) i = NativePtr.add p i
 
-                TensorPrimitives.MultiplyAdd(
-                    Span.op_Implicit h,
-                    ReadOnlySpan gamma,
-                    ReadOnlySpan beta,
-                    seg out (i * c) c
-                )
+                for i in 0 .. n - 1 do
+                    let r = i * c + c0
+                    applyRow w (at px r) (at pm c0) (at pis c0) (at pg c0) (at pb c0) (at po r)
             else
-                for ch in 0 .. c - 1 do
-                    let off = (i * c + ch) * s
-                    let h = seg xhat off s
-                    let o = seg out off s
-                    TensorPrimitives.Subtract(ro x off s, mean.[ch], h)
-                    TensorPrimitives.Multiply(Span.op_Implicit h, invStd.[ch], h)
-                    TensorPrimitives.Multiply(Span.op_Implicit h, gamma.[ch], o)
-                    TensorPrimitives.Add(Span.op_Implicit o, beta.[ch], o)
+                for i in 0 .. n - 1 do
+                    for ch in c0 .. c1 - 1 do
+                        let off = (i * c + ch) * s
+                        let o = seg out off s
+                        TensorPrimitives.Subtract(ro x off s, mean.[ch], o)
+                        TensorPrimitives.Multiply(Span.op_Implicit o, invStd.[ch] * gamma.[ch], o)
+                        TensorPrimitives.Add(Span.op_Implicit o, beta.[ch], o))
 
-        xhat, out
+        out
 
-    /// Closed-form backward, channel layout: dgamma, dbeta and dx, with the statistics treated as functions of x
-    /// (train) or as constants (test): dx = γ/σ · (dout − mean(dout) − xhat · mean(dout · xhat)) in training mode,
+    /// Closed-form backward, channel layout, from the input x and the statistics used (mean, var): dgamma, dbeta
+    /// and dx, with xhat = (x − mean) / √(var + eps) recomputed and the statistics treated as functions of x (train)
+    /// or as constants (test): dx = γ/σ · (dout − mean(dout) − xhat · mean(dout · xhat)) in training mode,
     /// γ/σ · dout in test mode.
     let channelBackward
         (n: int)
         (c: int)
         (s: int)
         (dout: float[])
-        (xhat: float[])
+        (x: float[])
+        (mean: float[])
         (var: float[])
         (eps: float)
         (gamma: float[])
@@ -233,40 +370,63 @@ module internal NormKernels =
         =
         let dgamma = Array.zeroCreate c
         let dbeta = Array.zeroCreate c
-
-        for i in 0 .. n - 1 do
-            if s = 1 then
-                TensorPrimitives.Add(ro dout (i * c) c, ReadOnlySpan dbeta, Span dbeta)
-
-                TensorPrimitives.MultiplyAdd(ro dout (i * c) c, ro xhat (i * c) c, ReadOnlySpan dgamma, Span dgamma)
-            else
-                for ch in 0 .. c - 1 do
-                    let off = (i * c + ch) * s
-                    dbeta.[ch] <- dbeta.[ch] + TensorPrimitives.Sum(ro dout off s)
-                    dgamma.[ch] <- dgamma.[ch] + TensorPrimitives.Dot(ro dout off s, ro xhat off s)
-
         let dx = GC.AllocateUninitializedArray dout.Length
         let m = float (n * s)
-        let scale = Array.init c (fun ch -> gamma.[ch] / sqrt (var.[ch] + eps))
+        let invStd = invStdOf var eps
+        let scale = Array.init c (fun ch -> gamma.[ch] * invStd.[ch])
         // Per channel: the mean of dout and the mean of dout · xhat, subtracted in training mode only.
-        let mdb = Array.init c (fun ch -> if train then dbeta.[ch] / m else 0.0)
-        let mdg = Array.init c (fun ch -> if train then dgamma.[ch] / m else 0.0)
+        let mdb = Array.zeroCreate c
+        let mdg = Array.zeroCreate c
 
-        for i in 0 .. n - 1 do
-            if s = 1 then
-                let d = seg dx (i * c) c
-                TensorPrimitives.Multiply(ro xhat (i * c) c, ReadOnlySpan mdg, d)
-                TensorPrimitives.Subtract(ro dout (i * c) c, Span.op_Implicit d, d)
-                TensorPrimitives.Subtract(Span.op_Implicit d, ReadOnlySpan mdb, d)
-                TensorPrimitives.Multiply(Span.op_Implicit d, ReadOnlySpan scale, d)
-            else
-                for ch in 0 .. c - 1 do
-                    let off = (i * c + ch) * s
-                    let d = seg dx off s
-                    TensorPrimitives.Multiply(ro xhat off s, mdg.[ch], d)
-                    TensorPrimitives.Subtract(ro dout off s, Span.op_Implicit d, d)
-                    TensorPrimitives.Subtract(Span.op_Implicit d, mdb.[ch], d)
-                    TensorPrimitives.Multiply(Span.op_Implicit d, scale.[ch], d)
+        overChannels n c s (fun c0 c1 ->
+            let w = c1 - c0
+            use pd = fixed dout
+            use px = fixed x
+            use pm = fixed mean
+            use pis = fixed invStd
+            use pdb = fixed dbeta
+            use pdg = fixed dgamma
+            use pmb = fixed mdb
+            use pmg = fixed mdg
+            use psc = fixed scale
+            use pdx = fixed dx
+            let at (p: nativeptr<float>) i = NativePtr.add p i
+            // One channel run's xhat, for s > 1.
+            let h = if s = 1 then [||] else Array.zeroCreate s
+
+            let xhatRun off ch =
+                TensorPrimitives.Subtract(ro x off s, mean.[ch], Span h)
+                TensorPrimitives.Multiply(ReadOnlySpan h, invStd.[ch], Span h)
+
+            for i in 0 .. n - 1 do
+                if s = 1 then
+                    let r = i * c + c0
+                    sumsRow w (at pd r) (at px r) (at pm c0) (at pis c0) (at pdb c0) (at pdg c0)
+                else
+                    for ch in c0 .. c1 - 1 do
+                        let off = (i * c + ch) * s
+                        xhatRun off ch
+                        dbeta.[ch] <- dbeta.[ch] + TensorPrimitives.Sum(ro dout off s)
+                        dgamma.[ch] <- dgamma.[ch] + TensorPrimitives.Dot(ro dout off s, ReadOnlySpan h)
+
+            if train then
+                for ch in c0 .. c1 - 1 do
+                    mdb.[ch] <- dbeta.[ch] / m
+                    mdg.[ch] <- dgamma.[ch] / m
+
+            for i in 0 .. n - 1 do
+                if s = 1 then
+                    let r = i * c + c0
+                    dxRow w (at pd r) (at px r) (at pm c0) (at pis c0) (at pmb c0) (at pmg c0) (at psc c0) (at pdx r)
+                else
+                    for ch in c0 .. c1 - 1 do
+                        let off = (i * c + ch) * s
+                        let d = seg dx off s
+                        xhatRun off ch
+                        TensorPrimitives.Multiply(ReadOnlySpan h, mdg.[ch], d)
+                        TensorPrimitives.Subtract(ro dout off s, Span.op_Implicit d, d)
+                        TensorPrimitives.Subtract(Span.op_Implicit d, mdb.[ch], d)
+                        TensorPrimitives.Multiply(Span.op_Implicit d, scale.[ch], d))
 
         dx, dgamma, dbeta
 
@@ -427,14 +587,13 @@ module BatchNorm =
             else
                 state.RunningMean.Data, state.RunningVar.Data, state
 
-        let xhat, out =
+        let out =
             NormKernels.channelApply n d 1 x.Data mean var cfg.Eps gamma.Data beta.Data
 
         Tensor.Wrap([| n; d |], out),
         state',
         {
             X = x
-            Xhat = xhat
             Mean = mean
             Var = var
             Gamma = gamma
@@ -507,7 +666,8 @@ module BatchNorm =
                 d
                 1
                 dout.Data
-                cache.Xhat
+                cache.X.Data
+                cache.Mean
                 cache.Var
                 cache.Eps
                 cache.Gamma.Data

@@ -2,9 +2,9 @@ namespace Functional
 
 /// <summary>What the spatial batch normalization forward pass keeps for its backward pass (opaque).</summary>
 type SpatialBatchNormCache = internal {
-    Shape: int[]
-    Xhat: float[]
-    /// The variances used: the batch's in training mode, the running ones in test mode.
+    X: Tensor
+    /// The statistics used: the batch's in training mode, the running ones in test mode.
+    Mean: float[]
     Var: float[]
     Gamma: Tensor
     Eps: float
@@ -84,14 +84,14 @@ module SpatialBatchNorm =
             else
                 state.RunningMean.Data, state.RunningVar.Data, state
 
-        let xhat, out =
+        let out =
             NormKernels.channelApply n c s x.Data mean var cfg.Eps gamma.Data beta.Data
 
         Tensor.Wrap(Array.copy x.Dims, out),
         state',
         {
-            Shape = Array.copy x.Dims
-            Xhat = xhat
+            X = x
+            Mean = mean
             Var = var
             Gamma = gamma
             Eps = cfg.Eps
@@ -101,8 +101,9 @@ module SpatialBatchNorm =
     /// <summary>Backward pass (closed form). dout: (N, C, H, W). Returns Dx (N, C, H, W), Dgamma (C,), Dbeta (C,).</summary>
     let backward (dout: Tensor) (cache: SpatialBatchNormCache) : NormGrads =
         NormCheck.notNull "SpatialBatchNorm.backward" "cache" (box cache)
-        NormCheck.dout "SpatialBatchNorm.backward" cache.Shape dout
-        let n, c, s = cache.Shape.[0], cache.Shape.[1], cache.Shape.[2] * cache.Shape.[3]
+        let shape = cache.X.Dims
+        NormCheck.dout "SpatialBatchNorm.backward" shape dout
+        let n, c, s = shape.[0], shape.[1], shape.[2] * shape.[3]
 
         let dx, dgamma, dbeta =
             NormKernels.channelBackward
@@ -110,14 +111,15 @@ module SpatialBatchNorm =
                 c
                 s
                 dout.Data
-                cache.Xhat
+                cache.X.Data
+                cache.Mean
                 cache.Var
                 cache.Eps
                 cache.Gamma.Data
                 (cache.Mode = Mode.Train)
 
         {
-            Dx = Tensor.Wrap(Array.copy cache.Shape, dx)
+            Dx = Tensor.Wrap(Array.copy shape, dx)
             Dgamma = Tensor.Wrap([| c |], dgamma)
             Dbeta = Tensor.Wrap([| c |], dbeta)
         }
