@@ -14,8 +14,36 @@ type TanhCache = internal { Out: Tensor }
 
 namespace Functional.FSharp
 
+#nowarn "9" // native pointers in the ReLU kernels
+
 open System
+open System.Runtime.Intrinsics
+open Microsoft.FSharp.NativeInterop
 open Functional
+
+/// Branch-free ReLU loops (Vector256, then a scalar tail): with inputs of random sign a branch per element is
+/// mispredicted half the time, which made the ReLU of a conv layer cost as much as its GEMM. NaN maps to 0 and
+/// −0 to +0, as `if v > 0.0 then v else 0.0` does.
+module internal ReluKernels =
+    /// dst[i] = src[i] when keep[i] > 0, else 0, for i < n (src and dst may be the same array).
+    let masked (n: int) (keep: float[]) (src: float[]) (dst: float[]) =
+        if n > 0 then
+            use pk = fixed keep
+            use ps = fixed src
+            use pd = fixed dst
+            let mutable i = 0
+
+            if Vector256.IsHardwareAccelerated then
+                while i + 4 <= n do
+                    let m =
+                        Vector256.GreaterThan(Vector256.Load(NativePtr.add pk i), Vector256<float>.Zero)
+
+                    Vector256.Store(Vector256.BitwiseAnd(m, Vector256.Load(NativePtr.add ps i)), NativePtr.add pd i)
+                    i <- i + 4
+
+            while i < n do
+                NativePtr.set pd i (if NativePtr.get pk i > 0.0 then NativePtr.get ps i else 0.0)
+                i <- i + 1
 
 module internal Elementwise =
     let backward (fn: string) (dout: Tensor) (kept: Tensor) (f: float -> float -> float) =
@@ -27,34 +55,41 @@ module internal Elementwise =
 module Relu =
     /// <summary>Forward pass: out has x's shape.</summary>
     let forward (x: Tensor) : Tensor * ReluCache =
-        Tensor.MapRaw (fun v -> if v > 0.0 then v else 0.0) x, { X = x }
+        if isNull (box x) then
+            Guard.fail "Relu.forward" "x" "x must not be null."
+
+        let d = x.Data
+        let out = GC.AllocateUninitializedArray d.Length
+        ReluKernels.masked d.Length d d out
+        Tensor.Wrap(x.Dims, out), { X = x }
 
     /// <summary>Backward pass: dx = dout where x &gt; 0, else 0 (the subgradient at 0 is 0).</summary>
     let backward (dout: Tensor) (cache: ReluCache) : Tensor =
-        Elementwise.backward "Relu.backward" dout cache.X (fun g v -> if v > 0.0 then g else 0.0)
+        if isNull (box dout) then
+            Guard.fail "Relu.backward" "dout" "dout must not be null."
+
+        if isNull (box cache) then
+            Guard.fail "Relu.backward" "cache" "cache must not be null."
+
+        Guard.sameShape "Relu.backward" "cache" cache.X.Dims "dout" dout.Dims
+        let g = dout.Data
+        let dx = GC.AllocateUninitializedArray g.Length
+        ReluKernels.masked g.Length cache.X.Data g dx
+        Tensor.Wrap(dout.Dims, dx)
 
     /// ReLU applied in place to a tensor the caller has just created and nobody else holds (a fused sandwich's
     /// intermediate): saves allocating (and page-faulting) a second buffer of the same size. The cache keeps the
     /// rectified values, whose sign pattern (> 0) is the input's.
     let internal forwardOwned (x: Tensor) : Tensor * ReluCache =
         let d = x.Data
-
-        for i in 0 .. d.Length - 1 do
-            if not (d.[i] > 0.0) then
-                d.[i] <- 0.0
-
+        ReluKernels.masked d.Length d d d
         x, { X = x }
 
     /// ReLU backward in place on an upstream gradient the caller has just created and nobody else holds.
     let internal backwardOwned (dout: Tensor) (cache: ReluCache) : Tensor =
         Guard.sameShape "Relu.backward" "cache" cache.X.Dims "dout" dout.Dims
         let g = dout.Data
-        let x = cache.X.Data
-
-        for i in 0 .. g.Length - 1 do
-            if not (x.[i] > 0.0) then
-                g.[i] <- 0.0
-
+        ReluKernels.masked g.Length cache.X.Data g g
         dout
 
 /// <summary>Leaky ReLU: out = x where x &gt; 0, slope·x elsewhere.</summary>
