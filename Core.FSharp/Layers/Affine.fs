@@ -64,9 +64,10 @@ module Affine =
         if dout.Dims <> [| n; m |] then
             Guard.fail "Affine.backward" "dout" $"dout must have shape ({n}, {m}), got {Guard.shapeText dout.Dims}."
 
-        let dx = Array.zeroCreate (n * d)
+        // Both products overwrite their whole output (accumulate = false): no zeroing needed.
+        let dx = System.GC.AllocateUninitializedArray(n * d)
         Gemm.run false true n d m dout.Data 0 w.Data 0 dx 0 false
-        let dw = Array.zeroCreate (d * m)
+        let dw = System.GC.AllocateUninitializedArray(d * m)
         Gemm.run true false d m n x.Data 0 dout.Data 0 dw 0 false
         let db = Array.zeroCreate m
 
