@@ -11,7 +11,8 @@ cores=$([ "$threads" = 1 ] && echo 0 || echo "0-$((threads - 1))")
 peer="${PEER:-../shared/bench/torch_peer.py}"
 out="$(mktemp -d)"
 
-dotnet build Scripts/App -c Release -v quiet -nologo >/dev/null
+# No build servers left running: they would share the cores with the measurements.
+dotnet build Scripts/App -c Release -v quiet -nologo --disable-build-servers >/dev/null
 taskset -c "$cores" env OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
   /usr/bin/python3 "$peer" --threads "$threads" | tee "$out/torch.txt"
 taskset -c "$cores" env FUNCTIONAL_THREADS="$threads" FUNCTIONAL_BLAS="$blas" \

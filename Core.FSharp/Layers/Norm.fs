@@ -139,8 +139,8 @@ module internal NormCheck =
 /// the channel layout (N, C, S), statistics of each channel c over (n, s) (batch and spatial batch normalization);
 /// the row layout (R, L), statistics of each contiguous row of L values (layer, group and instance normalization),
 /// with the per-channel affine parameters of row r at offset j indexed by channelOf r j.
-/// Means and variances are computed in two passes (mean, then squared deviations), so a large common offset does not
-/// cancel the variance away.
+/// A large common offset must not cancel the variance away: the row layout computes it in two passes (mean, then
+/// squared deviations), the channel layout in one pass over data shifted by one of its own values (channelStats).
 /// </summary>
 module internal NormKernels =
     let inline private seg (a: float[]) (off: int) (len: int) = Span<float>(a, off, len)
@@ -200,13 +200,12 @@ module internal NormKernels =
             NativePtr.set out k (h * NativePtr.get g k + NativePtr.get b k)
             k <- k + 1
 
-    /// db[k] += d[k]; dg[k] += d[k] · xhat[k], for k < w.
+    /// db[k] += d[k]; dg[k] += d[k] · (x[k] − mu[k]) (dgamma before the common factor 1/σ), for k < w.
     let private sumsRow
         (w: int)
         (d: nativeptr<float>)
         (x: nativeptr<float>)
         (mu: nativeptr<float>)
-        (is: nativeptr<float>)
         (db: nativeptr<float>)
         (dg: nativeptr<float>)
         =
@@ -215,31 +214,27 @@ module internal NormKernels =
         if Vector256.IsHardwareAccelerated then
             while k + 4 <= w do
                 let dv = Vector256.Load(NativePtr.add d k)
-
-                let h =
-                    (Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k))
-                    * Vector256.Load(NativePtr.add is k)
-
+                let xc = Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k)
                 Vector256.Store(Vector256.Load(NativePtr.add db k) + dv, NativePtr.add db k)
-                Vector256.Store(Vector256.Load(NativePtr.add dg k) + dv * h, NativePtr.add dg k)
+                Vector256.Store(Vector256.Load(NativePtr.add dg k) + dv * xc, NativePtr.add dg k)
                 k <- k + 4
 
         while k < w do
             let dv = NativePtr.get d k
-            let h = (NativePtr.get x k - NativePtr.get mu k) * NativePtr.get is k
+            let xc = NativePtr.get x k - NativePtr.get mu k
             NativePtr.set db k (NativePtr.get db k + dv)
-            NativePtr.set dg k (NativePtr.get dg k + dv * h)
+            NativePtr.set dg k (NativePtr.get dg k + dv * xc)
             k <- k + 1
 
-    /// dx[k] = sc[k] · (d[k] − mdb[k] − xhat[k] · mdg[k]), for k < w.
+    /// dx[k] = sc[k] · (d[k] − mdb[k] − (x[k] − mu[k]) · a[k]), for k < w, with a = mdg / σ (so that
+    /// (x − mu) · a = xhat · mdg).
     let private dxRow
         (w: int)
         (d: nativeptr<float>)
         (x: nativeptr<float>)
         (mu: nativeptr<float>)
-        (is: nativeptr<float>)
+        (a: nativeptr<float>)
         (mdb: nativeptr<float>)
-        (mdg: nativeptr<float>)
         (sc: nativeptr<float>)
         (dx: nativeptr<float>)
         =
@@ -247,21 +242,19 @@ module internal NormKernels =
 
         if Vector256.IsHardwareAccelerated then
             while k + 4 <= w do
-                let h =
-                    (Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k))
-                    * Vector256.Load(NativePtr.add is k)
+                let xc = Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k)
 
                 let v =
                     Vector256.Load(NativePtr.add d k)
                     - Vector256.Load(NativePtr.add mdb k)
-                    - h * Vector256.Load(NativePtr.add mdg k)
+                    - xc * Vector256.Load(NativePtr.add a k)
 
                 Vector256.Store(Vector256.Load(NativePtr.add sc k) * v, NativePtr.add dx k)
                 k <- k + 4
 
         while k < w do
-            let h = (NativePtr.get x k - NativePtr.get mu k) * NativePtr.get is k
-            let v = NativePtr.get d k - NativePtr.get mdb k - h * NativePtr.get mdg k
+            let xc = NativePtr.get x k - NativePtr.get mu k
+            let v = NativePtr.get d k - NativePtr.get mdb k - xc * NativePtr.get a k
             NativePtr.set dx k (NativePtr.get sc k * v)
             k <- k + 1
 
@@ -269,45 +262,72 @@ module internal NormKernels =
     let invStdOf (var: float[]) (eps: float) =
         Array.init var.Length (fun ch -> 1.0 / sqrt (var.[ch] + eps))
 
-    /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s). With s = 1 (the (N, D)
-    /// layout) the sums run row by row, vectorized across the channels; otherwise along each channel's contiguous
-    /// run of s values.
+    /// sum[k] += x[k] − shift[k]; sq[k] += (x[k] − shift[k])², for k < w.
+    let private shiftedSumsRow
+        (w: int)
+        (x: nativeptr<float>)
+        (shift: nativeptr<float>)
+        (sum: nativeptr<float>)
+        (sq: nativeptr<float>)
+        =
+        let mutable k = 0
+
+        if Vector256.IsHardwareAccelerated then
+            while k + 4 <= w do
+                let d = Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add shift k)
+                Vector256.Store(Vector256.Load(NativePtr.add sum k) + d, NativePtr.add sum k)
+                Vector256.Store(Vector256.Load(NativePtr.add sq k) + d * d, NativePtr.add sq k)
+                k <- k + 4
+
+        while k < w do
+            let d = NativePtr.get x k - NativePtr.get shift k
+            NativePtr.set sum k (NativePtr.get sum k + d)
+            NativePtr.set sq k (NativePtr.get sq k + d * d)
+            k <- k + 1
+
+    /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s), in one pass over x: the sums
+    /// of d = x − K and d², with K the channel's first value (shifted data), then var = mean(d²) − mean(d)². A large
+    /// common offset, the failure of the textbook one-pass formula, cancels in d; and since K is one of the m values,
+    /// (mean − K)² ≤ (m − 1)·var (Samuelson's inequality), so the final subtraction loses at most about log10(m)
+    /// digits. With s = 1 (the (N, D) layout) the sums run row by
+    /// row, vectorized across the channels; otherwise along each channel's contiguous run of s values.
     let channelStats (n: int) (c: int) (s: int) (x: float[]) =
         let mean = Array.zeroCreate c
         let var = Array.zeroCreate c
         let m = float (n * s)
+        // The first value of each channel: x[0, ch] (s = 1) or x[0, ch, 0].
+        let shift = Array.init c (fun ch -> x.[ch * s])
 
         overChannels n c s (fun c0 c1 ->
             let w = c1 - c0
-            let mu = seg mean c0 w
-            let v = seg var c0 w
 
             if s = 1 then
-                let dev = Array.zeroCreate w
+                use px = fixed x
+                use pk = fixed shift
+                use psum = fixed mean
+                use psq = fixed var
 
                 for i in 0 .. n - 1 do
-                    TensorPrimitives.Add(ro x (i * c + c0) w, Span.op_Implicit mu, mu)
-
-                TensorPrimitives.Multiply(Span.op_Implicit mu, 1.0 / m, mu)
-
-                for i in 0 .. n - 1 do
-                    TensorPrimitives.Subtract(ro x (i * c + c0) w, Span.op_Implicit mu, Span dev)
-                    TensorPrimitives.MultiplyAdd(ReadOnlySpan dev, ReadOnlySpan dev, Span.op_Implicit v, v)
+                    shiftedSumsRow
+                        w
+                        (NativePtr.add px (i * c + c0))
+                        (NativePtr.add pk c0)
+                        (NativePtr.add psum c0)
+                        (NativePtr.add psq c0)
             else
                 let dev = Array.zeroCreate s
 
                 for i in 0 .. n - 1 do
                     for ch in c0 .. c1 - 1 do
-                        mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ro x ((i * c + ch) * s) s)
-
-                TensorPrimitives.Multiply(Span.op_Implicit mu, 1.0 / m, mu)
-
-                for i in 0 .. n - 1 do
-                    for ch in c0 .. c1 - 1 do
-                        TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, mean.[ch], Span dev)
+                        TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, shift.[ch], Span dev)
+                        mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ReadOnlySpan dev)
                         var.[ch] <- var.[ch] + TensorPrimitives.SumOfSquares(ReadOnlySpan dev)
 
-            TensorPrimitives.Multiply(Span.op_Implicit v, 1.0 / m, v))
+            // mean and var hold Σd and Σd² so far.
+            for ch in c0 .. c1 - 1 do
+                let md = mean.[ch] / m
+                mean.[ch] <- shift.[ch] + md
+                var.[ch] <- max 0.0 (var.[ch] / m - md * md))
 
         mean, var
 
@@ -383,7 +403,6 @@ module internal NormKernels =
             use pd = fixed dout
             use px = fixed x
             use pm = fixed mean
-            use pis = fixed invStd
             use pdb = fixed dbeta
             use pdg = fixed dgamma
             use pmb = fixed mdb
@@ -401,7 +420,7 @@ module internal NormKernels =
             for i in 0 .. n - 1 do
                 if s = 1 then
                     let r = i * c + c0
-                    sumsRow w (at pd r) (at px r) (at pm c0) (at pis c0) (at pdb c0) (at pdg c0)
+                    sumsRow w (at pd r) (at px r) (at pm c0) (at pdb c0) (at pdg c0)
                 else
                     for ch in c0 .. c1 - 1 do
                         let off = (i * c + ch) * s
@@ -409,15 +428,25 @@ module internal NormKernels =
                         dbeta.[ch] <- dbeta.[ch] + TensorPrimitives.Sum(ro dout off s)
                         dgamma.[ch] <- dgamma.[ch] + TensorPrimitives.Dot(ro dout off s, ReadOnlySpan h)
 
+            if s = 1 then
+                // The row loops summed dout · (x − mean): scale by 1/σ once per channel.
+                for ch in c0 .. c1 - 1 do
+                    dgamma.[ch] <- dgamma.[ch] * invStd.[ch]
+
             if train then
                 for ch in c0 .. c1 - 1 do
                     mdb.[ch] <- dbeta.[ch] / m
                     mdg.[ch] <- dgamma.[ch] / m
 
+            // For the row loops: mdg / σ per channel, the coefficient of (x − mean).
+            if s = 1 then
+                for ch in c0 .. c1 - 1 do
+                    mdg.[ch] <- mdg.[ch] * invStd.[ch]
+
             for i in 0 .. n - 1 do
                 if s = 1 then
                     let r = i * c + c0
-                    dxRow w (at pd r) (at px r) (at pm c0) (at pis c0) (at pmb c0) (at pmg c0) (at psc c0) (at pdx r)
+                    dxRow w (at pd r) (at px r) (at pm c0) (at pmg c0) (at pmb c0) (at psc c0) (at pdx r)
                 else
                     for ch in c0 .. c1 - 1 do
                         let off = (i * c + ch) * s

@@ -674,7 +674,8 @@ let ``every normalization layer gives finite outputs and gradients on a constant
 
 [<Fact>]
 let ``every normalization layer stays accurate at magnitude 1e6`` () =
-    // Shift: adding 1e6 to the input changes nothing but round-off (the variance is computed in two passes).
+    // Shift: adding 1e6 to the input changes nothing but round-off (the variance is computed in two passes or
+    // on shifted data; the textbook one-pass formula fails here).
     // Scale: normalizing 1e6·x with eps·1e12 is exactly normalizing x with eps, and dx scales by 1e-6.
     Prop.check "norm magnitude 1e6" 100 stabilitySizes (fun c ->
         for name, shapeOf, layer in layers do
