@@ -249,6 +249,52 @@ let ``Gemm.run on the managed and the OpenBLAS backends agree with each other an
         | _ -> ())
 
 [<Fact>]
+let ``products large enough to be split across threads agree on both backends, by rows and by columns`` () =
+    // At least 2^25 multiply-adds: Gemm.runLd splits C into bands of rows (m >= n) or of columns (m < n), one
+    // single-threaded OpenBLAS call or managed kernel per band, with offsets, padded leading dimensions and
+    // transposes carried into each band.
+    let backends =
+        if Gemm.openBlas.Value.IsSome then
+            [ Managed; OpenBlas ]
+        else
+            [ Managed ]
+
+    let large =
+        casesWhere
+            [
+                "m", 200, 420
+                "n", 200, 420
+                "k", 400, 600
+                "acc", 0, 1
+                "off", 0, 5
+                "pad", 0, 3
+            ]
+            (fun c ->
+                c.["m"] <> c.["n"]
+                && int64 c.["m"] * int64 c.["n"] * int64 c.["k"] >= Gemm.parallelBlockedWork)
+
+    Prop.check "split products: managed = openblas = naive" 2 large (fun c ->
+        // Every transpose combination, split by rows (m > n) and by columns (the same sizes swapped).
+        for tA in 0..1 do
+            for tB in 0..1 do
+                for byColumns in [ false; true ] do
+                    let m, n = max c.["m"] c.["n"], min c.["m"] c.["n"]
+                    let m, n = if byColumns then n, m else m, n
+
+                    let set name v =
+                        List.map (fun (k, x) -> if k = name then k, v else k, x)
+
+                    let sizes = ("tA", tA) :: ("tB", tB) :: c.Sizes |> set "m" m |> set "n" n
+
+                    let p = problem { c with Sizes = sizes }
+                    let expected = naive p
+
+                    for be in backends do
+                        Gemm.withBackend be (fun () -> apply Gemm.runLd p)
+                        |> agree $"runLd on {be}" p expected
+                        |> ignore)
+
+[<Fact>]
 let ``a large product (crossing the real kc, mc and nc blocks) equals the naive triple loop on every path`` () =
     let rnd = Random(7)
     let m, n, k = 197, 4100, 270
