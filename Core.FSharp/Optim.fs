@@ -99,6 +99,7 @@ type OptimState private (slots: Map<string, Tensor>, step: int) =
 namespace Functional.FSharp
 
 open System
+open System.Runtime.Intrinsics
 open Functional
 
 /// <summary>
@@ -245,17 +246,55 @@ module Optim =
             config.LearningRate, config.Beta1, config.Beta2, config.Epsilon, config.WeightDecay
 
         let t = state.Step + 1
-        let g = dw.Data
-        let m' = Array.init m.Length (fun i -> b1 * m.[i] + (1.0 - b1) * g.[i])
-        let v' = Array.init v.Length (fun i -> b2 * v.[i] + (1.0 - b2) * g.[i] * g.[i])
+        let g, x = dw.Data, w.Data
+        let n = m.Length
         let c1 = 1.0 - Math.Pow(b1, float t)
         let c2 = 1.0 - Math.Pow(b2, float t)
+        let a1, a2, lwd = 1.0 - b1, 1.0 - b2, lr * wd
+        let m' = GC.AllocateUninitializedArray n
+        let v' = GC.AllocateUninitializedArray n
+        let w' = GC.AllocateUninitializedArray n
 
-        let w' =
-            Array.init m.Length (fun i ->
-                let x = w.Data.[i]
-                let step = lr * (m'.[i] / c1) / (sqrt (v'.[i] / c2) + eps)
-                if wd = 0.0 then x - step else x - step - lr * wd * x)
+        // One fused pass, four lanes at a time then a scalar tail, each lane with the scalar expression's operations
+        // in the same order (no fused multiply-adds): the same bits either way.
+        let mutable i = 0
+
+        if Vector256.IsHardwareAccelerated then
+            let vb1, vb2, va1, va2 =
+                Vector256.Create b1, Vector256.Create b2, Vector256.Create a1, Vector256.Create a2
+
+            let vc1, vc2, vlr, veps =
+                Vector256.Create c1, Vector256.Create c2, Vector256.Create lr, Vector256.Create eps
+
+            let vlwd = Vector256.Create lwd
+
+            while i + 4 <= n do
+                let gi = Vector256.Create<float>(ReadOnlySpan<float>(g, i, 4))
+                let mi = vb1 * Vector256.Create<float>(ReadOnlySpan<float>(m, i, 4)) + va1 * gi
+                let vi = vb2 * Vector256.Create<float>(ReadOnlySpan<float>(v, i, 4)) + va2 * gi * gi
+                let xi = Vector256.Create<float>(ReadOnlySpan<float>(x, i, 4))
+                let step = vlr * (mi / vc1) / (Vector256.Sqrt(vi / vc2) + veps)
+                let wi = if wd = 0.0 then xi - step else xi - step - vlwd * xi
+                mi.CopyTo(m', i)
+                vi.CopyTo(v', i)
+                wi.CopyTo(w', i)
+                i <- i + 4
+
+        while i < n do
+            let gi = g.[i]
+            let mi = b1 * m.[i] + a1 * gi
+            let vi = b2 * v.[i] + a2 * gi * gi
+            let step = lr * (mi / c1) / (sqrt (vi / c2) + eps)
+            m'.[i] <- mi
+            v'.[i] <- vi
+
+            w'.[i] <-
+                if wd = 0.0 then
+                    x.[i] - step
+                else
+                    x.[i] - step - lwd * x.[i]
+
+            i <- i + 1
 
         wrap w w', OptimState.Create(state.SlotMap.Add("m", wrap w m').Add("v", wrap w v'), t)
 

@@ -2,6 +2,7 @@ namespace Functional
 
 open System
 open System.Collections.Generic
+open System.Numerics.Tensors
 
 /// Helpers that build the library's error messages: every one names the function, the argument,
 /// and what was expected against what was given.
@@ -285,35 +286,65 @@ type Tensor internal (shape: int[], data: float[]) =
 
             Tensor(outShape, res)
 
+    /// True when both are non-null tensors of the same shape: the vectorized path (TensorPrimitives computes each
+    /// element with the same single IEEE operation as the scalar loop, so the bits are the same).
+    static member internal SameShape(a: Tensor, b: Tensor) =
+        not (isNull (box a)) && not (isNull (box b)) && a.Dims = b.Dims
+
     /// <summary>Elementwise sum with numpy broadcasting.</summary>
-    static member (+)(a: Tensor, b: Tensor) = Tensor.Broadcast2 "Tensor.Add" (+) a b
+    static member (+)(a: Tensor, b: Tensor) =
+        if Tensor.SameShape(a, b) then
+            let r = GC.AllocateUninitializedArray a.Data.Length
+            TensorPrimitives.Add(ReadOnlySpan a.Data, ReadOnlySpan b.Data, Span r)
+            Tensor(a.Dims, r)
+        else
+            Tensor.Broadcast2 "Tensor.Add" (+) a b
 
     /// <summary>Elementwise difference with numpy broadcasting.</summary>
     static member (-)(a: Tensor, b: Tensor) =
-        Tensor.Broadcast2 "Tensor.Subtract" (-) a b
+        if Tensor.SameShape(a, b) then
+            let r = GC.AllocateUninitializedArray a.Data.Length
+            TensorPrimitives.Subtract(ReadOnlySpan a.Data, ReadOnlySpan b.Data, Span r)
+            Tensor(a.Dims, r)
+        else
+            Tensor.Broadcast2 "Tensor.Subtract" (-) a b
 
     /// <summary>Elementwise product with numpy broadcasting.</summary>
     static member (*)(a: Tensor, b: Tensor) =
-        Tensor.Broadcast2 "Tensor.Multiply" (*) a b
+        if Tensor.SameShape(a, b) then
+            let r = GC.AllocateUninitializedArray a.Data.Length
+            TensorPrimitives.Multiply(ReadOnlySpan a.Data, ReadOnlySpan b.Data, Span r)
+            Tensor(a.Dims, r)
+        else
+            Tensor.Broadcast2 "Tensor.Multiply" (*) a b
 
     /// <summary>Elementwise quotient with numpy broadcasting.</summary>
     static member (/)(a: Tensor, b: Tensor) =
         Tensor.Broadcast2 "Tensor.Divide" (/) a b
 
     /// <summary>Adds a scalar to every element.</summary>
-    static member (+)(a: Tensor, s: float) = Tensor.MapRaw (fun x -> x + s) a
+    static member (+)(a: Tensor, s: float) =
+        let r = GC.AllocateUninitializedArray a.Data.Length
+        TensorPrimitives.Add(ReadOnlySpan a.Data, s, Span r)
+        Tensor(a.Dims, r)
+
     /// <summary>Subtracts a scalar from every element.</summary>
     static member (-)(a: Tensor, s: float) = Tensor.MapRaw (fun x -> x - s) a
+
     /// <summary>Multiplies every element by a scalar.</summary>
-    static member (*)(a: Tensor, s: float) = Tensor.MapRaw (fun x -> x * s) a
+    static member (*)(a: Tensor, s: float) =
+        let r = GC.AllocateUninitializedArray a.Data.Length
+        TensorPrimitives.Multiply(ReadOnlySpan a.Data, s, Span r)
+        Tensor(a.Dims, r)
+
     /// <summary>Divides every element by a scalar.</summary>
     static member (/)(a: Tensor, s: float) = Tensor.MapRaw (fun x -> x / s) a
     /// <summary>Adds a scalar to every element.</summary>
-    static member (+)(s: float, a: Tensor) = Tensor.MapRaw (fun x -> s + x) a
+    static member (+)(s: float, a: Tensor) = a + s
     /// <summary>Subtracts every element from a scalar.</summary>
     static member (-)(s: float, a: Tensor) = Tensor.MapRaw (fun x -> s - x) a
     /// <summary>Multiplies every element by a scalar.</summary>
-    static member (*)(s: float, a: Tensor) = Tensor.MapRaw (fun x -> s * x) a
+    static member (*)(s: float, a: Tensor) = a * s
     /// <summary>Divides a scalar by every element.</summary>
     static member (/)(s: float, a: Tensor) = Tensor.MapRaw (fun x -> s / x) a
     /// <summary>Negates every element.</summary>

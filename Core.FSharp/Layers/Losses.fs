@@ -112,7 +112,10 @@ module Loss =
         if reg < 0.0 then
             Guard.fail "Loss.l2" "reg" $"reg must be >= 0, got {reg}."
 
-        0.5 * reg * Array.sumBy (fun v -> v * v) w.Data, w * reg
+        0.5
+        * reg
+        * System.Numerics.Tensors.TensorPrimitives.SumOfSquares(System.ReadOnlySpan w.Data),
+        w * reg
 
     /// <summary>The fraction of rows whose arg-max score equals the label.</summary>
     let accuracy (scores: Tensor) (y: int[]) =
