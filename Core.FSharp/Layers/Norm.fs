@@ -170,120 +170,66 @@ module internal NormKernels =
     // (AVX2 and up; Zen 4's AVX-512 splits 512-bit operations in two anyway), then a scalar tail. Offsets and
     // lengths come from the callers' checked shapes.
 
-    /// out[k] = (x[k] − mu[k]) · is[k] · g[k] + b[k], for k < w.
-    let private applyRow
+    /// Runs vector k for k = 0, 4, 8, … while four lanes fit (when Vector256 is accelerated), then scalar k for the
+    /// remaining k < w.
+    let inline private lanes
         (w: int)
-        (x: nativeptr<float>)
-        (mu: nativeptr<float>)
-        (is: nativeptr<float>)
-        (g: nativeptr<float>)
-        (b: nativeptr<float>)
-        (out: nativeptr<float>)
+        ([<InlineIfLambda>] vector: int -> unit)
+        ([<InlineIfLambda>] scalar: int -> unit)
         =
         let mutable k = 0
 
         if Vector256.IsHardwareAccelerated then
             while k + 4 <= w do
-                let h =
-                    (Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k))
-                    * Vector256.Load(NativePtr.add is k)
-
-                Vector256.Store(
-                    h * Vector256.Load(NativePtr.add g k) + Vector256.Load(NativePtr.add b k),
-                    NativePtr.add out k
-                )
-
+                vector k
                 k <- k + 4
 
         while k < w do
-            let h = (NativePtr.get x k - NativePtr.get mu k) * NativePtr.get is k
-            NativePtr.set out k (h * NativePtr.get g k + NativePtr.get b k)
+            scalar k
             k <- k + 1
+
+    let inline private ld (p: nativeptr<float>) (k: int) = Vector256.Load(NativePtr.add p k)
+    let inline private st (p: nativeptr<float>) (k: int) (v: Vector256<float>) = Vector256.Store(v, NativePtr.add p k)
+    let inline private get (p: nativeptr<float>) (k: int) = NativePtr.get p k
+
+    /// out[k] = (x[k] − mu[k]) · is[k] · g[k] + b[k], for k < w.
+    let private applyRow w x mu is g b (out: nativeptr<float>) =
+        lanes w (fun k -> st out k ((ld x k - ld mu k) * ld is k * ld g k + ld b k)) (fun k ->
+            NativePtr.set out k ((get x k - get mu k) * get is k * get g k + get b k))
 
     /// db[k] += d[k]; dg[k] += d[k] · (x[k] − mu[k]) (dgamma before the common factor 1/σ), for k < w.
-    let private sumsRow
-        (w: int)
-        (d: nativeptr<float>)
-        (x: nativeptr<float>)
-        (mu: nativeptr<float>)
-        (db: nativeptr<float>)
-        (dg: nativeptr<float>)
-        =
-        let mutable k = 0
-
-        if Vector256.IsHardwareAccelerated then
-            while k + 4 <= w do
-                let dv = Vector256.Load(NativePtr.add d k)
-                let xc = Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k)
-                Vector256.Store(Vector256.Load(NativePtr.add db k) + dv, NativePtr.add db k)
-                Vector256.Store(Vector256.Load(NativePtr.add dg k) + dv * xc, NativePtr.add dg k)
-                k <- k + 4
-
-        while k < w do
-            let dv = NativePtr.get d k
-            let xc = NativePtr.get x k - NativePtr.get mu k
-            NativePtr.set db k (NativePtr.get db k + dv)
-            NativePtr.set dg k (NativePtr.get dg k + dv * xc)
-            k <- k + 1
+    let private sumsRow w d x mu (db: nativeptr<float>) (dg: nativeptr<float>) =
+        lanes
+            w
+            (fun k ->
+                st db k (ld db k + ld d k)
+                st dg k (ld dg k + ld d k * (ld x k - ld mu k)))
+            (fun k ->
+                NativePtr.set db k (get db k + get d k)
+                NativePtr.set dg k (get dg k + get d k * (get x k - get mu k)))
 
     /// dx[k] = sc[k] · (d[k] − mdb[k] − (x[k] − mu[k]) · a[k]), for k < w, with a = mdg / σ (so that
     /// (x − mu) · a = xhat · mdg).
-    let private dxRow
-        (w: int)
-        (d: nativeptr<float>)
-        (x: nativeptr<float>)
-        (mu: nativeptr<float>)
-        (a: nativeptr<float>)
-        (mdb: nativeptr<float>)
-        (sc: nativeptr<float>)
-        (dx: nativeptr<float>)
-        =
-        let mutable k = 0
-
-        if Vector256.IsHardwareAccelerated then
-            while k + 4 <= w do
-                let xc = Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add mu k)
-
-                let v =
-                    Vector256.Load(NativePtr.add d k)
-                    - Vector256.Load(NativePtr.add mdb k)
-                    - xc * Vector256.Load(NativePtr.add a k)
-
-                Vector256.Store(Vector256.Load(NativePtr.add sc k) * v, NativePtr.add dx k)
-                k <- k + 4
-
-        while k < w do
-            let xc = NativePtr.get x k - NativePtr.get mu k
-            let v = NativePtr.get d k - NativePtr.get mdb k - xc * NativePtr.get a k
-            NativePtr.set dx k (NativePtr.get sc k * v)
-            k <- k + 1
+    let private dxRow w d x mu a mdb sc (dx: nativeptr<float>) =
+        lanes w (fun k -> st dx k (ld sc k * (ld d k - ld mdb k - (ld x k - ld mu k) * ld a k))) (fun k ->
+            NativePtr.set dx k (get sc k * (get d k - get mdb k - (get x k - get mu k) * get a k)))
 
     /// 1 / sqrt(var + eps) per channel.
     let invStdOf (var: float[]) (eps: float) =
         Array.init var.Length (fun ch -> 1.0 / sqrt (var.[ch] + eps))
 
     /// sum[k] += x[k] − shift[k]; sq[k] += (x[k] − shift[k])², for k < w.
-    let private shiftedSumsRow
-        (w: int)
-        (x: nativeptr<float>)
-        (shift: nativeptr<float>)
-        (sum: nativeptr<float>)
-        (sq: nativeptr<float>)
-        =
-        let mutable k = 0
-
-        if Vector256.IsHardwareAccelerated then
-            while k + 4 <= w do
-                let d = Vector256.Load(NativePtr.add x k) - Vector256.Load(NativePtr.add shift k)
-                Vector256.Store(Vector256.Load(NativePtr.add sum k) + d, NativePtr.add sum k)
-                Vector256.Store(Vector256.Load(NativePtr.add sq k) + d * d, NativePtr.add sq k)
-                k <- k + 4
-
-        while k < w do
-            let d = NativePtr.get x k - NativePtr.get shift k
-            NativePtr.set sum k (NativePtr.get sum k + d)
-            NativePtr.set sq k (NativePtr.get sq k + d * d)
-            k <- k + 1
+    let private shiftedSumsRow w x shift (sum: nativeptr<float>) (sq: nativeptr<float>) =
+        lanes
+            w
+            (fun k ->
+                let d = ld x k - ld shift k
+                st sum k (ld sum k + d)
+                st sq k (ld sq k + d * d))
+            (fun k ->
+                let d = get x k - get shift k
+                NativePtr.set sum k (get sum k + d)
+                NativePtr.set sq k (get sq k + d * d))
 
     /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s), in one pass over x: the sums
     /// of d = x − K and d², with K the channel's first value (shifted data), then var = mean(d²) − mean(d)². A large
