@@ -247,8 +247,18 @@ type Tensor internal (shape: int[], data: float[]) =
 
     static member internal MapRaw (f: float -> float) (t: Tensor) = Tensor(t.Dims, Array.map f t.Data)
 
+    /// The operand of an operator, checked: an ArgumentNullException-style message naming the operator, not a
+    /// NullReferenceException from inside it.
+    static member internal Operand (fn: string) (name: string) (t: Tensor) =
+        if isNull (box t) then
+            Guard.fail fn name $"{name} must not be null."
+
+        t
+
     /// Elementwise binary operation with numpy broadcasting.
     static member internal Broadcast2 (fn: string) (f: float -> float -> float) (a: Tensor) (b: Tensor) =
+        let a = Tensor.Operand fn "a" a
+        let b = Tensor.Operand fn "b" b
         let sa = a.Dims
         let sb = b.Dims
 
@@ -324,31 +334,43 @@ type Tensor internal (shape: int[], data: float[]) =
 
     /// <summary>Adds a scalar to every element.</summary>
     static member (+)(a: Tensor, s: float) =
+        let a = Tensor.Operand "Tensor.Add" "a" a
         let r = GC.AllocateUninitializedArray a.Data.Length
         TensorPrimitives.Add(ReadOnlySpan a.Data, s, Span r)
         Tensor(a.Dims, r)
 
     /// <summary>Subtracts a scalar from every element.</summary>
-    static member (-)(a: Tensor, s: float) = Tensor.MapRaw (fun x -> x - s) a
+    static member (-)(a: Tensor, s: float) =
+        Tensor.MapRaw (fun x -> x - s) (Tensor.Operand "Tensor.Subtract" "a" a)
 
     /// <summary>Multiplies every element by a scalar.</summary>
     static member (*)(a: Tensor, s: float) =
+        let a = Tensor.Operand "Tensor.Multiply" "a" a
         let r = GC.AllocateUninitializedArray a.Data.Length
         TensorPrimitives.Multiply(ReadOnlySpan a.Data, s, Span r)
         Tensor(a.Dims, r)
 
     /// <summary>Divides every element by a scalar.</summary>
-    static member (/)(a: Tensor, s: float) = Tensor.MapRaw (fun x -> x / s) a
+    static member (/)(a: Tensor, s: float) =
+        Tensor.MapRaw (fun x -> x / s) (Tensor.Operand "Tensor.Divide" "a" a)
+
     /// <summary>Adds a scalar to every element.</summary>
     static member (+)(s: float, a: Tensor) = a + s
+
     /// <summary>Subtracts every element from a scalar.</summary>
-    static member (-)(s: float, a: Tensor) = Tensor.MapRaw (fun x -> s - x) a
+    static member (-)(s: float, a: Tensor) =
+        Tensor.MapRaw (fun x -> s - x) (Tensor.Operand "Tensor.Subtract" "a" a)
+
     /// <summary>Multiplies every element by a scalar.</summary>
     static member (*)(s: float, a: Tensor) = a * s
+
     /// <summary>Divides a scalar by every element.</summary>
-    static member (/)(s: float, a: Tensor) = Tensor.MapRaw (fun x -> s / x) a
+    static member (/)(s: float, a: Tensor) =
+        Tensor.MapRaw (fun x -> s / x) (Tensor.Operand "Tensor.Divide" "a" a)
+
     /// <summary>Negates every element.</summary>
-    static member (~-)(a: Tensor) = Tensor.MapRaw (fun x -> -x) a
+    static member (~-)(a: Tensor) =
+        Tensor.MapRaw (fun x -> -x) (Tensor.Operand "Tensor.Negate" "a" a)
 
     /// <summary>Elementwise maximum with numpy broadcasting.</summary>
     static member Maximum(a: Tensor, b: Tensor) =

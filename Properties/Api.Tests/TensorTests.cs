@@ -58,4 +58,28 @@ public class TensorTests
         Assert.NotEqual(Tensor.RandomUniform(k1, 0, 1, 5).ToArray(), Tensor.RandomUniform(k2, 0, 1, 5).ToArray());
         Assert.All(Tensor.RandomUniform(k1, -2, 2, 100).ToArray(), v => Assert.InRange(v, -2.0, 2.0));
     }
+
+    [Fact]
+    public void OperatorsNameTheOperatorWhenAnOperandIsNull()
+    {
+        var a = Tensor.Ones(2, 3);
+        Tensor? none = null;
+        var ex = Assert.Throws<ArgumentException>(() => a + none!);
+        Assert.Contains("Tensor.Add", ex.Message);
+        Assert.Equal("b", ex.ParamName);
+        ex = Assert.Throws<ArgumentException>(() => none! * 2.0);
+        Assert.Contains("Tensor.Multiply", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => 1.0 - none!);
+        Assert.Contains("Tensor.Subtract", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() => -none!);
+        Assert.Contains("Tensor.Negate", ex.Message);
+        // The vectorized same-shape path gives the same values as element-by-element arithmetic.
+        var x = Tensor.FromArray([1.0, -2.0, 3.5, 0.25, 8.0, -0.5], 2, 3);
+        var y = Tensor.FromArray([0.5, 4.0, -1.5, 2.0, 0.125, 3.0], 2, 3);
+        Assert.Equal(new[] { 1.5, 2.0, 2.0, 2.25, 8.125, 2.5 }, (x + y).ToArray());
+        Assert.Equal(new[] { 0.5, -6.0, 5.0, -1.75, 7.875, -3.5 }, (x - y).ToArray());
+        Assert.Equal(new[] { 0.5, -8.0, -5.25, 0.5, 1.0, -1.5 }, (x * y).ToArray());
+        Assert.Equal(new[] { 3.0, 0.0, 5.5, 2.25, 10.0, 1.5 }, (2.0 + x).ToArray());
+        Assert.Equal(new[] { -2.0, 4.0, -7.0, -0.5, -16.0, 1.0 }, (x * -2.0).ToArray());
+    }
 }
