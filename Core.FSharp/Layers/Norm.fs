@@ -140,7 +140,7 @@ module internal NormCheck =
 /// the row layout (R, L), statistics of each contiguous row of L values (layer, group and instance normalization),
 /// with the per-channel affine parameters of row r at offset j indexed by channelOf r j.
 /// A large common offset must not cancel the variance away: the row layout computes it in two passes (mean, then
-/// squared deviations), the channel layout in one pass over data shifted by one of its own values (channelStats).
+/// squared deviations), the channel layout in one pass over data shifted by one of its own values (statsRange).
 /// </summary>
 module internal NormKernels =
     let inline private seg (a: float[]) (off: int) (len: int) = Span<float>(a, off, len)
@@ -231,92 +231,116 @@ module internal NormKernels =
                 NativePtr.set sum k (get sum k + d)
                 NativePtr.set sq k (get sq k + d * d))
 
-    /// Mean and biased variance of each channel of x viewed as (n, c, s), over (n, s), in one pass over x: the sums
+    /// Accumulates, for the channels c0 .. c1 − 1 of x viewed as (n, c, s), the mean and biased variance over (n, s)
+    /// into mean and var (zero on entry), in one pass over x: the sums
     /// of d = x − K and d², with K the channel's first value (shifted data), then var = mean(d²) − mean(d)². A large
     /// common offset, the failure of the textbook one-pass formula, cancels in d; and since K is one of the m values,
     /// (mean − K)² ≤ (m − 1)·var (Samuelson's inequality), so the final subtraction loses at most about log10(m)
     /// digits. With s = 1 (the (N, D) layout) the sums run row by
     /// row, vectorized across the channels; otherwise along each channel's contiguous run of s values.
-    let channelStats (n: int) (c: int) (s: int) (x: float[]) =
-        let mean = Array.zeroCreate c
-        let var = Array.zeroCreate c
+    let private statsRange (n: int) (c: int) (s: int) (x: float[]) (mean: float[]) (var: float[]) (c0: int) (c1: int) =
+        let w = c1 - c0
         let m = float (n * s)
         // The first value of each channel: x[0, ch] (s = 1) or x[0, ch, 0].
-        let shift = Array.init c (fun ch -> x.[ch * s])
+        let shift = Array.init c (fun ch -> if ch >= c0 && ch < c1 then x.[ch * s] else 0.0)
 
-        overChannels n c s (fun c0 c1 ->
-            let w = c1 - c0
+        if s = 1 then
+            use px = fixed x
+            use pk = fixed shift
+            use psum = fixed mean
+            use psq = fixed var
 
-            if s = 1 then
-                use px = fixed x
-                use pk = fixed shift
-                use psum = fixed mean
-                use psq = fixed var
+            for i in 0 .. n - 1 do
+                shiftedSumsRow
+                    w
+                    (NativePtr.add px (i * c + c0))
+                    (NativePtr.add pk c0)
+                    (NativePtr.add psum c0)
+                    (NativePtr.add psq c0)
+        else
+            let dev = Array.zeroCreate s
 
-                for i in 0 .. n - 1 do
-                    shiftedSumsRow
-                        w
-                        (NativePtr.add px (i * c + c0))
-                        (NativePtr.add pk c0)
-                        (NativePtr.add psum c0)
-                        (NativePtr.add psq c0)
-            else
-                let dev = Array.zeroCreate s
+            for i in 0 .. n - 1 do
+                for ch in c0 .. c1 - 1 do
+                    TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, shift.[ch], Span dev)
+                    mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ReadOnlySpan dev)
+                    var.[ch] <- var.[ch] + TensorPrimitives.SumOfSquares(ReadOnlySpan dev)
 
-                for i in 0 .. n - 1 do
-                    for ch in c0 .. c1 - 1 do
-                        TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, shift.[ch], Span dev)
-                        mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ReadOnlySpan dev)
-                        var.[ch] <- var.[ch] + TensorPrimitives.SumOfSquares(ReadOnlySpan dev)
+        // mean and var hold Σd and Σd² so far.
+        for ch in c0 .. c1 - 1 do
+            let md = mean.[ch] / m
+            mean.[ch] <- shift.[ch] + md
+            var.[ch] <- max 0.0 (var.[ch] / m - md * md)
 
-            // mean and var hold Σd and Σd² so far.
-            for ch in c0 .. c1 - 1 do
-                let md = mean.[ch] / m
-                mean.[ch] <- shift.[ch] + md
-                var.[ch] <- max 0.0 (var.[ch] / m - md * md))
-
-        mean, var
-
-    /// out = gamma[c] · (x − mean[c]) / sqrt(var[c] + eps) + beta[c], channel layout.
-    let channelApply
+    /// out = gamma · (x − mean) · invStd + beta for the channels c0 .. c1 − 1.
+    let private applyRange
         (n: int)
         (c: int)
         (s: int)
         (x: float[])
         (mean: float[])
-        (var: float[])
+        (invStd: float[])
+        (gamma: float[])
+        (beta: float[])
+        (out: float[])
+        (c0: int)
+        (c1: int)
+        =
+        let w = c1 - c0
+
+        if s = 1 then
+            use px = fixed x
+            use pm = fixed mean
+            use pis = fixed invStd
+            use pg = fixed gamma
+            use pb = fixed beta
+            use po = fixed out
+            let at (p: nativeptr<float>) i = NativePtr.add p i
+
+            for i in 0 .. n - 1 do
+                let r = i * c + c0
+                applyRow w (at px r) (at pm c0) (at pis c0) (at pg c0) (at pb c0) (at po r)
+        else
+            for i in 0 .. n - 1 do
+                for ch in c0 .. c1 - 1 do
+                    let off = (i * c + ch) * s
+                    let o = seg out off s
+                    TensorPrimitives.Subtract(ro x off s, mean.[ch], o)
+                    TensorPrimitives.Multiply(Span.op_Implicit o, invStd.[ch] * gamma.[ch], o)
+                    TensorPrimitives.Add(Span.op_Implicit o, beta.[ch], o)
+
+    /// The forward pass of batch normalization in the channel layout: out = gamma[c] · (x − mean[c]) /
+    /// sqrt(var[c] + eps) + beta[c], with the batch's statistics (stats = None: training; returned) or given ones
+    /// (Some (mean, var): the running statistics in test mode). Each range of channels is computed start to finish by
+    /// one thread (statistics, then the output), while its slice of x is still in that core's cache.
+    let channelForward
+        (n: int)
+        (c: int)
+        (s: int)
+        (x: float[])
+        (stats: (float[] * float[]) option)
         (eps: float)
         (gamma: float[])
         (beta: float[])
         =
-        let invStd = invStdOf var eps
+        let mean, var =
+            match stats with
+            | Some(mean, var) -> mean, var
+            | None -> Array.zeroCreate c, Array.zeroCreate c
+
+        let invStd = Array.zeroCreate c
         let out = GC.AllocateUninitializedArray x.Length
 
         overChannels n c s (fun c0 c1 ->
-            let w = c1 - c0
+            if stats.IsNone then
+                statsRange n c s x mean var c0 c1
 
-            if s = 1 then
-                use px = fixed x
-                use pm = fixed mean
-                use pis = fixed invStd
-                use pg = fixed gamma
-                use pb = fixed beta
-                use po = fixed out
-                let at (p: nativeptr<float>) i = NativePtr.add p i
+            for ch in c0 .. c1 - 1 do
+                invStd.[ch] <- 1.0 / sqrt (var.[ch] + eps)
 
-                for i in 0 .. n - 1 do
-                    let r = i * c + c0
-                    applyRow w (at px r) (at pm c0) (at pis c0) (at pg c0) (at pb c0) (at po r)
-            else
-                for i in 0 .. n - 1 do
-                    for ch in c0 .. c1 - 1 do
-                        let off = (i * c + ch) * s
-                        let o = seg out off s
-                        TensorPrimitives.Subtract(ro x off s, mean.[ch], o)
-                        TensorPrimitives.Multiply(Span.op_Implicit o, invStd.[ch] * gamma.[ch], o)
-                        TensorPrimitives.Add(Span.op_Implicit o, beta.[ch], o))
+            applyRange n c s x mean invStd gamma beta out c0 c1)
 
-        out
+        mean, var, out
 
     /// Closed-form backward, channel layout, from the input x and the statistics used (mean, var): dgamma, dbeta
     /// and dx, with xhat = (x − mean) / √(var + eps) recomputed and the statistics treated as functions of x (train)
@@ -545,25 +569,30 @@ module BatchNorm =
         : Tensor * BatchNormState * BatchNormCache =
         let n, d = validate "BatchNorm.forward" cfg mode state gamma beta x
 
-        let mean, var, state' =
-            if mode = Mode.Train then
-                let mean, var = NormKernels.channelStats n d 1 x.Data
+        let train = mode = Mode.Train
+
+        let given =
+            if train then
+                None
+            else
+                Some(state.RunningMean.Data, state.RunningVar.Data)
+
+        let mean, var, out =
+            NormKernels.channelForward n d 1 x.Data given cfg.Eps gamma.Data beta.Data
+
+        let state' =
+            if train then
                 let m = cfg.Momentum
 
                 let ema (running: Tensor) (batch: float[]) =
                     Tensor.Wrap([| d |], Array.map2 (fun r b -> m * r + (1.0 - m) * b) running.Data batch)
 
-                mean,
-                var,
                 {
                     RunningMean = ema state.RunningMean mean
                     RunningVar = ema state.RunningVar var
                 }
             else
-                state.RunningMean.Data, state.RunningVar.Data, state
-
-        let out =
-            NormKernels.channelApply n d 1 x.Data mean var cfg.Eps gamma.Data beta.Data
+                state
 
         Tensor.Wrap([| n; d |], out),
         state',

@@ -67,25 +67,30 @@ module SpatialBatchNorm =
                 "x"
                 $"training mode needs N*H*W >= 2 values per channel (the variance of one value is 0), got x of shape {Guard.shapeText x.Dims}; use Mode.Test for a single 1x1 sample."
 
-        let mean, var, state' =
-            if mode = Mode.Train then
-                let mean, var = NormKernels.channelStats n c s x.Data
+        let train = mode = Mode.Train
+
+        let given =
+            if train then
+                None
+            else
+                Some(state.RunningMean.Data, state.RunningVar.Data)
+
+        let mean, var, out =
+            NormKernels.channelForward n c s x.Data given cfg.Eps gamma.Data beta.Data
+
+        let state' =
+            if train then
                 let m = cfg.Momentum
 
                 let ema (running: Tensor) (batch: float[]) =
                     Tensor.Wrap([| c |], Array.map2 (fun r b -> m * r + (1.0 - m) * b) running.Data batch)
 
-                mean,
-                var,
                 {
                     RunningMean = ema state.RunningMean mean
                     RunningVar = ema state.RunningVar var
                 }
             else
-                state.RunningMean.Data, state.RunningVar.Data, state
-
-        let out =
-            NormKernels.channelApply n c s x.Data mean var cfg.Eps gamma.Data beta.Data
+                state
 
         Tensor.Wrap(Array.copy x.Dims, out),
         state',

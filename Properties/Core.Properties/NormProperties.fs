@@ -59,11 +59,16 @@ let finite (t: Tensor) =
 let private eps = 1e-5
 let private cfg = BatchNormConfig.Default
 
-/// Per-column standard deviations of an (N, D) matrix (biased).
+/// Per-column standard deviations of an (N, D) matrix (biased), by the two-pass definition (independent of the
+/// library's kernels).
 let private columnStds (x: Tensor) =
     let s = Tensor.shape x
-    let _, var = NormKernels.channelStats s.[0] s.[1] 1 (Tensor.toArray x)
-    Array.map sqrt var
+    let n, d, a = s.[0], s.[1], Tensor.toArray x
+
+    Array.init d (fun j ->
+        let column = Array.init n (fun i -> a.[i * d + j])
+        let mean = Array.average column
+        sqrt (column |> Array.averageBy (fun v -> (v - mean) * (v - mean))))
 
 /// Per-row standard deviations of x viewed as rows of length l.
 let private rowStds (l: int) (x: Tensor) =
