@@ -149,6 +149,10 @@ module internal NormKernels =
     /// Elements (n·c·s) from which a pass is split across threads by ranges of channels: ~30 µs of work and more.
     let parallelElements = 1L <<< 16
 
+    /// The most channels one call of a row loop covers.
+    [<Literal>]
+    let ChannelBlock = 256
+
     /// Runs body c0 c1 over ranges of channels covering 0 .. c − 1: one range for small data, one per thread
     /// (FUNCTIONAL_THREADS) otherwise. Each channel is computed by one call, in the same order either way, so the
     /// results do not depend on the split.
@@ -159,10 +163,20 @@ module internal NormKernels =
             else
                 1
 
+        // Within a part, blocks of at most ChannelBlock channels: the per-channel arrays a row loop reads (mean, 1/σ,
+        // gamma, …, 2 KB each) then stay in the L1 cache while it runs down the rows.
+        let blocks c0 c1 =
+            let mutable b = c0
+
+            while b < c1 do
+                let e = min c1 (b + ChannelBlock)
+                body b e
+                b <- e
+
         if parts <= 1 then
-            body 0 c
+            blocks 0 c
         else
-            Parallel.For(0, parts, (fun p -> body (p * c / parts) ((p + 1) * c / parts)))
+            Parallel.For(0, parts, (fun p -> blocks (p * c / parts) ((p + 1) * c / parts)))
             |> ignore
 
     // Fused element-wise loops over one row slice of the (N, D) layout (s = 1): one pass where TensorPrimitives
@@ -241,8 +255,8 @@ module internal NormKernels =
     let private statsRange (n: int) (c: int) (s: int) (x: float[]) (mean: float[]) (var: float[]) (c0: int) (c1: int) =
         let w = c1 - c0
         let m = float (n * s)
-        // The first value of each channel: x[0, ch] (s = 1) or x[0, ch, 0].
-        let shift = Array.init c (fun ch -> if ch >= c0 && ch < c1 then x.[ch * s] else 0.0)
+        // The first value of each channel c0 + j: x[0, c0 + j] (s = 1) or x[0, c0 + j, 0].
+        let shift = Array.init w (fun j -> x.[(c0 + j) * s])
 
         if s = 1 then
             use px = fixed x
@@ -251,25 +265,20 @@ module internal NormKernels =
             use psq = fixed var
 
             for i in 0 .. n - 1 do
-                shiftedSumsRow
-                    w
-                    (NativePtr.add px (i * c + c0))
-                    (NativePtr.add pk c0)
-                    (NativePtr.add psum c0)
-                    (NativePtr.add psq c0)
+                shiftedSumsRow w (NativePtr.add px (i * c + c0)) pk (NativePtr.add psum c0) (NativePtr.add psq c0)
         else
             let dev = Array.zeroCreate s
 
             for i in 0 .. n - 1 do
                 for ch in c0 .. c1 - 1 do
-                    TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, shift.[ch], Span dev)
+                    TensorPrimitives.Subtract(ro x ((i * c + ch) * s) s, shift.[ch - c0], Span dev)
                     mean.[ch] <- mean.[ch] + TensorPrimitives.Sum(ReadOnlySpan dev)
                     var.[ch] <- var.[ch] + TensorPrimitives.SumOfSquares(ReadOnlySpan dev)
 
         // mean and var hold Σd and Σd² so far.
         for ch in c0 .. c1 - 1 do
             let md = mean.[ch] / m
-            mean.[ch] <- shift.[ch] + md
+            mean.[ch] <- shift.[ch - c0] + md
             var.[ch] <- max 0.0 (var.[ch] / m - md * md)
 
     /// out = gamma · (x − mean) · invStd + beta for the channels c0 .. c1 − 1.
