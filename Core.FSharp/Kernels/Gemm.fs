@@ -506,6 +506,56 @@ module internal Gemm =
         else
             directCore m n k pa sI sQ pb ldb pc ldc accumulate
 
+    /// Runs band over bands of C split across threads: bands of rows (a multiple of rowAlign each) when m ≥ n, else
+    /// bands of columns (a multiple of colAlign each). band rows cols aAt bAt cAt gets the band's size and the
+    /// offsets of its part of op(A), op(B) and C (the leading dimensions stay those of the whole product).
+    let private inBands
+        (threads: int)
+        (rowAlign: int)
+        (colAlign: int)
+        (transA: bool)
+        (transB: bool)
+        (m: int)
+        (n: int)
+        (aOff: int)
+        (lda: int)
+        (bOff: int)
+        (ldb: int)
+        (cOff: int)
+        (ldc: int)
+        (band: int -> int -> int -> int -> int -> unit)
+        =
+        let options = ParallelOptions(MaxDegreeOfParallelism = threads)
+
+        if m >= n then
+            let per = ((m + threads - 1) / threads + rowAlign - 1) / rowAlign * rowAlign
+
+            Parallel.For(
+                0,
+                (m + per - 1) / per,
+                options,
+                fun t ->
+                    let i0 = t * per
+                    let aAt = if transA then aOff + i0 else aOff + i0 * lda
+                    band (min per (m - i0)) n aAt bOff (cOff + i0 * ldc)
+                    () // not a tail call (see runLd)
+            )
+            |> ignore
+        else
+            let per = ((n + threads - 1) / threads + colAlign - 1) / colAlign * colAlign
+
+            Parallel.For(
+                0,
+                (n + per - 1) / per,
+                options,
+                fun t ->
+                    let j0 = t * per
+                    let bAt = if transB then bOff + j0 * ldb else bOff + j0
+                    band m (min per (n - j0)) aOff bAt (cOff + j0)
+                    ()
+            )
+            |> ignore
+
     /// The direct kernel split across threads by rows (or by columns when there are more of them) once the work
     /// (m·n·k) reaches minWork: for skinny products (few rows or columns), where register tiles would be mostly
     /// padding.
@@ -528,36 +578,12 @@ module internal Gemm =
         (ldc: int)
         (accumulate: bool)
         =
-        let options = ParallelOptions(MaxDegreeOfParallelism = threads)
-
         if threads = 1 || int64 m * int64 n * int64 k < minWork || (m < 8 && n < 16) then
             direct transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
-        elif m >= n then
-            let per = ((m + threads - 1) / threads + 3) / 4 * 4
-
-            Parallel.For(
-                0,
-                (m + per - 1) / per,
-                options,
-                fun t ->
-                    let i0 = t * per
-                    let aAt = if transA then aOff + i0 else aOff + i0 * lda
-                    direct transA transB (min per (m - i0)) n k a aAt lda b bOff ldb c (cOff + i0 * ldc) ldc accumulate
-            )
-            |> ignore
         else
-            let per = ((n + threads - 1) / threads + 7) / 8 * 8
-
-            Parallel.For(
-                0,
-                (n + per - 1) / per,
-                options,
-                fun t ->
-                    let j0 = t * per
-                    let bAt = if transB then bOff + j0 * ldb else bOff + j0
-                    direct transA transB m (min per (n - j0)) k a aOff lda b bAt ldb c (cOff + j0) ldc accumulate
-            )
-            |> ignore
+            inBands threads 4 8 transA transB m n aOff lda bOff ldb cOff ldc (fun rows cols aAt bAt cAt ->
+                direct transA transB rows cols k a aAt lda b bAt ldb c cAt ldc accumulate
+                ())
 
     // ---- the blocked kernel ----
 
@@ -1153,64 +1179,10 @@ module internal Gemm =
 
                     if parts = 1 then
                         OpenBlas.dgemm lib transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
-                    elif m >= n then
-                        // Bands of rows of C: rows i0 .. i1-1 of op(A).
-                        Parallel.For(
-                            0,
-                            parts,
-                            fun p ->
-                                let i0, i1 = p * m / parts, (p + 1) * m / parts
-                                let aAt = if transA then aOff + i0 else aOff + i0 * lda
-
-                                if i1 > i0 then
-                                    OpenBlas.dgemm
-                                        lib
-                                        transA
-                                        transB
-                                        (i1 - i0)
-                                        n
-                                        k
-                                        a
-                                        aAt
-                                        lda
-                                        b
-                                        bOff
-                                        ldb
-                                        c
-                                        (cOff + i0 * ldc)
-                                        ldc
-                                        accumulate
-                        )
-                        |> ignore
                     else
-                        // Bands of columns of C: columns j0 .. j1-1 of op(B).
-                        Parallel.For(
-                            0,
-                            parts,
-                            fun p ->
-                                let j0, j1 = p * n / parts, (p + 1) * n / parts
-                                let bAt = if transB then bOff + j0 * ldb else bOff + j0
-
-                                if j1 > j0 then
-                                    OpenBlas.dgemm
-                                        lib
-                                        transA
-                                        transB
-                                        m
-                                        (j1 - j0)
-                                        k
-                                        a
-                                        aOff
-                                        lda
-                                        b
-                                        bAt
-                                        ldb
-                                        c
-                                        (cOff + j0)
-                                        ldc
-                                        accumulate
-                        )
-                        |> ignore
+                        inBands parts 1 1 transA transB m n aOff lda bOff ldb cOff ldc (fun rows cols aAt bAt cAt ->
+                            OpenBlas.dgemm lib transA transB rows cols k a aAt lda b bAt ldb c cAt ldc accumulate
+                            ())
                 | _ when smallDirect && (m < 8 || n < 16) ->
                     directSplit
                         parallelRowsWork
