@@ -125,6 +125,32 @@ module internal NormCheck =
             if t.Dims <> [| d |] then
                 Guard.fail fn "state" $"state.{name} must have shape ({d},), got {Guard.shapeText t.Dims}."
 
+    /// The checks of batch and spatial batch normalization's forward passes: configuration and mode, x of the given
+    /// rank with every dimension >= 1, gamma, beta and the state of x's channel count (dimension 1, called `what`).
+    /// Returns (N, C, S), S the product of x's dimensions after the channel's.
+    let batch
+        (fn: string)
+        (cfg: BatchNormConfig)
+        (m: Mode)
+        (st: BatchNormState)
+        (gamma: Tensor)
+        (beta: Tensor)
+        (x: Tensor)
+        (rank: int)
+        (what: string)
+        =
+        notNull fn "cfg" (box cfg)
+        eps fn cfg.Eps
+        momentum fn cfg.Momentum
+        mode fn m
+        notNull fn "x" (box x)
+        Guard.rank fn "x" rank x.Dims
+        nonEmpty fn "x" x
+        let n, c = x.Dims.[0], x.Dims.[1]
+        affine fn what c gamma beta
+        state fn c st
+        n, c, Array.fold (*) 1 x.Dims.[2..]
+
     let dout (fn: string) (expected: int[]) (dout: Tensor) =
         notNull fn "dout" (box dout)
 
@@ -351,6 +377,46 @@ module internal NormKernels =
 
         mean, var, out
 
+    /// Batch normalization's forward pass over x viewed as (n, c, s), with its state: in training mode the batch's
+    /// statistics, and the new running ones running = momentum · running + (1 − momentum) · batch; in test mode the
+    /// running statistics, and the state unchanged. Returns out, the new state, and the mean and variance used.
+    let batchForward
+        (cfg: BatchNormConfig)
+        (mode: Mode)
+        (state: BatchNormState)
+        (n: int)
+        (c: int)
+        (s: int)
+        (x: float[])
+        (gamma: float[])
+        (beta: float[])
+        =
+        let train = mode = Mode.Train
+
+        let given =
+            if train then
+                None
+            else
+                Some(state.RunningMean.Data, state.RunningVar.Data)
+
+        let mean, var, out = channelForward n c s x given cfg.Eps gamma beta
+
+        let state' =
+            if train then
+                let m = cfg.Momentum
+
+                let ema (running: Tensor) (batch: float[]) =
+                    Tensor.Wrap([| c |], Array.map2 (fun r b -> m * r + (1.0 - m) * b) running.Data batch)
+
+                {
+                    RunningMean = ema state.RunningMean mean
+                    RunningVar = ema state.RunningVar var
+                }
+            else
+                state
+
+        out, state', mean, var
+
     /// Closed-form backward, channel layout, from the input x and the statistics used (mean, var): dgamma, dbeta
     /// and dx, with xhat = (x − mean) / √(var + eps) recomputed and the statistics treated as functions of x (train)
     /// or as constants (test): dx = γ/σ · (dout − mean(dout) − xhat · mean(dout · xhat)) in training mode,
@@ -544,16 +610,7 @@ module BatchNorm =
         (beta: Tensor)
         (x: Tensor)
         =
-        NormCheck.notNull fn "cfg" (box cfg)
-        NormCheck.eps fn cfg.Eps
-        NormCheck.momentum fn cfg.Momentum
-        NormCheck.mode fn mode
-        NormCheck.notNull fn "x" (box x)
-        Guard.rank fn "x" 2 x.Dims
-        NormCheck.nonEmpty fn "x" x
-        let n, d = x.Dims.[0], x.Dims.[1]
-        NormCheck.affine fn "D" d gamma beta
-        NormCheck.state fn d state
+        let n, d, _ = NormCheck.batch fn cfg mode state gamma beta x 2 "D"
 
         if mode = Mode.Train && n < 2 then
             Guard.fail
@@ -578,30 +635,8 @@ module BatchNorm =
         : Tensor * BatchNormState * BatchNormCache =
         let n, d = validate "BatchNorm.forward" cfg mode state gamma beta x
 
-        let train = mode = Mode.Train
-
-        let given =
-            if train then
-                None
-            else
-                Some(state.RunningMean.Data, state.RunningVar.Data)
-
-        let mean, var, out =
-            NormKernels.channelForward n d 1 x.Data given cfg.Eps gamma.Data beta.Data
-
-        let state' =
-            if train then
-                let m = cfg.Momentum
-
-                let ema (running: Tensor) (batch: float[]) =
-                    Tensor.Wrap([| d |], Array.map2 (fun r b -> m * r + (1.0 - m) * b) running.Data batch)
-
-                {
-                    RunningMean = ema state.RunningMean mean
-                    RunningVar = ema state.RunningVar var
-                }
-            else
-                state
+        let out, state', mean, var =
+            NormKernels.batchForward cfg mode state n d 1 x.Data gamma.Data beta.Data
 
         Tensor.Wrap([| n; d |], out),
         state',

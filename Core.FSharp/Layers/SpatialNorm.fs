@@ -50,16 +50,7 @@ module SpatialBatchNorm =
         (x: Tensor)
         : Tensor * BatchNormState * SpatialBatchNormCache =
         let fn = "SpatialBatchNorm.forward"
-        NormCheck.notNull fn "cfg" (box cfg)
-        NormCheck.eps fn cfg.Eps
-        NormCheck.momentum fn cfg.Momentum
-        NormCheck.mode fn mode
-        NormCheck.notNull fn "x" (box x)
-        Guard.rank fn "x" 4 x.Dims
-        NormCheck.nonEmpty fn "x" x
-        let n, c, s = x.Dims.[0], x.Dims.[1], x.Dims.[2] * x.Dims.[3]
-        NormCheck.affine fn "C" c gamma beta
-        NormCheck.state fn c state
+        let n, c, s = NormCheck.batch fn cfg mode state gamma beta x 4 "C"
 
         if mode = Mode.Train && n * s < 2 then
             Guard.fail
@@ -67,30 +58,8 @@ module SpatialBatchNorm =
                 "x"
                 $"training mode needs N*H*W >= 2 values per channel (the variance of one value is 0), got x of shape {Guard.shapeText x.Dims}; use Mode.Test for a single 1x1 sample."
 
-        let train = mode = Mode.Train
-
-        let given =
-            if train then
-                None
-            else
-                Some(state.RunningMean.Data, state.RunningVar.Data)
-
-        let mean, var, out =
-            NormKernels.channelForward n c s x.Data given cfg.Eps gamma.Data beta.Data
-
-        let state' =
-            if train then
-                let m = cfg.Momentum
-
-                let ema (running: Tensor) (batch: float[]) =
-                    Tensor.Wrap([| c |], Array.map2 (fun r b -> m * r + (1.0 - m) * b) running.Data batch)
-
-                {
-                    RunningMean = ema state.RunningMean mean
-                    RunningVar = ema state.RunningVar var
-                }
-            else
-                state
+        let out, state', mean, var =
+            NormKernels.batchForward cfg mode state n c s x.Data gamma.Data beta.Data
 
         Tensor.Wrap(Array.copy x.Dims, out),
         state',
