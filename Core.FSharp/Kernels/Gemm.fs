@@ -587,7 +587,6 @@ module internal Gemm =
 
     // ---- the blocked kernel ----
 
-    /// Pinned scratch buffers for the packed panels, reused across calls (a pool of one per concurrent user).
     /// A pool of pinned scratch arrays for packed panels, reused across calls (one per concurrent user); sizes are
     /// powers of two, so a pool settles after a few calls whatever the shapes.
     type private ScratchPool() =

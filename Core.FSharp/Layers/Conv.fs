@@ -357,6 +357,9 @@ module Conv =
     [<Literal>]
     let internal Chunks = 8
 
+    /// The number of chunks the batch is split into: Chunks, or one per image for smaller batches.
+    let internal chunkCount (g: Geometry) = max 1 (min g.N Chunks)
+
     /// Runs body over the chunks of images [n0, n1), in parallel when `inParallel`, each chunk with its own scratch
     /// arrays of the given lengths (rented from the shared pool and returned: one image's columns fit in the cache,
     /// where a whole batch's would not, and nothing large is allocated per call).
@@ -366,7 +369,7 @@ module Conv =
         (scratch: int list)
         (body: int -> int -> int -> float[] list -> unit)
         =
-        let chunks = max 1 (min g.N Chunks)
+        let chunks = chunkCount g
 
         let run (ch: int) =
             let bufs = scratch |> List.map (fun len -> ArrayPool<float>.Shared.Rent len)
@@ -436,7 +439,7 @@ module Conv =
                 db.[f] <- db.[f] + TensorPrimitives.Sum(ReadOnlySpan<float>(dd, (n * g.F + f) * l, l))
 
         // Per chunk of images: its own partial dw (summed in chunk order below), dx written image by image.
-        let chunks = max 1 (min g.N Chunks)
+        let chunks = chunkCount g
         let partial = Array.init chunks (fun _ -> Array.zeroCreate wd.Length)
         let dx = Array.zeroCreate (g.N * image)
 
