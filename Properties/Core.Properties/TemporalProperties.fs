@@ -56,11 +56,12 @@ let ``the embedding gradient with repeated indices is the sum of the per-occurre
         let x = indices (key c 0) n t v
         let dout = normal (key c 2) [| n; t; d |]
         let _, cache = WordEmbedding.forward x (normal (key c 1) [| v; d |])
-        // Each occurrence alone: dout kept at (i, j) only.
+        // Each occurrence alone: the gradient of a (1, 1) lookup of x[i, j] with upstream dout[i, j].
         let alone i j =
-            WordEmbedding.backward
-                (Tensor.init [| n; t; d |] (fun ix -> if ix.[0] = i && ix.[1] = j then dout.[ix] else 0.0))
-                cache
+            let _, one =
+                WordEmbedding.forward (Indices.FromArray([| x.[i, j] |], 1, 1)) (Tensor.zeros [| v; d |])
+
+            WordEmbedding.backward (Tensor.init [| 1; 1; d |] (fun ix -> dout.[i, j, ix.[2]])) one
 
         let summed =
             [
