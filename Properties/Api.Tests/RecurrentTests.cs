@@ -198,4 +198,36 @@ public class RecurrentTests
         Assert.Throws<ArgumentNullException>(() => Layers.LstmForward(null!, Tensor.Zeros(1, 1), Tensor.Zeros(1, 4), Tensor.Zeros(1, 4), Tensor.Zeros(4)));
         Assert.Throws<ArgumentNullException>(() => Losses.TemporalSoftmax(Tensor.Zeros(1, 1, 2), null!));
     }
+
+    [Fact]
+    public void TheReadmeRecurrentExampleRunsAndItsGradientCheckPasses()
+    {
+        // README-BEGIN recurrent
+        var key = Rng.Create(1);
+        var x = Tensor.RandomNormal(key.Derive(0), 1.0, 2, 5, 3);              // (N, T, D)
+        var h0 = Tensor.Zeros(2, 4);                                            // (N, H)
+        var wx = Tensor.RandomNormal(key.Derive(1), 0.5, 3, 16);                // (D, 4H), gates i, f, o, g
+        var wh = Tensor.RandomNormal(key.Derive(2), 0.5, 4, 16);                // (H, 4H)
+        var b = Tensor.Zeros(16);
+        var wVocab = Tensor.RandomNormal(key.Derive(3), 0.5, 4, 10);            // (H, V)
+        var bVocab = Tensor.Zeros(10);
+        var y = Indices.FromArray([1, 2, 3, 0, 0, 4, 5, 6, 7, 0], 2, 5);       // targets (N, T) in [0, V)
+
+        double Loss(Tensor wx2)
+        {
+            var (hs, _) = Layers.LstmForward(x, h0, wx2, wh, b);                // (N, T, H)
+            var (s, _) = Layers.TemporalAffineForward(hs, wVocab, bVocab);      // (N, T, V)
+            return Losses.TemporalSoftmax(s, y, mask: y.NotEqual(0)).Loss;      // sum over unmasked steps / N
+        }
+
+        var (h, lstmCache) = Layers.LstmForward(x, h0, wx, wh, b);
+        var (scores, affineCache) = Layers.TemporalAffineForward(h, wVocab, bVocab);
+        var loss = Losses.TemporalSoftmax(scores, y, mask: y.NotEqual(0));
+        var dh = Layers.TemporalAffineBackward(loss.Dscores, affineCache).Dx;
+        var grads = Layers.LstmBackward(dh, lstmCache);                         // Dx, Dh0, DWx, DWh, Db
+        var report = GradientCheck.Check("lstm dWx", Loss, wx, grads.DWx);
+        // README-END recurrent
+        Assert.True(report.Passed, report.ToString());
+        Assert.Equal(loss.Loss, Loss(wx));
+    }
 }
