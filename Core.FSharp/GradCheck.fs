@@ -7,6 +7,7 @@ open System
 /// it is within the tolerance. Relative error is |a − n| / max(floor, |a| + |n|), the course's <c>rel_error</c>
 /// with floor 1e-8.
 /// </summary>
+[<NoComparison>]
 type GradCheckReport = {
     /// <summary>What was checked (e.g. "affine dw").</summary>
     Name: string
