@@ -280,4 +280,14 @@ let ``the lifted layers run the layer's own forward and backward`` () =
         Prop.ensure (loss = r.Loss) (fun () -> $"{c}: {loss} vs {r.Loss}")
         Prop.close (string c) 0.0 hand.Dx g.["x"]
         Prop.close (string c) 0.0 hand.Dw g.["w"]
-        Prop.close (string c) 0.0 hand.Db g.["b"])
+        Prop.close (string c) 0.0 hand.Db g.["b"]
+
+        // a loss that is not at the root: its pullback scales by the upstream gradient
+        let scaled (loss: Value -> int[] -> Value) (r: LossResult) =
+            let _, gs = Autodiff.valueAndGrad (fun s -> loss s y * 3.0) scores
+            Prop.close $"{c} scaled" 1e-15 (r.Dscores * 3.0) gs
+
+        scaled Layers.softmaxLoss r
+        scaled Layers.svmLoss (Loss.svm scores y)
+        let _, gl = Autodiff.valueAndGrad (fun v -> Layers.l2 0.5 v * -2.0) w
+        Prop.close $"{c} scaled l2" 1e-15 (w * -1.0) gl)
