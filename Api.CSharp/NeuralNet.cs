@@ -11,6 +11,15 @@ public sealed record NetLoss(double Loss, IReadOnlyDictionary<string, Tensor> Gr
 {
     /// <summary>The net's non-trainable state after the batch (e.g. batchnorm running statistics); empty if none.</summary>
     public IReadOnlyDictionary<string, Tensor> State { get; init; } = new Dictionary<string, Tensor>();
+
+    /// <summary>The loss and the shape of each gradient and state tensor, in C# notation (the maps come from F#).</summary>
+    /// <returns>For example <c>NetLoss { Loss = 2.3026, Gradients = [W1: (784, 100), b1: (100,)], State = [] }</c>.</returns>
+    public override string ToString()
+    {
+        static string Shapes(IReadOnlyDictionary<string, Tensor> d) =>
+            "[" + string.Join(", ", d.Select(kv => $"{kv.Key}: ({string.Join(", ", kv.Value.Shape)}{(kv.Value.Rank == 1 ? "," : "")})")) + "]";
+        return $"NetLoss {{ Loss = {Loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}, Gradients = {Shapes(Gradients)}, State = {Shapes(State)} }}";
+    }
 }
 
 /// <summary>
