@@ -56,7 +56,7 @@ module Affine =
         validate "Affine.forward" x w b
         let n = x.Dims.[0]
         let d, m = w.Dims.[0], w.Dims.[1]
-        let out = Array.zeroCreate (n * m)
+        let out = Array.zeroCreate (Guard.elements "Affine.forward" "w" [| n; m |])
 
         for i in 0 .. n - 1 do
             System.Array.Copy(b.Data, 0, out, i * m, m)

@@ -132,7 +132,9 @@ module internal Pooling =
 /// <summary>
 /// Max pooling over x (N, C, H, W): out (N, C, H', W') holds the maximum of each window. The backward pass routes
 /// each upstream gradient to the arg-max of its window: the first maximal element in row-major window order when
-/// several are equal (ties), so exactly one input per window receives it; overlapping windows add up.
+/// several are equal (ties), so exactly one input per window receives it; overlapping windows add up. NaN
+/// propagates as in PyTorch (<c>max_pool2d</c>: <c>val &gt; maxval || isnan(val)</c>) and NumPy: a window holding NaN
+/// gives NaN, and its arg-max (which receives the gradient) is the window's last NaN; +∞ and −∞ are ordinary values.
 /// </summary>
 [<RequireQualifiedAccess>]
 module MaxPool =
@@ -155,7 +157,7 @@ module MaxPool =
                             for kj in 0 .. g.KW - 1 do
                                 let v = xd.[plane + (i * g.SH + ki) * g.W + j * g.SW + kj]
 
-                                if v > best then
+                                if PoolKernels.replaces v best then
                                     best <- v
 
                         out.[((b * g.C + c) * g.Ho + i) * g.Wo + j] <- best
@@ -187,7 +189,7 @@ module MaxPool =
                             for kj in 0 .. g.KW - 1 do
                                 let p = plane + (i * g.SH + ki) * g.W + j * g.SW + kj
 
-                                if xd.[p] > xd.[at] then
+                                if PoolKernels.replaces xd.[p] xd.[at] then
                                     at <- p
 
                         dx.[at] <- dx.[at] + dd.[((b * g.C + c) * g.Ho + i) * g.Wo + j]
