@@ -9,6 +9,7 @@ open System
 /// infinity, has relative error +∞: the check fails and the report names that coordinate (WorstIndex, with both
 /// values).
 /// </summary>
+[<NoComparison>]
 type GradCheckReport = {
     /// <summary>What was checked (e.g. "affine dw").</summary>
     Name: string

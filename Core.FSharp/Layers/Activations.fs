@@ -1,16 +1,37 @@
 namespace Functional
 
 /// <summary>What the ReLU forward pass keeps (opaque): the input.</summary>
-type ReluCache = internal { X: Tensor }
+type ReluCache = internal {
+    X: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the leaky ReLU forward pass keeps (opaque): the input and the slope.</summary>
-type LeakyReluCache = internal { X: Tensor; Slope: float }
+type LeakyReluCache = internal {
+    X: Tensor
+    Slope: float
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the sigmoid forward pass keeps (opaque): the output.</summary>
-type SigmoidCache = internal { Out: Tensor }
+type SigmoidCache = internal {
+    Out: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the tanh forward pass keeps (opaque): the output.</summary>
-type TanhCache = internal { Out: Tensor }
+type TanhCache = internal {
+    Out: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

@@ -7,6 +7,7 @@ open System.Runtime.InteropServices
 /// width separately, dilation, and groups. The output size along the height is
 /// H' = ⌊(H + 2·PadH − Dilation·(HH − 1) − 1) / StrideH⌋ + 1 (PyTorch's rule), likewise along the width.
 /// </summary>
+[<NoComparison>]
 type ConvConfig = {
     /// <summary>Vertical stride, ≥ 1.</summary>
     StrideH: int
@@ -54,7 +55,10 @@ type ConvCache = internal {
     X: Tensor
     W: Tensor
     Config: ConvConfig
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of a convolution: <c>Dx</c> (N, C, H, W), <c>Dw</c> (F, C/groups, HH, WW), <c>Db</c> (F,).</summary>
 type ConvGrads = {
@@ -64,7 +68,10 @@ type ConvGrads = {
     Dw: Tensor
     /// <summary>Gradient with respect to the bias, shape (F,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

@@ -6,7 +6,10 @@ type LossResult = {
     Loss: float
     /// <summary>The gradient of the loss with respect to the scores, shape (N, C).</summary>
     Dscores: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

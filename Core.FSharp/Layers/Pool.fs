@@ -4,6 +4,7 @@ namespace Functional
 /// The configuration of a 2-D pooling layer: windows PoolHeight × PoolWidth moved by StrideH / StrideW, no padding.
 /// The output size is H' = ⌊(H − PoolHeight) / StrideH⌋ + 1 and W' = ⌊(W − PoolWidth) / StrideW⌋ + 1.
 /// </summary>
+[<NoComparison>]
 type PoolConfig = {
     /// <summary>Window height, ≥ 1.</summary>
     PoolHeight: int
@@ -35,13 +36,20 @@ type MaxPoolCache = internal {
     X: Tensor
     Config: PoolConfig
     ArgMax: byte[] option
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the average-pooling forward pass keeps (opaque): the input's shape and the configuration.</summary>
+[<NoComparison>]
 type AvgPoolCache = internal {
     XShape: int[]
     Config: PoolConfig
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
