@@ -243,6 +243,14 @@ module internal RecurrentKernels =
         for name, b in biases do
             expectShape fn name $"({kh},)" [| gates * h |] b
 
+        // The largest buffer: the gates of every step, (N·T, K·H) (the hidden states are (N, T, H)).
+        Guard.fits
+            fn
+            hArg
+            $"the gates (N·T, {kh}) of x {Guard.shapeText x.Dims}"
+            (Guard.product64 [ int64 n; int64 t; int64 gates; int64 h ])
+        |> ignore
+
         n, t, d, h
 
     /// The upstream gradient of a sequence (N, T, H) or of a step (N, H).

@@ -208,7 +208,7 @@ module WordEmbedding =
         Guard.rank fn "w" 2 w.Dims
         let v, d = w.Dims.[0], w.Dims.[1]
         let n, t = x.CheckRange(fn, "x", v, "V")
-        let out = GC.AllocateUninitializedArray(n * t * d)
+        let out = GC.AllocateUninitializedArray(Guard.elements fn "w" [| n; t; d |])
 
         x.Data |> Array.iteri (fun k i -> Array.Copy(w.Data, i * d, out, k * d, d))
 
@@ -254,6 +254,7 @@ module TemporalAffine =
                 $"w must have shape (D, M) with D = {d} (the last axis of x {Guard.shapeText x.Dims}), got {Guard.shapeText w.Dims}."
 
         RecurrentKernels.expectShape fn "b" "(M,)" [| m |] b
+        Guard.elements fn "w" [| n; t; m |] |> ignore
         let out = RecurrentKernels.inputProjection x.Data (n * t) d w.Data b.Data m
         Tensor.Wrap([| n; t; m |], out), { X = x; W = w }
 
