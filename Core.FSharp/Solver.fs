@@ -11,6 +11,7 @@ type ProgressKind =
     | Epoch = 1
 
 /// <summary>A progress event of a training run, for a callback (F#) or an <c>IProgress&lt;T&gt;</c> (C#).</summary>
+[<NoComparison>]
 type TrainingProgress = {
     /// <summary>Whether this reports an iteration or the end of an epoch.</summary>
     Kind: ProgressKind
@@ -46,7 +47,11 @@ type TrainingProgress = {
     /// <summary>The latest validation accuracy: <c>ValMetric</c>, for classifiers (whose metric is accuracy).</summary>
     member p.ValAccuracy = p.ValMetric
 
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
+
 /// <summary>A checkpoint save that failed during a run; training went on.</summary>
+[<NoComparison>]
 type CheckpointFailure = {
     /// <summary>The file that could not be written.</summary>
     Path: string
@@ -56,7 +61,10 @@ type CheckpointFailure = {
     Epoch: int
     /// <summary>Why: the message of the I/O error.</summary>
     Message: string
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>
 /// Raised when training stops being finite: the loss, a gradient or a parameter after the update holds NaN or ±∞.

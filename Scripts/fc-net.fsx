@@ -1,4 +1,4 @@
-// A fully connected net as a composition of layers: build it, check its gradients, overfit a small dataset.
+// A fully connected net written as functions over differentiable values: build it, check its gradients, overfit a small dataset.
 // Build first (dotnet build Functional.sln), then: dotnet fsi Scripts/fc-net.fsx
 #r "nuget: System.Numerics.Tensors, 10.0.0"
 #r "../Core.FSharp/bin/Debug/net10.0/Functional.Core.dll"
@@ -23,22 +23,22 @@ printfn "%s" net.Name
 for KeyValue(name, p) in net.Params do
     printfn "  %-3s %A" name (Tensor.shape p)
 
-// The layers it composes, and what each one outputs on a batch.
+// Its forward pass as a graph of layer primitives, and what each one outputs on a batch.
 let rng = Rng.create 1L
 let x = Tensor.randn (Rng.derive 0 rng) 1.0 [| 50; 20 |]
 let y = rng |> Rng.derive 1 |> Rng.uniforms 50 |> Array.map (fun u -> int (u * 5.0))
 
-let context: LayerContext = {
-    Params = net.Params
-    State = net.State
-    Mode = Mode.Train
-    Rng = Rng.derive 2 rng
-}
+let parameters = net.Params |> Map.map (fun _ t -> Autodiff.constant t)
 
-for name, out in Compose.trace (Nets.fullyConnectedLayers config) context x do
-    printfn "  %-12s -> %A, mean %.3f" name (Tensor.shape out) (Tensor.sumAll out / float (Tensor.size out))
+let scores, _ =
+    (Nets.fullyConnectedNet config).Apply parameters net.State Mode.Train (Rng.derive 2 rng) (Autodiff.constant x)
 
-// 2. Its gradients against centered differences, on a small batch (the pullbacks run in reverse). Some gradients
+for v in Autodiff.nodes scores do
+    if not v.Inputs.IsEmpty then
+        let out = Autodiff.primal v
+        printfn "  %-12s -> %A, mean %.3f" v.Gate (Tensor.shape out) (Tensor.sumAll out / float (Tensor.size out))
+
+// 2. Its gradients against centered differences, on a small batch (the reverse sweep runs the pullbacks). Some gradients
 //    are near 0, where the numeric gradient's absolute round-off (~1e-11) dominates the course's rel_error, so the
 //    relative error's denominator is floored at 1e-2: near 0 the check is |analytic - numeric| <= 1e-9.
 let xs, ys = Tensor.slice 0 0 5 x, y.[0..4]

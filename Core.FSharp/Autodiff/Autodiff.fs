@@ -24,6 +24,16 @@ module Autodiff =
     /// <summary>The forward value of a differentiable value.</summary>
     let primal (v: Value) : Tensor = v.Primal
 
+    /// <summary>
+    /// Every value an output was computed from (gates, variables and constants), each once, inputs before the gates
+    /// that use them; the output last. For looking at a graph's intermediate values, or drawing it.
+    /// </summary>
+    let nodes (output: Value) : Value list =
+        if isNull (box output) then
+            Guard.fail "Autodiff.nodes" "output" "output must not be null."
+
+        Sweep.reachable (fun _ -> true) output |> List.ofSeq
+
     let private scalarOf (fn: string) (out: Value) =
         if isNull (box out) then
             Guard.fail fn "f" "f returned null."

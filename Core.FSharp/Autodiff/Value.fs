@@ -36,6 +36,12 @@ type Value = internal {
     /// <summary>The shape of the primal tensor.</summary>
     member v.Shape = Tensor.shape v.Primal
 
+    /// <summary>The gate that made the value (e.g. "+", "affine"), or the name of a leaf.</summary>
+    member v.Gate = v.Op
+
+    /// <summary>The values the gate was applied to, in order (empty for a leaf).</summary>
+    member v.Inputs: Value list = List.ofArray v.Parents
+
     override v.ToString() = $"Value {v.Op} {v.Primal}"
 
 /// <summary>
@@ -73,14 +79,15 @@ module internal Sweep =
         IsVariable = false
     }
 
-    /// The tracked values reachable from the root, parents before children (iterative depth-first post-order, so
-    /// deep graphs do not overflow the stack). Values are compared by reference.
-    let topological (root: Value) : List<Value> =
+    /// The values reachable from the root that satisfy the predicate (through such values only), parents before
+    /// children (iterative depth-first post-order, so deep graphs do not overflow the stack). Values are compared by
+    /// reference.
+    let reachable (included: Value -> bool) (root: Value) : List<Value> =
         let order = List<Value>()
         let seen = HashSet<Value>(HashIdentity.Reference)
         let stack = Stack<struct (Value * int)>()
 
-        if root.Tracked then
+        if included root then
             seen.Add root |> ignore
             stack.Push(struct (root, 0))
 
@@ -91,17 +98,20 @@ module internal Sweep =
                 stack.Push(struct (v, i + 1))
                 let p = v.Parents.[i]
 
-                if p.Tracked && seen.Add p then
+                if included p && seen.Add p then
                     stack.Push(struct (p, 0))
             else
                 order.Add v
 
         order
 
-    /// Cotangents of every tracked value reachable from the root, given the root's cotangent. An inner node's
-    /// cotangent is dropped once its pullback has run; the leaves' stay. A cotangent is added to another only when a
-    /// value really has two users.
-    let run (root: Value) (seed: Tensor) : Dictionary<Value, Tensor> =
+    /// The tracked values reachable from the root, parents before children.
+    let topological (root: Value) = reachable (fun v -> v.Tracked) root
+
+    /// Cotangents of every tracked value reachable from the root, given the root's cotangent. Unless keepAll (for
+    /// drawing), an inner node's cotangent is dropped once its pullback has run; the leaves' stay. A cotangent is
+    /// added to another only when a value really has two users.
+    let runKeeping (keepAll: bool) (root: Value) (seed: Tensor) : Dictionary<Value, Tensor> =
         let order = topological root
         let grads = Dictionary<Value, Tensor>(HashIdentity.Reference)
 
@@ -114,7 +124,9 @@ module internal Sweep =
             if v.Parents.Length > 0 then
                 match grads.TryGetValue v with
                 | true, g ->
-                    grads.Remove v |> ignore
+                    if not keepAll then
+                        grads.Remove v |> ignore
+
                     let pulled = v.Pullback g
 
                     for i in 0 .. v.Parents.Length - 1 do
@@ -129,6 +141,9 @@ module internal Sweep =
                 | _ -> ()
 
         grads
+
+    /// Cotangents of the tracked leaves reachable from the root.
+    let run (root: Value) (seed: Tensor) = runKeeping false root seed
 
     /// The cotangent of a leaf after a sweep: zeros of its shape when the output does not depend on it.
     let gradOf (grads: Dictionary<Value, Tensor>) (v: Value) =

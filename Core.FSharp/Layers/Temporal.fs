@@ -299,17 +299,34 @@ module TemporalSoftmax =
         let rowLoss = Array.zeroCreate (n * t)
         let invN = 1.0 / float n
 
-        for r in 0 .. n * t - 1 do
-            if mask.Data.[r] then
-                let o = r * v
-                let m = TensorPrimitives.Max(ReadOnlySpan(s, o, v))
-                TensorPrimitives.Subtract(ReadOnlySpan(s, o, v), m, Span(d, o, v))
-                TensorPrimitives.Exp(ReadOnlySpan(d, o, v), Span(d, o, v))
-                let z = TensorPrimitives.Sum(ReadOnlySpan(d, o, v))
-                let target = o + y.Data.[r]
-                rowLoss.[r] <- Math.Log z - (s.[target] - m)
-                TensorPrimitives.Multiply(ReadOnlySpan(d, o, v), invN / z, Span(d, o, v))
-                d.[target] <- d.[target] - invN
+        // Each step's row is computed alone and the loss summed in row order afterwards: the same bits for any
+        // split of the rows across threads.
+        let rows (r0: int) (r1: int) =
+            for r in r0 .. r1 - 1 do
+                if mask.Data.[r] then
+                    let o = r * v
+                    let m = TensorPrimitives.Max(ReadOnlySpan(s, o, v))
+                    TensorPrimitives.Subtract(ReadOnlySpan(s, o, v), m, Span(d, o, v))
+                    TensorPrimitives.Exp(ReadOnlySpan(d, o, v), Span(d, o, v))
+                    let z = TensorPrimitives.Sum(ReadOnlySpan(d, o, v))
+                    let target = o + y.Data.[r]
+                    rowLoss.[r] <- Math.Log z - (s.[target] - m)
+                    TensorPrimitives.Multiply(ReadOnlySpan(d, o, v), invN / z, Span(d, o, v))
+                    d.[target] <- d.[target] - invN
+
+        let count = n * t
+
+        let parts =
+            if int64 count * int64 v >= Gemm.parallelRowsWork then
+                min Gemm.threads.Value count
+            else
+                1
+
+        if parts > 1 then
+            Threading.Tasks.Parallel.For(0, parts, (fun p -> rows (p * count / parts) ((p + 1) * count / parts)))
+            |> ignore
+        else
+            rows 0 count
 
         {
             Loss = Array.sum rowLoss * invN

@@ -93,9 +93,8 @@ module Captioning =
     let name (cfg: CaptioningConfig) =
         $"captioning {cellName cfg.Cell} (D {cfg.InputDim}, W {cfg.WordVecDim}, H {cfg.HiddenDim}, V {cfg.VocabSize})"
 
-    /// <summary>Checks the sizes (≥ 1) and the special tokens (in [0, V)); fails naming the field.</summary>
-    let validate (cfg: CaptioningConfig) =
-        let fn = "Captioning"
+    /// <summary>Checks the sizes (≥ 1) and the special tokens (in [0, V)); fails naming fn and the field.</summary>
+    let validate (fn: string) (cfg: CaptioningConfig) =
         Guard.positive fn "InputDim" cfg.InputDim
         Guard.positive fn "WordVecDim" cfg.WordVecDim
         Guard.positive fn "HiddenDim" cfg.HiddenDim
@@ -111,7 +110,7 @@ module Captioning =
     /// biases b_proj (H,), b (gH,), b_h (gH,, GRU only), b_vocab (V,) zero.
     /// </summary>
     let init (cfg: CaptioningConfig) : Map<string, Tensor> =
-        validate cfg
+        validate "Captioning.init" cfg
         let key = Rng.create cfg.Seed
         let g = gates cfg.Cell
         let d, w, h, v = cfg.InputDim, cfg.WordVecDim, cfg.HiddenDim, cfg.VocabSize
@@ -413,7 +412,7 @@ module Captioning =
         (data: CaptioningData)
         : Trainable =
         let fn = "Captioning.trainable"
-        validate cfg
+        validate fn cfg
 
         if
             data.NumTrain < 1

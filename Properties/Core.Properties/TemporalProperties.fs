@@ -221,3 +221,65 @@ let ``indices slice along the time axis and compare into masks`` () =
     Assert.Equal(5, (output.NotEqual 0).CountTrue)
     Assert.Equal(7, captions.[1, 1])
     Prop.throwsWith [ "Indices.Item"; "index 5"; "axis 1" ] (fun () -> captions.[0, 5])
+
+[<Fact>]
+let ``temporal layers' backward passes equal autodiff of their forwards written from ops`` () =
+    checkAll "temporal autodiff oracle" 50 (fun c ->
+        let n, t, d, v = c.["N"], c.["T"], c.["D"], c.["V"]
+
+        let close name (expected: Tensor) (actual: Tensor) =
+            let r = GradCheck.compareWith Prop.GradFloor name 1e-10 actual expected
+            Prop.ensure r.Passed (fun () -> $"{c}: {r}")
+
+        let x = indices (key c 0) n t v
+        let w = normal (key c 1) [| v; d |]
+        let dout = normal (key c 2) [| n; t; d |]
+        // Embedding: gather the rows of W, then (N, T, D).
+        let embedOps (w: Value) =
+            Ops.gather (x.ToArray()) w |> Ops.reshape [| n; t; d |]
+
+        close
+            "embedding dW"
+            (Autodiff.grad (fun w' -> Ops.sum [||] false (embedOps w' * Autodiff.constant dout)) w)
+            (WordEmbedding.backward dout (snd (WordEmbedding.forward x w)))
+
+        // Temporal affine: reshape to (N·T, D), one product, back to (N, T, M).
+        let xs, wa, ba =
+            normal (key c 3) [| n; t; d |], normal (key c 4) [| d; v |], normal (key c 5) [| v |]
+
+        let da = normal (key c 6) [| n; t; v |]
+        let inputs = Map.ofList [ "x", xs; "w", wa; "b", ba ]
+
+        let _, auto =
+            Autodiff.gradients
+                (fun p ->
+                    let out =
+                        Ops.matmul (Ops.reshape [| n * t; d |] p.["x"]) p.["w"] + p.["b"]
+                        |> Ops.reshape [| n; t; v |]
+
+                    Ops.sum [||] false (out * Autodiff.constant da))
+                inputs
+
+        let g = TemporalAffine.backward da (snd (TemporalAffine.forward xs wa ba))
+        close "affine dx" auto.["x"] g.Dx
+        close "affine dw" auto.["w"] g.Dw
+        close "affine db" auto.["b"] g.Db
+
+        // Temporal softmax: log-softmax rows, the targets picked, masked, summed, divided by N.
+        let s, y, m = softmaxInputs c
+
+        let keep =
+            Tensor.ofArray [| n * t |] (m.ToArray() |> Array.map (fun b -> if b then 1.0 else 0.0))
+
+        let lossOps (scores: Value) =
+            let rows = Ops.reshape [| n * t; v |] scores
+            let shifted = rows - Ops.max [| 1 |] true rows
+            let logp = shifted - Ops.log (Ops.sum [| 1 |] true (Ops.exp shifted))
+
+            -(Ops.sum [||] false (Ops.pick (y.ToArray()) logp * Autodiff.constant keep))
+            / float n
+
+        let loss, auto = Autodiff.valueAndGrad lossOps s
+        let r = TemporalSoftmax.loss s y m
+        Prop.ensure (abs (loss - r.Loss) <= 1e-12 * max 1.0 (abs loss)) (fun () -> $"{c}: {loss} vs {r.Loss}")
+        close "dscores" auto r.Dscores)
