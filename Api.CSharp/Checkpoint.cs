@@ -81,17 +81,20 @@ public sealed class Checkpoint
     /// <summary>The net state that goes with the best parameters.</summary>
     public IReadOnlyDictionary<string, Tensor> BestState => Core.BestModelState;
 
-    /// <summary>The best validation accuracy so far.</summary>
-    public double BestValAccuracy => Core.BestValAcc;
+    /// <summary>The name of the metric checked after each epoch: "accuracy" for classifiers, "bleu-4" for captioning nets.</summary>
+    public string Metric => Core.Setup.Metric;
+
+    /// <summary>The best validation accuracy so far (the best validation <see cref="Metric"/> for other model kinds).</summary>
+    public double BestValAccuracy => Core.BestValMetric;
 
     /// <summary>The loss of every iteration so far.</summary>
     public IReadOnlyList<double> LossHistory => Core.LossHistory;
 
-    /// <summary>Training accuracy before training and after each completed epoch.</summary>
-    public IReadOnlyList<double> TrainAccuracyHistory => Core.TrainAccHistory;
+    /// <summary>Training accuracy (<see cref="Metric"/>) before training and after each completed epoch.</summary>
+    public IReadOnlyList<double> TrainAccuracyHistory => Core.TrainMetricHistory;
 
-    /// <summary>Validation accuracy before training and after each completed epoch.</summary>
-    public IReadOnlyList<double> ValAccuracyHistory => Core.ValAccHistory;
+    /// <summary>Validation accuracy (<see cref="Metric"/>) before training and after each completed epoch.</summary>
+    public IReadOnlyList<double> ValAccuracyHistory => Core.ValMetricHistory;
 
     /// <inheritdoc/>
     public override string ToString() =>

@@ -146,6 +146,20 @@ public static class Datasets
     /// </summary>
     /// <returns>The split; X of each set has shape (N, 1, 28, 28), the classes are "0" … "9".</returns>
     public static ImageSplit Digits() => new(FDigits.load());
+
+    /// <summary>
+    /// The embedded digit captions: strips of 1–4 embedded digits side by side (28 × 112 pixels, each digit in its
+    /// 28-pixel slot moved by a seeded offset of −2 … 2 pixels) captioned with the digit words
+    /// (<c>&lt;START&gt; seven three one &lt;END&gt;</c>). The strips of each set are drawn only from the digits of
+    /// the matching set of <see cref="Digits"/>. Generated deterministically on load.
+    /// </summary>
+    /// <param name="numTrain">Training strips (≥ 1).</param>
+    /// <param name="numValidation">Validation strips (≥ 1).</param>
+    /// <param name="numTest">Test strips (≥ 1).</param>
+    /// <returns>The split and its vocabulary (V = 14).</returns>
+    /// <exception cref="ArgumentException">A count is not positive.</exception>
+    public static CaptionedImageSplit DigitCaptions(int numTrain = 20000, int numValidation = 2000, int numTest = 2000) =>
+        new(Functional.FSharp.DigitCaptions.loadSized(numTrain, numValidation, numTest));
 }
 
 /// <summary>

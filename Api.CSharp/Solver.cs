@@ -59,13 +59,13 @@ public sealed class TrainingResult
     public IReadOnlyList<double> LossHistory => Core.State.LossHistory;
 
     /// <summary>Training accuracy before training (entry 0) and after each epoch.</summary>
-    public IReadOnlyList<double> TrainAccuracyHistory => Core.State.TrainAccHistory;
+    public IReadOnlyList<double> TrainAccuracyHistory => Core.State.TrainMetricHistory;
 
     /// <summary>Validation accuracy before training (entry 0) and after each epoch.</summary>
-    public IReadOnlyList<double> ValAccuracyHistory => Core.State.ValAccHistory;
+    public IReadOnlyList<double> ValAccuracyHistory => Core.State.ValMetricHistory;
 
     /// <summary>The best validation accuracy.</summary>
-    public double BestValAccuracy => Core.State.BestValAcc;
+    public double BestValAccuracy => Core.State.BestValMetric;
 
     /// <summary>The parameters with the best validation accuracy.</summary>
     public IReadOnlyDictionary<string, Tensor> BestParameters => Core.State.BestParams;
@@ -99,6 +99,15 @@ public sealed class TrainingResult
 
     /// <summary>Training examples processed per second in this run.</summary>
     public double ExamplesPerSecond => Core.ExamplesPerSecond;
+
+    /// <summary>
+    /// The checkpoint files this run wrote (full paths): empty when no save of this run succeeded, so a file left by
+    /// an earlier run is never reported. A cancelled run saves the state it reached (it resumes bit for bit).
+    /// </summary>
+    public IReadOnlyList<string> CheckpointsWritten => Core.CheckpointsWritten.ToArray();
+
+    /// <summary>The checkpoint saves that failed during the run, in order; training went on after each.</summary>
+    public IReadOnlyList<CheckpointFailure> CheckpointFailures => Core.CheckpointFailures.ToArray();
 
     /// <inheritdoc/>
     public override string ToString() =>
@@ -157,8 +166,8 @@ public sealed class Solver
     /// </param>
     /// <param name="cancellationToken">When cancelled, training stops after the current step and returns what it has learned (<see cref="TrainingResult.Cancelled"/> is true).</param>
     /// <returns>The histories, the best and final parameters, and timing.</returns>
-    /// <exception cref="ArgumentException">The data are empty or mismatched, or a label is out of range.</exception>
-    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite; the exception carries the best parameters so far.</exception>
+    /// <exception cref="ArgumentException">The data are empty, mismatched or not finite (the message names the argument and the index), a label is out of range, or the checkpoint file cannot be written (checked before training starts).</exception>
+    /// <exception cref="TrainingDivergedException">The loss, a gradient or a parameter became NaN or infinite; the exception carries the best parameters so far.</exception>
     public TrainingResult Train(
         Tensor xTrain,
         IReadOnlyList<int> yTrain,

@@ -21,70 +21,20 @@ open System.Text
 open System.Text.Json
 open Functional
 
-/// <summary>How a training run was set up. Stored in checkpoints and compared with the run that resumes them.</summary>
-type SolverSetup = {
-    /// <summary>The model's name.</summary>
-    ModelName: string
-    /// <summary>The update rule's name (e.g. "adam").</summary>
-    RuleName: string
-    /// <summary>The update rule's starting configuration (before any learning-rate decay).</summary>
-    RuleConfig: OptimConfig
-    /// <summary>The minibatch size.</summary>
-    BatchSize: int
-    /// <summary>The number of training examples.</summary>
-    NumTrain: int
-}
-
-/// <summary>
-/// Everything the solver threads through its fold over minibatches, and what a checkpoint holds: parameters, model
-/// state, optimizer states, the random key, the position (epoch, iteration), the current learning rate, the
-/// histories and the best parameters so far. Resuming from a state gives bit for bit what the uninterrupted run
-/// gives.
-/// </summary>
-type SolverState = {
-    /// <summary>How the run was set up.</summary>
-    Setup: SolverSetup
-    /// <summary>The current parameters.</summary>
-    Params: Map<string, Tensor>
-    /// <summary>The current non-trainable model state (e.g. batchnorm running statistics).</summary>
-    ModelState: Map<string, Tensor>
-    /// <summary>The update rule's state for each parameter, by parameter name.</summary>
-    OptimStates: Map<string, OptimState>
-    /// <summary>The current (decayed) learning rate.</summary>
-    LearningRate: float
-    /// <summary>The run's key: minibatches, dropout masks and accuracy subsamples are derived from it.</summary>
-    Rng: Rng
-    /// <summary>The number of completed epochs.</summary>
-    Epoch: int
-    /// <summary>The number of completed iterations (minibatch steps) over all epochs.</summary>
-    Iteration: int
-    /// <summary>The minibatch loss of every iteration, in order.</summary>
-    LossHistory: ImmutableList<float>
-    /// <summary>Training accuracy before training (entry 0) and after each epoch.</summary>
-    TrainAccHistory: ImmutableList<float>
-    /// <summary>Validation accuracy before training (entry 0) and after each epoch.</summary>
-    ValAccHistory: ImmutableList<float>
-    /// <summary>The best validation accuracy so far.</summary>
-    BestValAcc: float
-    /// <summary>The parameters with the best validation accuracy so far.</summary>
-    BestParams: Map<string, Tensor>
-    /// <summary>The model state that went with the best parameters.</summary>
-    BestModelState: Map<string, Tensor>
-}
-
 /// <summary>
 /// Checkpoints of a training run as numpy <c>.npz</c> archives: one <c>.npy</c> array per parameter
 /// (<c>params/W1</c>), model-state tensor (<c>state/…</c>), optimizer slot (<c>optim/W1/m</c>), best parameter
-/// (<c>best/…</c>, <c>best_state/…</c>) and history (<c>history/loss</c>, <c>history/train_acc</c>,
-/// <c>history/val_acc</c>), plus a <c>checkpoint.json</c> entry with the rest (format, version, epoch, iteration,
-/// learning rate, random key, setup). numpy opens the file with <c>np.load</c>. Writes are atomic; reads verify
+/// (<c>best/…</c>, <c>best_state/…</c>) and history (<c>history/loss</c>, <c>history/train_metric</c>,
+/// <c>history/val_metric</c>), plus a <c>checkpoint.json</c> entry with the rest (format, version, epoch, iteration,
+/// learning rate, random key, setup, metric name). Version 1 (classifiers only) named the metric histories
+/// <c>history/train_acc</c> and <c>history/val_acc</c> and had no metric name; it still loads, as metric "accuracy". numpy opens the file with <c>np.load</c>. Writes are atomic; reads verify
 /// everything and raise a <see cref="T:Functional.CheckpointException"/> on any problem.
 /// </summary>
 [<RequireQualifiedAccess>]
 module Checkpoint =
     /// <summary>The checkpoint format version this library writes (and the newest it reads).</summary>
     [<Literal>]
-    let Version = 1
+    let Version = 2
 
     /// <summary>The name of the JSON entry.</summary>
     [<Literal>]
@@ -129,14 +79,15 @@ module Checkpoint =
             writeConfig w s.Setup.RuleConfig
             w.WriteNumber("batchSize", s.Setup.BatchSize)
             w.WriteNumber("numTrain", s.Setup.NumTrain)
+            w.WriteString("metric", s.Setup.Metric)
             w.WriteNumber("epoch", s.Epoch)
             w.WriteNumber("iteration", s.Iteration)
             w.WriteNumber("learningRate", s.LearningRate)
             // The exact bits too: the JSON number is for people, the bits are what resuming uses.
             w.WriteString("learningRateBits", BitConverter.DoubleToInt64Bits(s.LearningRate).ToString("X16"))
             w.WriteString("rngKey", s.Rng.Key.ToString("X16"))
-            w.WriteNumber("bestValAccuracy", s.BestValAcc)
-            w.WriteString("bestValAccuracyBits", BitConverter.DoubleToInt64Bits(s.BestValAcc).ToString("X16"))
+            w.WriteNumber("bestValMetric", s.BestValMetric)
+            w.WriteString("bestValMetricBits", BitConverter.DoubleToInt64Bits(s.BestValMetric).ToString("X16"))
             names w "params" s.Params
             names w "state" s.ModelState
             names w "bestParams" s.BestParams
@@ -171,11 +122,75 @@ module Checkpoint =
             check ("optim/" + kv.Key) kv.Value.SlotMap
 
     /// <summary>
+    /// Checks, before a run starts, that a checkpoint can be written at path: it names no folder, its folder exists,
+    /// and a small probe file can be created, flushed to disk and deleted there (this catches read-only folders,
+    /// full disks and paths below a file). Fails with an ArgumentException naming <paramref name="fn"/>, the
+    /// argument <paramref name="arg"/> and the reason.
+    /// </summary>
+    let checkWritable (fn: string) (arg: string) (path: string) =
+        if String.IsNullOrWhiteSpace path then
+            Guard.fail fn arg $"{arg} must not be empty."
+
+        let full = Path.GetFullPath path
+
+        if Directory.Exists full then
+            let example = Path.Combine(path, "checkpoint.npz")
+            Guard.fail fn arg $"{arg} '{path}' names a folder; it must name a file (e.g. '{example}')."
+
+        let dir = Path.GetDirectoryName full
+
+        if not (Directory.Exists dir) then
+            Guard.fail fn arg $"the folder of {arg} '{path}' does not exist (checkpoints are written after each epoch)."
+
+        let probe = full + ".tmp-probe-" + Guid.NewGuid().ToString("N")
+
+        try
+            try
+                use fs = new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None)
+                fs.Write(Array.zeroCreate<byte> 4096, 0, 4096)
+                fs.Flush true
+            finally
+                try
+                    File.Delete probe
+                with _ ->
+                    ()
+        with
+        | :? IOException
+        | :? UnauthorizedAccessException as e -> Guard.fail fn arg $"{arg} '{path}' cannot be written: {e.Message}"
+
+    /// Deletes temporary files of this target that no writer holds open: what a save killed mid-write (kill -9,
+    /// power loss) leaves behind. A live writer holds its temporary file with an exclusive lock (FileShare.None,
+    /// an advisory lock on Unix), so its file is skipped.
+    let private removeStale (path: string) =
+        let full = Path.GetFullPath path
+
+        match Path.GetDirectoryName full with
+        | null -> ()
+        | dir when not (Directory.Exists dir) -> ()
+        | dir ->
+            for tmp in Directory.EnumerateFiles(dir, string (Path.GetFileName full) + ".tmp-*") do
+                try
+                    do
+                        use _ = new FileStream(tmp, FileMode.Open, FileAccess.ReadWrite, FileShare.None)
+                        ()
+
+                    File.Delete tmp
+                with
+                | :? IOException
+                | :? UnauthorizedAccessException -> ()
+
+    /// <summary>
     /// Writes a solver state to an <c>.npz</c> checkpoint at path, atomically: a temporary file in the same folder,
     /// flushed, then renamed over path. On failure the temporary file is removed and an existing file is untouched.
+    /// Temporary files of the same target left by an earlier save that was killed (<c>path.tmp-*</c>, not held
+    /// open by a writer) are deleted first. Two processes must not write the same checkpoint at the same time.
     /// </summary>
     let save (path: string) (state: SolverState) =
         validateState "Checkpoint.save" state
+
+        if not (String.IsNullOrWhiteSpace path) then
+            removeStale path
+
         let s = state
 
         let arrays = [
@@ -186,8 +201,8 @@ module Checkpoint =
             for p in s.OptimStates do
                 for kv in p.Value.SlotMap -> $"optim/{p.Key}/{kv.Key}", kv.Value
             yield "history/loss", history s.LossHistory
-            yield "history/train_acc", history s.TrainAccHistory
-            yield "history/val_acc", history s.ValAccHistory
+            yield "history/train_metric", history s.TrainMetricHistory
+            yield "history/val_metric", history s.ValMetricHistory
         ]
 
         let entries =
@@ -352,9 +367,16 @@ module Checkpoint =
 
             ImmutableList.CreateRange t.Data
 
+        // Version 1 wrote classifiers only: accuracy histories under other names.
+        let metricEntry, bestEntry =
+            if version = 1 then
+                "acc", "bestValAccuracyBits"
+            else
+                "metric", "bestValMetricBits"
+
         let loss = vector "history/loss"
-        let trainAcc = vector "history/train_acc"
-        let valAcc = vector "history/val_acc"
+        let trainAcc = vector $"history/train_{metricEntry}"
+        let valAcc = vector $"history/val_{metricEntry}"
         let epoch = int32Of path root "epoch"
         let iteration = int32Of path root "iteration"
         let batchSize = int32Of path root "batchSize"
@@ -371,7 +393,7 @@ module Checkpoint =
 
         check
             (trainAcc.Count = epoch + 1 && valAcc.Count = epoch + 1)
-            $"the accuracy histories have {trainAcc.Count} and {valAcc.Count} entries for {epoch} epochs (expected {epoch + 1})"
+            $"the metric histories have {trainAcc.Count} and {valAcc.Count} entries for {epoch} epochs (expected {epoch + 1})"
 
         check
             (Set.ofSeq optimStates.Keys = Set.ofSeq parameters.Keys)
@@ -406,6 +428,11 @@ module Checkpoint =
                 RuleConfig = configOf path (prop path root "ruleConfig" JsonValueKind.Object)
                 BatchSize = batchSize
                 NumTrain = numTrain
+                Metric =
+                    if version = 1 then
+                        "accuracy"
+                    else
+                        stringOf path root "metric"
             }
             Params = parameters
             ModelState = modelState
@@ -415,9 +442,9 @@ module Checkpoint =
             Epoch = epoch
             Iteration = iteration
             LossHistory = loss
-            TrainAccHistory = trainAcc
-            ValAccHistory = valAcc
-            BestValAcc = bitsOf path root "bestValAccuracyBits"
+            TrainMetricHistory = trainAcc
+            ValMetricHistory = valAcc
+            BestValMetric = bitsOf path root bestEntry
             BestParams = bestParams
             BestModelState = bestState
         }

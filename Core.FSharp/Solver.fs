@@ -25,10 +25,12 @@ type TrainingProgress = {
     NumEpochs: int
     /// <summary>The loss of the latest minibatch.</summary>
     Loss: float
-    /// <summary>The latest training accuracy (checked before training and after each epoch).</summary>
-    TrainAccuracy: float
-    /// <summary>The latest validation accuracy.</summary>
-    ValAccuracy: float
+    /// <summary>The name of the model kind's metric (e.g. "accuracy", "bleu-4"); higher is better.</summary>
+    Metric: string
+    /// <summary>The latest training metric (checked before training and after each epoch).</summary>
+    TrainMetric: float
+    /// <summary>The latest validation metric.</summary>
+    ValMetric: float
     /// <summary>The learning rate in use.</summary>
     LearningRate: float
     /// <summary>Training examples processed per second in this run so far.</summary>
@@ -39,12 +41,35 @@ type TrainingProgress = {
     Eta: TimeSpan
 } with
 
+    /// <summary>The latest training accuracy: <c>TrainMetric</c>, for classifiers (whose metric is accuracy).</summary>
+    member p.TrainAccuracy = p.TrainMetric
+
+    /// <summary>The latest validation accuracy: <c>ValMetric</c>, for classifiers (whose metric is accuracy).</summary>
+    member p.ValAccuracy = p.ValMetric
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
+
+/// <summary>A checkpoint save that failed during a run; training went on.</summary>
+[<NoComparison>]
+type CheckpointFailure = {
+    /// <summary>The file that could not be written.</summary>
+    Path: string
+    /// <summary>The iteration (count over all epochs) whose state was being saved.</summary>
+    Iteration: int
+    /// <summary>The completed epochs of that state.</summary>
+    Epoch: int
+    /// <summary>Why: the message of the I/O error.</summary>
+    Message: string
+} with
+
     /// <summary>In C# record notation on one line (see Display.record).</summary>
     override r.ToString() = Display.record r
 
 /// <summary>
-/// Raised when the training loss becomes NaN or infinite. Training stops; the exception carries the iteration where
-/// it happened and the best parameters found before it (with their validation accuracy).
+/// Raised when training stops being finite: the loss, a gradient or a parameter after the update holds NaN or ±∞.
+/// Training stops; the exception carries the iteration where it happened, what became non-finite, and the best
+/// parameters found before it (with their validation metric).
 /// </summary>
 type TrainingDivergedException
     (
@@ -52,27 +77,34 @@ type TrainingDivergedException
         iteration: int,
         epoch: int,
         loss: float,
+        quantity: string,
         bestParameters: IReadOnlyDictionary<string, Tensor>,
         bestModelState: IReadOnlyDictionary<string, Tensor>,
-        bestValAccuracy: float
+        bestValMetric: float
     ) =
     inherit Exception(message)
 
-    /// <summary>The iteration (1-based count over all epochs) whose loss was not finite.</summary>
+    /// <summary>The iteration (1-based count over all epochs) that was not finite.</summary>
     member _.Iteration = iteration
     /// <summary>The epoch (1-based) in progress.</summary>
     member _.Epoch = epoch
-    /// <summary>The loss value (NaN or ±∞).</summary>
+    /// <summary>The loss of that iteration (NaN or ±∞ when the loss diverged; finite when a gradient or a parameter did).</summary>
     member _.Loss = loss
 
-    /// <summary>The parameters with the best validation accuracy before training diverged.</summary>
+    /// <summary>What stopped being finite: "loss", "gradient of 'W1'" or "parameter 'W1'".</summary>
+    member _.Quantity = quantity
+
+    /// <summary>The parameters with the best validation metric before training diverged.</summary>
     member _.BestParameters: IReadOnlyDictionary<string, Tensor> = bestParameters
 
     /// <summary>The model state that goes with the best parameters.</summary>
     member _.BestModelState: IReadOnlyDictionary<string, Tensor> = bestModelState
 
-    /// <summary>The validation accuracy of the best parameters.</summary>
-    member _.BestValAccuracy = bestValAccuracy
+    /// <summary>The validation metric of the best parameters (accuracy for classifiers).</summary>
+    member _.BestValMetric = bestValMetric
+
+    /// <summary>The validation accuracy of the best parameters: <c>BestValMetric</c>, for classifiers.</summary>
+    member _.BestValAccuracy = bestValMetric
 
 namespace Functional.FSharp
 
@@ -150,19 +182,65 @@ type SolverResult = {
     Elapsed: TimeSpan
     /// <summary>Training examples processed per second in this run.</summary>
     ExamplesPerSecond: float
+    /// <summary>
+    /// The checkpoint files this run wrote (full paths, each once): empty when no save of this run succeeded, so
+    /// a file that was there before the run is never reported as written.
+    /// </summary>
+    CheckpointsWritten: string list
+    /// <summary>The saves that failed during the run, in order (training went on after each).</summary>
+    CheckpointFailures: CheckpointFailure list
 }
 
 /// <summary>
-/// The training loop: a fold over minibatches. Each epoch visits the training set in a random order (a permutation
-/// derived from the run's key and the epoch) in minibatches of BatchSize, the last one possibly smaller; each step
-/// runs the model's loss, then the update rule on every parameter. After each epoch the accuracies are checked, the
-/// best parameters kept, the learning rate decayed and, when asked, a checkpoint written. Everything is a value
-/// threaded through the fold, so the same seed gives the same run, and resuming a checkpoint gives bit for bit the
-/// uninterrupted run.
+/// The metric a model kind brings to the solver: measured before training and after each epoch on the training and
+/// the validation set; higher is better, and the solver keeps the parameters with the best validation value.
+/// </summary>
+type Metric = {
+    /// <summary>A short name, stored in checkpoints: "accuracy", "bleu-4".</summary>
+    Name: string
+    /// <summary>
+    /// params → model state → the run's key → completed epochs → (training value, validation value). Subsamples
+    /// must be drawn from keys derived from the run's key with streams ≥ 2 (0 and 1 are the solver's: minibatch
+    /// order and dropout), so that runs stay reproducible.
+    /// </summary>
+    Evaluate: Map<string, Tensor> -> Map<string, Tensor> -> Rng -> int -> float * float
+}
+
+/// <summary>
+/// What the solver trains: any model kind, seen as its parameters, its state, the size of its training set, a
+/// training loss over the training examples at given indices, and its metric. <c>Solver.classifier</c> makes one of
+/// a classifier <see cref="T:Functional.FSharp.Model"/> and its data; <c>Captioning.trainable</c> one of a
+/// captioning net.
+/// </summary>
+type Trainable = {
+    /// <summary>The model's name (stored in checkpoints).</summary>
+    Name: string
+    /// <summary>The initial parameters.</summary>
+    Params: Map<string, Tensor>
+    /// <summary>The initial non-trainable state.</summary>
+    State: Map<string, Tensor>
+    /// <summary>The number of training examples N (≥ 1): minibatches are drawn from 0 … N-1.</summary>
+    NumTrain: int
+    /// <summary>The argument that holds the training inputs, for messages (e.g. "XTrain").</summary>
+    InputName: string
+    /// <summary>Training-mode loss, gradients and new state on the training examples at the given indices: params → state → rng (dropout) → indices → result.</summary>
+    Loss: Map<string, Tensor> -> Map<string, Tensor> -> Rng -> int[] -> ModelLoss
+    /// <summary>What the solver measures after each epoch.</summary>
+    Metric: Metric
+}
+
+/// <summary>
+/// The training loop: a fold over minibatches, for any <see cref="T:Functional.FSharp.Trainable"/>. Each epoch visits
+/// the training set in a random order (a permutation derived from the run's key and the epoch) in minibatches of
+/// BatchSize, the last one possibly smaller; each step runs the model's loss, then the update rule on every
+/// parameter. After each epoch the model kind's metric is checked, the best parameters kept, the learning rate
+/// decayed and, when asked, a checkpoint written. Everything is a value threaded through the fold, so the same seed
+/// gives the same run, and resuming a checkpoint gives bit for bit the uninterrupted run. The classifier functions
+/// (<c>init</c>, <c>train</c>, <c>resume</c> …) are this fold with <c>classifier</c>'s accuracy metric.
 /// </summary>
 [<RequireQualifiedAccess>]
 module Solver =
-    // Independent streams derived from the run's key.
+    // Independent streams derived from the run's key. Metrics use streams >= 2.
     let private batchStream = 0
     let private dropoutStream = 1
     let private trainSampleStream = 2
@@ -198,12 +276,49 @@ module Solver =
         match config.CheckpointPath with
         | Some p when String.IsNullOrWhiteSpace p ->
             Guard.fail fn "CheckpointPath" "CheckpointPath must not be empty (use None for no checkpoints)."
+        | Some p when IO.Directory.Exists(IO.Path.GetFullPath p) ->
+            Guard.fail
+                fn
+                "CheckpointPath"
+                $"CheckpointPath '{p}' names a folder; it must name a file (e.g. checkpoint.npz)."
         | Some p when not (IO.Directory.Exists(IO.Path.GetDirectoryName(IO.Path.GetFullPath p))) ->
             Guard.fail
                 fn
                 "CheckpointPath"
                 $"the folder of CheckpointPath '{p}' does not exist (checkpoints are written after each epoch)."
         | _ -> ()
+
+    /// The row-major index of flat position i in a tensor of shape dims, as text: "[3, 0, 12, 7]".
+    let private indexText (dims: int[]) (i: int) =
+        let strides = Guard.rowMajorStrides dims
+
+        "["
+        + String.Join(", ", Array.init dims.Length (fun k -> (i / strides.[k]) % dims.[k]))
+        + "]"
+
+    /// The first position holding NaN or ±∞, if any.
+    let internal firstNonFinite (t: Tensor) =
+        let data = t.Data
+        let mutable i = 0
+
+        while i < data.Length && Double.IsFinite data.[i] do
+            i <- i + 1
+
+        if i < data.Length then Some i else None
+
+    /// <summary>
+    /// Rejects training data holding NaN or ±∞ before training starts (policy: non-finite data is an input error,
+    /// not something to train on; one NaN pixel would otherwise turn every gradient NaN). Names the function, the
+    /// argument and the first offending index.
+    /// </summary>
+    let checkFinite (fn: string) (arg: string) (x: Tensor) =
+        match firstNonFinite x with
+        | Some i ->
+            Guard.fail
+                fn
+                arg
+                $"{arg}{indexText x.Dims i} = {x.Data.[i]}: training data must be finite (NaN or infinity would make every gradient NaN)."
+        | None -> ()
 
     let private validateData (data: TrainingData) =
         let fn = "Solver"
@@ -304,46 +419,20 @@ module Solver =
 
         float correct / float idx.Length
 
-    let private accuracies (config: SolverConfig) (model: Model) (data: TrainingData) (s: SolverState) (epoch: int) =
-        let trainAcc =
-            checkAccuracy
-                model
-                s.Params
-                s.ModelState
-                data.XTrain
-                data.YTrain
-                config.NumTrainSamples
-                config.BatchSize
-                ((s.Rng.Derive trainSampleStream).Derive epoch)
-
-        let valAcc =
-            checkAccuracy
-                model
-                s.Params
-                s.ModelState
-                data.XVal
-                data.YVal
-                config.NumValSamples
-                config.BatchSize
-                ((s.Rng.Derive valSampleStream).Derive epoch)
-
-        trainAcc, valAcc
-
     /// <summary>
-    /// The state a run starts from: the model's parameters and state, the rule's initial optimizer states, the key
-    /// from the seed, and the accuracies of the untrained model (history entry 0). Validates the options, the data
-    /// and the labels (against the number of classes the model scores).
+    /// A classifier and its data as a <see cref="T:Functional.FSharp.Trainable"/>: the loss on the minibatch's rows of
+    /// XTrain and YTrain, and the metric "accuracy" (NumTrainSamples training and NumValSamples validation examples,
+    /// sampled from streams 2 and 3 of the run's key and the epoch, scored in chunks of BatchSize). Validates the
+    /// data: non-empty, matching sizes, finite inputs (NaN or ±∞ is rejected naming the argument and the index), and
+    /// labels in [0, C) for the C classes the model scores.
     /// </summary>
-    let init (rule: UpdateRule) (config: SolverConfig) (model: Model) (data: TrainingData) : SolverState =
-        if isNull (box rule) then
-            Guard.fail "Solver" "rule" "the update rule must not be null."
-
+    let classifier (config: SolverConfig) (model: Model) (data: TrainingData) : Trainable =
         if isNull (box model) then
             Guard.fail "Solver" "model" "the model must not be null."
 
-        validateConfig config
-        Optim.validateConfig "Solver" rule.Config
         validateData data
+        checkFinite "Solver" "XTrain" data.XTrain
+        checkFinite "Solver" "XVal" data.XVal
 
         if model.Params.IsEmpty then
             Guard.fail "Solver" "model" $"the model '{model.Name}' has no parameters to train."
@@ -360,67 +449,125 @@ module Solver =
         checkLabels "YTrain" classes data.YTrain
         checkLabels "YVal" classes data.YVal
 
+        let accuracies (p: Map<string, Tensor>) (state: Map<string, Tensor>) (rng: Rng) (epoch: int) =
+            let check x y samples stream =
+                checkAccuracy model p state x y samples config.BatchSize ((rng.Derive stream).Derive epoch)
+
+            check data.XTrain data.YTrain config.NumTrainSamples trainSampleStream,
+            check data.XVal data.YVal config.NumValSamples valSampleStream
+
+        {
+            Name = model.Name
+            Params = model.Params
+            State = model.State
+            NumTrain = data.XTrain.Dims.[0]
+            InputName = "XTrain"
+            Loss =
+                fun p state rng batch ->
+                    model.Loss p state rng (data.XTrain.Take batch) (Array.map (fun i -> data.YTrain.[i]) batch)
+            Metric = {
+                Name = "accuracy"
+                Evaluate = accuracies
+            }
+        }
+
+    /// <summary>
+    /// The state a run of any trainable starts from: its parameters and state, the rule's initial optimizer
+    /// states, the key from the seed, and the metric of the untrained model (history entry 0).
+    /// </summary>
+    let start (rule: UpdateRule) (config: SolverConfig) (t: Trainable) : SolverState =
+        if isNull (box rule) then
+            Guard.fail "Solver" "rule" "the update rule must not be null."
+
+        validateConfig config
+        Optim.validateConfig "Solver" rule.Config
+
+        if t.Params.IsEmpty then
+            Guard.fail "Solver" "model" $"the model '{t.Name}' has no parameters to train."
+
+        if t.NumTrain < 1 then
+            Guard.fail "Solver" t.InputName $"the training set is empty ({t.NumTrain} examples)."
+
         let s = {
             Setup = {
-                ModelName = model.Name
+                ModelName = t.Name
                 RuleName = rule.Name
                 RuleConfig = rule.Config
                 BatchSize = config.BatchSize
-                NumTrain = data.XTrain.Dims.[0]
+                NumTrain = t.NumTrain
+                Metric = t.Metric.Name
             }
-            Params = model.Params
-            ModelState = model.State
-            OptimStates = model.Params |> Map.map (fun _ w -> rule.Init w)
+            Params = t.Params
+            ModelState = t.State
+            OptimStates = t.Params |> Map.map (fun _ w -> rule.Init w)
             LearningRate = rule.Config.LearningRate
             Rng = Rng.Create config.Seed
             Epoch = 0
             Iteration = 0
             LossHistory = ImmutableList<float>.Empty
-            TrainAccHistory = ImmutableList<float>.Empty
-            ValAccHistory = ImmutableList<float>.Empty
-            BestValAcc = Double.NegativeInfinity
-            BestParams = model.Params
-            BestModelState = model.State
+            TrainMetricHistory = ImmutableList<float>.Empty
+            ValMetricHistory = ImmutableList<float>.Empty
+            BestValMetric = Double.NegativeInfinity
+            BestParams = t.Params
+            BestModelState = t.State
         }
 
-        let trainAcc, valAcc = accuracies config model data s 0
+        let trainValue, valValue = t.Metric.Evaluate s.Params s.ModelState s.Rng 0
 
         {
             s with
-                TrainAccHistory = s.TrainAccHistory.Add trainAcc
-                ValAccHistory = s.ValAccHistory.Add valAcc
-                BestValAcc = valAcc
+                TrainMetricHistory = s.TrainMetricHistory.Add trainValue
+                ValMetricHistory = s.ValMetricHistory.Add valValue
+                BestValMetric = valValue
         }
 
     /// <summary>
-    /// One iteration, pure: the model's loss and gradients on the minibatch <paramref name="batch"/> (indices into
-    /// the training set), then the update rule on every parameter with the current learning rate. Raises
-    /// <see cref="T:Functional.TrainingDivergedException"/> when the loss is NaN or infinite.
+    /// The state a classifier's run starts from: <c>start rule config (classifier config model data)</c>. Validates
+    /// the options, the data and the labels (against the number of classes the model scores).
     /// </summary>
-    let step (rule: UpdateRule) (model: Model) (data: TrainingData) (batch: int[]) (s: SolverState) : SolverState =
-        let t = s.Iteration
-        let xb = data.XTrain.Take batch
-        let yb = Array.map (fun i -> data.YTrain.[i]) batch
-        let dropout = (s.Rng.Derive dropoutStream).Derive t
-        let r = model.Loss s.Params s.ModelState dropout xb yb
+    let init (rule: UpdateRule) (config: SolverConfig) (model: Model) (data: TrainingData) : SolverState =
+        if isNull (box rule) then
+            Guard.fail "Solver" "rule" "the update rule must not be null."
 
-        if Double.IsNaN r.Loss || Double.IsInfinity r.Loss then
+        if isNull (box model) then
+            Guard.fail "Solver" "model" "the model must not be null."
+
+        validateConfig config
+        Optim.validateConfig "Solver" rule.Config
+        start rule config (classifier config model data)
+
+    /// <summary>
+    /// One iteration of any trainable, pure: the loss and gradients on the minibatch <paramref name="batch"/>
+    /// (indices into the training set), then the update rule on every parameter with the current learning rate.
+    /// Raises <see cref="T:Functional.TrainingDivergedException"/> when the loss, a gradient or an updated parameter
+    /// holds NaN or ±∞ (the state before the step is kept; the exception names what diverged and where).
+    /// </summary>
+    let advance (rule: UpdateRule) (t: Trainable) (batch: int[]) (s: SolverState) : SolverState =
+        let it = s.Iteration
+        let dropout = (s.Rng.Derive dropoutStream).Derive it
+        let r = t.Loss s.Params s.ModelState dropout batch
+
+        let diverged (quantity: string) (detail: string) : 'a =
             let message =
-                $"Solver: the loss became {r.Loss} at iteration {t + 1} (epoch {s.Epoch + 1}); training stopped. "
-                + $"The exception carries the best parameters so far (validation accuracy {s.BestValAcc}). "
+                $"Solver: {detail} at iteration {it + 1} (epoch {s.Epoch + 1}); training stopped. "
+                + $"The exception carries the best parameters so far (validation {s.Setup.Metric} {s.BestValMetric}). "
                 + "A smaller learning rate or weight scale usually helps."
 
             raise (
                 TrainingDivergedException(
                     message,
-                    t + 1,
+                    it + 1,
                     s.Epoch + 1,
                     r.Loss,
+                    quantity,
                     s.BestParams,
                     s.BestModelState,
-                    s.BestValAcc
+                    s.BestValMetric
                 )
             )
+
+        if not (Double.IsFinite r.Loss) then
+            diverged "loss" $"the loss became {r.Loss}"
 
         let config = {
             rule.Config with
@@ -445,43 +592,53 @@ module Solver =
                         "model"
                         $"the gradient of '{name}' has shape {Guard.shapeText dw.Dims}, the parameter {Guard.shapeText w.Dims}."
 
-                rule.Step config s.OptimStates.[name] w dw)
+                match firstNonFinite dw with
+                | Some i ->
+                    diverged
+                        $"gradient of '{name}'"
+                        $"the gradient of '{name}' became {dw.Data.[i]} at {indexText dw.Dims i} (loss {r.Loss})"
+                | None -> ()
+
+                let w', o = rule.Step config s.OptimStates.[name] w dw
+
+                match firstNonFinite w' with
+                | Some i ->
+                    diverged
+                        $"parameter '{name}'"
+                        $"the parameter '{name}' became {w'.Data.[i]} at {indexText w'.Dims i} after the update"
+                | None -> ()
+
+                w', o)
 
         {
             s with
                 Params = updated |> Map.map (fun _ (w, _) -> w)
                 OptimStates = updated |> Map.map (fun _ (_, o) -> o)
                 ModelState = r.State
-                Iteration = t + 1
+                Iteration = it + 1
                 LossHistory = s.LossHistory.Add r.Loss
         }
 
     /// <summary>
-    /// The end of an epoch, pure: the epoch count advances, the accuracies are checked (history), the best
-    /// parameters are kept when the validation accuracy improves, and the learning rate is decayed.
+    /// The end of an epoch of any trainable, pure: the epoch count advances, the metric is checked (history), the
+    /// best parameters are kept when the validation metric improves, and the learning rate is decayed.
     /// </summary>
-    let endEpoch (config: SolverConfig) (model: Model) (data: TrainingData) (s: SolverState) : SolverState =
+    let finishEpoch (config: SolverConfig) (t: Trainable) (s: SolverState) : SolverState =
         let s = { s with Epoch = s.Epoch + 1 }
-        let trainAcc, valAcc = accuracies config model data s s.Epoch
-        let better = valAcc > s.BestValAcc
+        let trainValue, valValue = t.Metric.Evaluate s.Params s.ModelState s.Rng s.Epoch
+        let better = valValue > s.BestValMetric
 
         {
             s with
-                TrainAccHistory = s.TrainAccHistory.Add trainAcc
-                ValAccHistory = s.ValAccHistory.Add valAcc
-                BestValAcc = if better then valAcc else s.BestValAcc
+                TrainMetricHistory = s.TrainMetricHistory.Add trainValue
+                ValMetricHistory = s.ValMetricHistory.Add valValue
+                BestValMetric = if better then valValue else s.BestValMetric
                 BestParams = if better then s.Params else s.BestParams
                 BestModelState = if better then s.ModelState else s.BestModelState
                 LearningRate = s.LearningRate * config.LrDecay
         }
 
-    let private checkCompatible
-        (rule: UpdateRule)
-        (config: SolverConfig)
-        (model: Model)
-        (data: TrainingData)
-        (s: SolverState)
-        =
+    let private checkCompatible (rule: UpdateRule) (config: SolverConfig) (t: Trainable) (s: SolverState) =
         let fn = "Solver.resume"
 
         if isNull (box s) then
@@ -496,31 +653,37 @@ module Solver =
                 "BatchSize"
                 $"the checkpoint was trained with batch size {s.Setup.BatchSize}, the options ask for {config.BatchSize}."
 
-        if s.Setup.NumTrain <> data.XTrain.Dims.[0] then
+        if s.Setup.NumTrain <> t.NumTrain then
             Guard.fail
                 fn
-                "XTrain"
-                $"the checkpoint was trained on {s.Setup.NumTrain} examples, XTrain has {data.XTrain.Dims.[0]}."
+                t.InputName
+                $"the checkpoint was trained on {s.Setup.NumTrain} examples, {t.InputName} has {t.NumTrain}."
+
+        if s.Setup.Metric <> t.Metric.Name then
+            Guard.fail
+                fn
+                "model"
+                $"the checkpoint's metric is '{s.Setup.Metric}', the model's '{t.Metric.Name}' (another kind of model)."
 
         let shapes (m: Map<string, Tensor>) =
             m |> Map.toList |> List.map (fun (k, t) -> k, Guard.shapeText t.Dims)
 
-        if shapes s.Params <> shapes model.Params then
+        if shapes s.Params <> shapes t.Params then
             Guard.fail
                 fn
                 "model"
-                $"the checkpoint's parameters {shapes s.Params} do not match the model's {shapes model.Params}."
+                $"the checkpoint's parameters {shapes s.Params} do not match the model's {shapes t.Params}."
 
-        if shapes s.ModelState <> shapes model.State then
+        if shapes s.ModelState <> shapes t.State then
             Guard.fail
                 fn
                 "model"
-                $"the checkpoint's model state {shapes s.ModelState} does not match the model's {shapes model.State}."
+                $"the checkpoint's model state {shapes s.ModelState} does not match the model's {shapes t.State}."
 
         if Set.ofSeq s.OptimStates.Keys <> Set.ofSeq s.Params.Keys then
             Guard.fail fn "state" "the optimizer states do not name the same parameters as the parameters."
 
-        let total = iterationsPerEpoch config.BatchSize data.XTrain.Dims.[0]
+        let total = iterationsPerEpoch config.BatchSize t.NumTrain
 
         if s.Iteration < s.Epoch * total || s.Iteration >= (s.Epoch + 1) * total then
             Guard.fail
@@ -529,26 +692,59 @@ module Solver =
                 $"iteration {s.Iteration} is not within epoch {s.Epoch + 1} ({total} iterations per epoch)."
 
     /// <summary>
-    /// Runs the fold from a state until NumEpochs epochs are complete, reporting progress, writing a checkpoint after
-    /// each epoch when CheckpointPath is set, and stopping cleanly after the current step when cancelled.
+    /// Runs the fold of any trainable from a state until NumEpochs epochs are complete, reporting progress. When
+    /// CheckpointPath is set: before the first step it checks that the file can be written (a folder, a missing
+    /// folder, a read-only folder or a full disk is an ArgumentException); it writes a checkpoint after each epoch
+    /// and, when cancelled, of the state reached (mid-epoch states resume bit for bit). A save that fails during the
+    /// run does not stop training: the failure is recorded in <c>CheckpointFailures</c> and later saves are tried
+    /// again. Cancellation stops cleanly after the current step.
     /// </summary>
-    let run
+    let fold
         (hooks: SolverHooks)
         (rule: UpdateRule)
         (config: SolverConfig)
-        (model: Model)
-        (data: TrainingData)
+        (t: Trainable)
         (start: SolverState)
         : SolverResult =
         validateConfig config
-        validateData data
-        checkCompatible rule config model data start
-        let n = data.XTrain.Dims.[0]
+        checkCompatible rule config t start
+
+        config.CheckpointPath
+        |> Option.iter (Checkpoint.checkWritable "Solver" "CheckpointPath")
+
+        let n = t.NumTrain
         let perEpoch = iterationsPerEpoch config.BatchSize n
         let total = perEpoch * config.NumEpochs
         let clock = Stopwatch.StartNew()
         let startIteration = start.Iteration
         let mutable examples = 0L
+        // What this run saved: the iteration of the last saved state, the files written, the failures.
+        let mutable savedIteration = start.Iteration
+        let written = Collections.Generic.List<string>()
+        let failures = Collections.Generic.List<CheckpointFailure>()
+
+        let save (s: SolverState) =
+            match config.CheckpointPath with
+            | None -> ()
+            | Some p ->
+                let full = IO.Path.GetFullPath p
+
+                try
+                    Checkpoint.save full s
+                    savedIteration <- s.Iteration
+
+                    if not (written.Contains full) then
+                        written.Add full
+                with
+                | :? IO.IOException
+                | :? UnauthorizedAccessException
+                | :? ArgumentException as e ->
+                    failures.Add {
+                        Path = full
+                        Iteration = s.Iteration
+                        Epoch = s.Epoch
+                        Message = e.Message
+                    }
 
         let rate () =
             let secs = clock.Elapsed.TotalSeconds
@@ -574,20 +770,28 @@ module Solver =
                          s.LossHistory.[s.LossHistory.Count - 1]
                      else
                          nan)
-                TrainAccuracy = s.TrainAccHistory.[s.TrainAccHistory.Count - 1]
-                ValAccuracy = s.ValAccHistory.[s.ValAccHistory.Count - 1]
+                Metric = s.Setup.Metric
+                TrainMetric = s.TrainMetricHistory.[s.TrainMetricHistory.Count - 1]
+                ValMetric = s.ValMetricHistory.[s.ValMetricHistory.Count - 1]
                 LearningRate = s.LearningRate
                 ExamplesPerSecond = rate ()
                 Elapsed = clock.Elapsed
                 Eta = eta
             }
 
-        let finish (s: SolverState) (cancelled: bool) = {
-            State = s
-            Cancelled = cancelled
-            Elapsed = clock.Elapsed
-            ExamplesPerSecond = rate ()
-        }
+        let finish (s: SolverState) (cancelled: bool) =
+            // A cancelled run saves the state it reached, unless that state is already saved.
+            if cancelled && s.Iteration <> savedIteration then
+                save s
+
+            {
+                State = s
+                Cancelled = cancelled
+                Elapsed = clock.Elapsed
+                ExamplesPerSecond = rate ()
+                CheckpointsWritten = List.ofSeq written
+                CheckpointFailures = List.ofSeq failures
+            }
 
         // The fold: one epoch's minibatches at a time, from wherever the state stands.
         let rec epochs (s: SolverState) =
@@ -606,7 +810,7 @@ module Solver =
                     elif hooks.Cancellation.IsCancellationRequested then
                         Choice2Of2 s
                     else
-                        let s' = step rule model data batches.[j] s
+                        let s' = advance rule t batches.[j] s
                         examples <- examples + int64 batches.[j].Length
 
                         if s'.Iteration % config.PrintEvery = 0 then
@@ -617,25 +821,46 @@ module Solver =
                 match stepsFrom s first with
                 | Choice2Of2 partial -> finish partial true
                 | Choice1Of2 s ->
-                    let s = endEpoch config model data s
-                    config.CheckpointPath |> Option.iter (fun p -> Checkpoint.save p s)
+                    let s = finishEpoch config t s
+                    save s
                     event ProgressKind.Epoch s s.Epoch
                     epochs s
 
         epochs start
 
-    /// <summary>Trains a model from scratch: <c>run hooks rule config model data (init rule config model data)</c>.</summary>
+    /// <summary>Trains any trainable from scratch: <c>fold hooks rule config t (start rule config t)</c>.</summary>
+    let fit (hooks: SolverHooks) (rule: UpdateRule) (config: SolverConfig) (t: Trainable) =
+        fold hooks rule config t (start rule config t)
+
+    /// <summary>
+    /// Runs a classifier's fold from a state until NumEpochs epochs are complete: <c>fold</c> with
+    /// <c>classifier config model data</c>.
+    /// </summary>
+    let run
+        (hooks: SolverHooks)
+        (rule: UpdateRule)
+        (config: SolverConfig)
+        (model: Model)
+        (data: TrainingData)
+        (start: SolverState)
+        : SolverResult =
+        validateConfig config
+        validateData data
+        fold hooks rule config (classifier config model data) start
+
+    /// <summary>Trains a classifier from scratch: <c>run hooks rule config model data (init rule config model data)</c>.</summary>
     let trainWith (hooks: SolverHooks) (rule: UpdateRule) (config: SolverConfig) (model: Model) (data: TrainingData) =
         run hooks rule config model data (init rule config model data)
 
-    /// <summary>Trains a model from scratch with no progress reporting and no cancellation.</summary>
+    /// <summary>Trains a classifier from scratch with no progress reporting and no cancellation.</summary>
     let train (rule: UpdateRule) (config: SolverConfig) (model: Model) (data: TrainingData) =
         trainWith SolverHooks.None rule config model data
 
     /// <summary>
-    /// Continues a run from a saved state (e.g. <c>Checkpoint.load path</c>) until NumEpochs epochs are complete.
-    /// The rule, the batch size, the training-set size and the model's parameter names and shapes must match the
-    /// checkpoint's. With the same options and data the result is bit for bit that of the uninterrupted run.
+    /// Continues a classifier's run from a saved state (e.g. <c>Checkpoint.load path</c>) until NumEpochs epochs are
+    /// complete. The rule, the batch size, the training-set size, the metric and the model's parameter names and
+    /// shapes must match the checkpoint's. With the same options and data the result is bit for bit that of the
+    /// uninterrupted run.
     /// </summary>
     let resume
         (hooks: SolverHooks)

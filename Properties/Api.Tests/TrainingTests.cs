@@ -273,7 +273,7 @@ public class TrainingTests
             Assert.Empty(checkpoint.State);
             Assert.Empty(checkpoint.BestState);
             Assert.Equal(16, checkpoint.OptimizerStates["W"].Step);
-            Assert.Equal(1, Checkpoint.FormatVersion);
+            Assert.Equal(2, Checkpoint.FormatVersion);
             Assert.Contains("epoch 2", checkpoint.ToString());
 
             var resumed = new Solver(net, rule, options).Resume(checkpoint, Train.X, Train.Y, Val.X, Val.Y);

@@ -327,7 +327,10 @@ let ``foreign files and newer versions are clear errors`` () =
 
             ms.ToArray()
 
-        expectError [ "newer version"; "version 7" ] (rewrite (fun t -> t.Replace("\"version\": 1", "\"version\": 7")))
+        expectError
+            [ "newer version"; "version 7" ]
+            (rewrite (fun t -> t.Replace($"\"version\": {Checkpoint.Version}", "\"version\": 7")))
+
         expectError [ "not a Functional checkpoint" ] (rewrite (fun t -> t.Replace("functional-checkpoint", "other")))
         expectError [ "corrupted checkpoint.json" ] (rewrite (fun t -> t.Substring(0, t.Length / 2)))
         expectError [ "'epoch' is missing" ] (rewrite (fun t -> t.Replace("\"epoch\"", "\"epoque\"")))

@@ -164,7 +164,7 @@ let ``the convnet overfits 50 digits to 100% training accuracy with Adam`` () =
     }
 
     let r = Solver.train (Optim.adam |> Optim.withLearningRate 5e-3) config model data
-    let acc = Seq.last r.State.TrainAccHistory
+    let acc = Seq.last r.State.TrainMetricHistory
     Assert.True((acc = 1.0), $"training accuracy after 30 epochs: {acc}")
 
 [<Fact>]

@@ -149,9 +149,9 @@ let internal statesEqual (a: SolverState) (b: SolverState) : string option =
         "Epoch", (a.Epoch = b.Epoch)
         "Iteration", (a.Iteration = b.Iteration)
         "LossHistory", floatsEqual a.LossHistory b.LossHistory
-        "TrainAccHistory", floatsEqual a.TrainAccHistory b.TrainAccHistory
-        "ValAccHistory", floatsEqual a.ValAccHistory b.ValAccHistory
-        "BestValAcc", floatsEqual [ a.BestValAcc ] [ b.BestValAcc ]
+        "TrainMetricHistory", floatsEqual a.TrainMetricHistory b.TrainMetricHistory
+        "ValMetricHistory", floatsEqual a.ValMetricHistory b.ValMetricHistory
+        "BestValMetric", floatsEqual [ a.BestValMetric ] [ b.BestValMetric ]
         "BestParams", mapsEqual a.BestParams b.BestParams
         "BestModelState", mapsEqual a.BestModelState b.BestModelState
     ]
@@ -286,7 +286,7 @@ let ``a tiny net overfits 50 examples to 100% training accuracy`` () =
     }
 
     let r = Solver.train (Optim.adam |> Optim.withLearningRate 1e-2) config model data
-    let trainAcc = Seq.last r.State.TrainAccHistory
+    let trainAcc = Seq.last r.State.TrainMetricHistory
     Prop.ensure (trainAcc = 1.0) (fun () -> $"training accuracy after 60 epochs is {trainAcc}, expected 1.0")
 
     let again =
@@ -385,8 +385,8 @@ let ``progress events, learning-rate decay and the best parameters are consisten
         for p in epochEvents do
             Prop.ensure
                 (floatsEqual [ p.ValAccuracy; p.TrainAccuracy ] [
-                    s.ValAccHistory.[p.Epoch]
-                    s.TrainAccHistory.[p.Epoch]
+                    s.ValMetricHistory.[p.Epoch]
+                    s.TrainMetricHistory.[p.Epoch]
                  ]
                  && p.ExamplesPerSecond > 0.0)
                 (fun () -> $"{c}: the event of epoch {p.Epoch} disagrees with the history")
@@ -397,15 +397,15 @@ let ``progress events, learning-rate decay and the best parameters are consisten
         Prop.ensure (floatsEqual [ s.LearningRate ] [ lr ]) (fun () ->
             $"{c}: learning rate {s.LearningRate}, expected {lr}")
 
-        Prop.ensure (s.TrainAccHistory.Count = config.NumEpochs + 1) (fun () -> $"{c}: accuracy history length")
+        Prop.ensure (s.TrainMetricHistory.Count = config.NumEpochs + 1) (fun () -> $"{c}: accuracy history length")
 
-        Prop.ensure (s.BestValAcc = Seq.max s.ValAccHistory) (fun () ->
-            $"{c}: best val acc {s.BestValAcc}, history {Seq.toList s.ValAccHistory}")
+        Prop.ensure (s.BestValMetric = Seq.max s.ValMetricHistory) (fun () ->
+            $"{c}: best val acc {s.BestValMetric}, history {Seq.toList s.ValMetricHistory}")
 
         let acc =
             Solver.checkAccuracy model s.BestParams s.BestModelState data.XVal data.YVal None 100 (Rng.create 0L)
 
-        Prop.ensure (acc = s.BestValAcc) (fun () -> $"{c}: the best parameters score {acc}, not {s.BestValAcc}"))
+        Prop.ensure (acc = s.BestValMetric) (fun () -> $"{c}: the best parameters score {acc}, not {s.BestValMetric}"))
 
 [<Fact>]
 let ``a loss that becomes NaN stops training with the iteration and the best parameters`` () =

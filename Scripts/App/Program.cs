@@ -6,6 +6,7 @@ if (AppEnvironment.Problem() is { } problem)
 
 var root = new RootCommand("Functional: neural-network layers with verified gradients.");
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(CaptionCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 var parsed = root.Parse(args);

@@ -1,0 +1,366 @@
+namespace Functional.FSharp
+
+open System
+open System.Collections.Generic
+open Functional
+
+/// <summary>
+/// One split of the digit-captions set: N strips, each 1–4 embedded digits side by side, and their captions. The
+/// strips are drawn on demand (<c>DigitCaptions.images</c>) from the digits of one split of the embedded digits, so
+/// a set costs its captions and a recipe, not N·28·112 floats.
+/// </summary>
+type CaptionSet = {
+    /// <summary>
+    /// The captions (N, T) with T = 6: <c>&lt;START&gt;</c>, one digit word per digit, <c>&lt;END&gt;</c>, then
+    /// <c>&lt;NULL&gt;</c> padding (the course's layout).
+    /// </summary>
+    Captions: Indices
+    /// <summary>The digit images the strips are drawn from (M, 1, 28, 28) in [0, 1]: one split of the embedded digits.</summary>
+    Digits: Tensor
+    /// <summary>For each strip and slot (N·4, row-major): the index into Digits, or -1 for an empty slot.</summary>
+    Slots: int[]
+    /// <summary>For each strip and slot (N·4·2, row-major): the horizontal and vertical offset in pixels, in [-2, 2].</summary>
+    Offsets: int[]
+}
+
+/// <summary>The three sets of the digit-captions data and their vocabulary.</summary>
+type CaptionSplit = {
+    /// <summary>Strips drawn from the training digits.</summary>
+    Train: CaptionSet
+    /// <summary>Strips drawn from the validation digits.</summary>
+    Val: CaptionSet
+    /// <summary>Strips drawn from the test digits.</summary>
+    Test: CaptionSet
+    /// <summary>The words by index (the course's idx_to_word): &lt;NULL&gt;, &lt;START&gt;, &lt;END&gt;, &lt;UNK&gt;, zero … nine.</summary>
+    Vocabulary: string[]
+}
+
+/// <summary>
+/// An embedded image-captioning dataset built from the embedded digits (COCO cannot be downloaded here). Each image
+/// is a strip of 28 × 112 pixels holding 1–4 digits left to right, digit i in the 28-pixel slot i, moved by a
+/// seeded offset of −2 … 2 pixels in each direction, on a black background (overlaps keep the brighter pixel).
+/// Its caption is the digit words in order: <c>&lt;START&gt; seven three one &lt;END&gt;</c>. The number of digits
+/// is uniform in 1 … 4 and each digit is drawn uniformly, with replacement, from the digits of the matching split of
+/// <c>Digits.load ()</c>, so no digit image crosses splits. Everything is generated deterministically on load.
+/// </summary>
+[<RequireQualifiedAccess>]
+module DigitCaptions =
+    /// <summary>The padding token, index 0 (the course's convention).</summary>
+    [<Literal>]
+    let Null = 0
+
+    /// <summary>The token every caption starts with.</summary>
+    [<Literal>]
+    let Start = 1
+
+    /// <summary>The token every caption ends with.</summary>
+    [<Literal>]
+    let End = 2
+
+    /// <summary>The unknown-word token (never produced by this dataset; kept for the course's vocabulary layout).</summary>
+    [<Literal>]
+    let Unk = 3
+
+    /// <summary>The most digits in a strip.</summary>
+    [<Literal>]
+    let MaxDigits = 4
+
+    /// <summary>The caption length T: &lt;START&gt;, up to 4 words, &lt;END&gt;.</summary>
+    [<Literal>]
+    let CaptionLength = 6
+
+    /// <summary>The strip height in pixels.</summary>
+    [<Literal>]
+    let Height = 28
+
+    /// <summary>The strip width in pixels: 4 slots of 28.</summary>
+    [<Literal>]
+    let Width = 112
+
+    /// <summary>The largest offset of a digit from its slot, in pixels (each direction).</summary>
+    [<Literal>]
+    let MaxOffset = 2
+
+    /// <summary>The seed of the generator (strip sizes, digits and offsets).</summary>
+    [<Literal>]
+    let Seed = 1213L
+
+    let private digitWords = [|
+        "zero"
+        "one"
+        "two"
+        "three"
+        "four"
+        "five"
+        "six"
+        "seven"
+        "eight"
+        "nine"
+    |]
+
+    /// <summary>The vocabulary, word by index: &lt;NULL&gt; = 0, &lt;START&gt; = 1, &lt;END&gt; = 2, &lt;UNK&gt; = 3, then "zero" … "nine" (digit d is 4 + d); V = 14.</summary>
+    let vocabulary () =
+        Array.append [| "<NULL>"; "<START>"; "<END>"; "<UNK>" |] digitWords
+
+    /// <summary>The token of digit d (0 … 9).</summary>
+    let wordOf (digit: int) = 4 + digit
+
+    /// <summary>The number of strips in a set.</summary>
+    let count (set: CaptionSet) = set.Captions.Dims.[0]
+
+    /// <summary>
+    /// Draws the strips at the given indices: (n, 1, 28, 112) in [0, 1]. Fails naming the index when one is outside
+    /// [0, N).
+    /// </summary>
+    let images (set: CaptionSet) (indices: int[]) : Tensor =
+        let n = count set
+        let side = 28
+        let out = Array.zeroCreate (indices.Length * Height * Width)
+        let digits = set.Digits.Data
+
+        indices
+        |> Array.iteri (fun j i ->
+            if i < 0 || i >= n then
+                Guard.fail "DigitCaptions.images" "indices" $"indices[{j}] = {i} is out of range [0, {n})."
+
+            for slot in 0 .. MaxDigits - 1 do
+                let d = set.Slots.[i * MaxDigits + slot]
+
+                if d >= 0 then
+                    let dx = set.Offsets.[(i * MaxDigits + slot) * 2]
+                    let dy = set.Offsets.[(i * MaxDigits + slot) * 2 + 1]
+
+                    for r in 0 .. side - 1 do
+                        let y = r + dy
+
+                        if y >= 0 && y < Height then
+                            for c in 0 .. side - 1 do
+                                let x = slot * side + c + dx
+
+                                if x >= 0 && x < Width then
+                                    let v = digits.[(d * side + r) * side + c]
+                                    let o = (j * Height + y) * Width + x
+
+                                    if v > out.[o] then
+                                        out.[o] <- v)
+
+        Tensor.Wrap([| indices.Length; 1; Height; Width |], out)
+
+    /// <summary>
+    /// The 4 slots of each strip at the given indices as 28 × 28 images, cut from the drawn strips at x = 0, 28, 56,
+    /// 84: (n·4, 1, 28, 28), strip by strip, slot by slot (an empty slot is black, bar the edges of a moved neighbour).
+    /// </summary>
+    let slotImages (set: CaptionSet) (indices: int[]) : Tensor =
+        let strips = (images set indices).Data
+        let side = 28
+        let out = Array.zeroCreate (indices.Length * MaxDigits * side * side)
+
+        for j in 0 .. indices.Length - 1 do
+            for slot in 0 .. MaxDigits - 1 do
+                for r in 0 .. side - 1 do
+                    Array.blit
+                        strips
+                        ((j * Height + r) * Width + slot * side)
+                        out
+                        (((j * MaxDigits + slot) * side + r) * side)
+                        side
+
+        Tensor.Wrap([| indices.Length * MaxDigits; 1; side; side |], out)
+
+    /// <summary>Every strip of a set: <c>images set [| 0 .. N-1 |]</c>, (N, 1, 28, 112).</summary>
+    let allImages (set: CaptionSet) = images set (Array.init (count set) id)
+
+    /// Draws n strips from the digits (M of them, labels y) with the key.
+    let private generate (rng: Rng) (n: int) (digits: Dataset) : CaptionSet =
+        let m = digits.Y.Length
+        let u = rng.Uniforms(n * (1 + MaxDigits * 3))
+        let slots = Array.create (n * MaxDigits) -1
+        let offsets = Array.zeroCreate (n * MaxDigits * 2)
+        let captions = Array.create (n * CaptionLength) Null
+        let spread = 2 * MaxOffset + 1
+
+        for i in 0 .. n - 1 do
+            let base' = i * (1 + MaxDigits * 3)
+            let k = 1 + min (MaxDigits - 1) (int (u.[base'] * float MaxDigits))
+            captions.[i * CaptionLength] <- Start
+
+            for slot in 0 .. k - 1 do
+                let at = base' + 1 + slot * 3
+                let d = min (m - 1) (int (u.[at] * float m))
+                slots.[i * MaxDigits + slot] <- d
+                offsets.[(i * MaxDigits + slot) * 2] <- min MaxOffset (int (u.[at + 1] * float spread) - MaxOffset)
+                offsets.[(i * MaxDigits + slot) * 2 + 1] <- min MaxOffset (int (u.[at + 2] * float spread) - MaxOffset)
+                captions.[i * CaptionLength + 1 + slot] <- wordOf digits.Y.[d]
+
+            captions.[i * CaptionLength + 1 + k] <- End
+
+        {
+            Captions = Indices.FromArray(captions, n, CaptionLength)
+            Digits = digits.X
+            Slots = slots
+            Offsets = offsets
+        }
+
+    /// <summary>
+    /// The digit-captions data with the given numbers of training, validation and test strips (each ≥ 1), drawn
+    /// from the training (8,000), validation (1,000) and test (1,000) digits of <c>Digits.load ()</c> respectively,
+    /// with the fixed <c>Seed</c>: the same numbers give the same strips.
+    /// </summary>
+    let loadSized (numTrain: int) (numVal: int) (numTest: int) : CaptionSplit =
+        Guard.positive "DigitCaptions.load" "numTrain" numTrain
+        Guard.positive "DigitCaptions.load" "numVal" numVal
+        Guard.positive "DigitCaptions.load" "numTest" numTest
+        let digits = Digits.load ()
+        let rng = Rng.create Seed
+
+        {
+            Train = generate (rng.Derive 0) numTrain digits.Train
+            Val = generate (rng.Derive 1) numVal digits.Val
+            Test = generate (rng.Derive 2) numTest digits.Test
+            Vocabulary = vocabulary ()
+        }
+
+    /// <summary>The digit-captions data: 20,000 training, 2,000 validation and 2,000 test strips (<c>loadSized</c>).</summary>
+    let load () = loadSized 20000 2000 2000
+
+    // ---- metrics ----
+
+    /// <summary>
+    /// The words of a token row, as the metrics compare them: a leading &lt;START&gt; is skipped, reading stops at
+    /// the first &lt;END&gt;, and &lt;NULL&gt; tokens are dropped. Works for captions (with &lt;START&gt;) and for
+    /// sampled rows (without).
+    /// </summary>
+    let words (tokens: int[]) : int[] =
+        let body =
+            if tokens.Length > 0 && tokens.[0] = Start then
+                tokens.[1..]
+            else
+                tokens
+
+        body |> Array.takeWhile (fun t -> t <> End) |> Array.filter (fun t -> t <> Null)
+
+    /// <summary>A token row as text: its words joined by spaces (e.g. "seven three one").</summary>
+    let decode (vocabulary: string[]) (tokens: int[]) =
+        words tokens
+        |> Array.map (fun t ->
+            if t >= 0 && t < vocabulary.Length then
+                vocabulary.[t]
+            else
+                "<UNK>")
+        |> String.concat " "
+
+    let private rows (fn: string) (arg: string) (x: Indices) =
+        if x.Rank <> 2 then
+            Guard.fail fn arg $"expected token rows (N, T), got shape {Guard.shapeText x.Dims}."
+
+        let n, t = x.Dims.[0], x.Dims.[1]
+        Array.init n (fun i -> x.Data.[i * t .. i * t + t - 1])
+
+    let private pairs (fn: string) (predicted: Indices) (reference: Indices) =
+        let p = rows fn "predicted" predicted
+        let r = rows fn "reference" reference
+
+        if p.Length <> r.Length then
+            Guard.fail fn "predicted" $"{p.Length} predicted rows for {r.Length} reference rows."
+
+        if p.Length = 0 then
+            Guard.fail fn "reference" "there are no captions to compare."
+
+        Array.map2 (fun a b -> words a, words b) p r
+
+    /// <summary>
+    /// The fraction of captions predicted exactly: the words of the predicted row (see <c>words</c>) equal those of
+    /// the reference. predicted (N, T') sampled tokens, reference (N, T) captions.
+    /// </summary>
+    let exactAccuracy (predicted: Indices) (reference: Indices) =
+        let ps = pairs "DigitCaptions.exactAccuracy" predicted reference
+
+        float (ps |> Array.filter (fun (p, r) -> p = r) |> Array.length)
+        / float ps.Length
+
+    /// <summary>
+    /// The per-token accuracy: over every reference word and its &lt;END&gt; (k + 1 tokens for k words), the
+    /// fraction whose position in the predicted words followed by &lt;END&gt; holds the same token.
+    /// </summary>
+    let tokenAccuracy (predicted: Indices) (reference: Indices) =
+        let ps = pairs "DigitCaptions.tokenAccuracy" predicted reference
+        let mutable hits = 0
+        let mutable total = 0
+
+        for p, r in ps do
+            let p = Array.append p [| End |]
+            let r = Array.append r [| End |]
+
+            for j in 0 .. r.Length - 1 do
+                total <- total + 1
+
+                if j < p.Length && p.[j] = r.[j] then
+                    hits <- hits + 1
+
+        float hits / float total
+
+    let private ngrams (n: int) (ws: int[]) =
+        let counts = Dictionary<string, int>()
+
+        for i in 0 .. ws.Length - n do
+            let key = String.Join(",", ws.[i .. i + n - 1])
+
+            counts.[key] <-
+                (match counts.TryGetValue key with
+                 | true, c -> c + 1
+                 | _ -> 1)
+
+        counts
+
+    /// <summary>
+    /// Corpus BLEU-n (Papineni et al., 2002) with one reference per caption, as NLTK's <c>corpus_bleu</c> with
+    /// uniform weights and no smoothing: for each order k = 1 … n the modified precision p_k = Σ clipped k-gram
+    /// matches / Σ predicted k-grams over the corpus; BLEU = BP · exp((1/n) Σ log p_k), with brevity penalty
+    /// BP = 1 when the predicted words c are at least the reference words r (summed over the corpus), else
+    /// exp(1 − r/c). Words exclude &lt;START&gt;, &lt;END&gt; and &lt;NULL&gt;. 0 when some p_k is 0 (or nothing
+    /// was predicted). In [0, 1]; n in 1 … 4.
+    /// </summary>
+    let bleu (n: int) (predicted: Indices) (reference: Indices) =
+        let fn = "DigitCaptions.bleu"
+
+        if n < 1 || n > 4 then
+            Guard.fail fn "n" $"n must be in 1 … 4, got {n}."
+
+        let ps = pairs fn predicted reference
+        let c = ps |> Array.sumBy (fun (p, _) -> p.Length)
+        let r = ps |> Array.sumBy (fun (_, r) -> r.Length)
+
+        let logPrecision k =
+            let mutable matched = 0
+            let mutable total = 0
+
+            for p, rf in ps do
+                let pc = ngrams k p
+                let rc = ngrams k rf
+
+                for kv in pc do
+                    total <- total + kv.Value
+
+                    matched <-
+                        matched
+                        + min
+                            kv.Value
+                            (match rc.TryGetValue kv.Key with
+                             | true, v -> v
+                             | _ -> 0)
+
+            if matched = 0 || total = 0 then
+                Double.NegativeInfinity
+            else
+                log (float matched / float total)
+
+        if c = 0 then
+            0.0
+        else
+            let logs = Array.init n (fun k -> logPrecision (k + 1))
+
+            if Array.exists Double.IsNegativeInfinity logs then
+                0.0
+            else
+                let bp = if c >= r then 1.0 else exp (1.0 - float r / float c)
+                bp * exp (Array.average logs)
