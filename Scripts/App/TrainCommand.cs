@@ -112,13 +112,15 @@ internal static class TrainCommand
         DefaultValueFactory = _ => "out",
     };
 
+    private static readonly Option<bool> PngOpt = new("--png") { Description = "Also write every report figure as PNG (needs Debian's chromium)." };
+
     public static Command Create()
     {
         var command = new Command("train", "Train a net (default: a three-layer convnet on the embedded digits) and report its accuracy.");
         foreach (var o in new Option[]
                  {
                      ModelOpt, HiddenOpt, FiltersOpt, FilterSizeOpt, NormOpt, DropoutOpt, UpdateOpt, LrOpt, LrDecayOpt,
-                     WeightScaleOpt, RegOpt, EpochsOpt, BatchOpt, SeedOpt, DataOpt, DataDirOpt, OutputOpt,
+                     WeightScaleOpt, RegOpt, EpochsOpt, BatchOpt, SeedOpt, DataOpt, DataDirOpt, OutputOpt, PngOpt,
                  })
         {
             command.Options.Add(o);
@@ -134,7 +136,7 @@ internal static class TrainCommand
         {
             return Train(r);
         }
-        catch (Exception e) when (e is ArgumentException or IOException or TrainingDivergedException)
+        catch (Exception e) when (e is ArgumentException or IOException or TrainingDivergedException or InvalidOperationException)
         {
             AnsiConsole.MarkupLine($"[red]train failed:[/] {Markup.Escape(e.Message)}");
             return 1;
@@ -223,6 +225,9 @@ internal static class TrainCommand
                                $"({result.ExamplesPerSecond:F0} examples/s); total {clock.Elapsed.TotalSeconds:F1} s" +
                                (result.Cancelled ? " [yellow](cancelled)[/]" : "") + ".");
         AnsiConsole.MarkupLine($"Wrote {Markup.Escape(options.CheckpointPath)} and {Markup.Escape(historyPath)}.");
+        var report = Report.WriteTraining(output, net, result, data, Report.Settings(net, rule, options, r.GetValue(DataOpt)!, result),
+            (trainAcc, valAcc, testAcc), r.GetValue(PngOpt));
+        AnsiConsole.MarkupLine($"Report: [bold]{Markup.Escape(report)}[/] (open it in a browser; it works offline).");
         return 0;
     }
 
