@@ -21,10 +21,17 @@ let pick full reduced = if small then reduced else full
 /// Where the figures go: Scripts/figures, next to the scripts.
 let figures = Path.Combine(__SOURCE_DIRECTORY__, "figures")
 
-/// Saves a chart as figures/<name>.html (self-contained: open it in any browser, offline) and says so.
+/// The running walkthrough's name (its file name without .fsx): the prefix of its figures.
+let walkthrough =
+    fsi.CommandLineArgs
+    |> Array.tryHead
+    |> Option.map Path.GetFileNameWithoutExtension
+    |> Option.defaultValue "interactive"
+
+/// Saves a chart as figures/<walkthrough>-<name>.html (self-contained: open it in any browser, offline).
 let save (name: string) (chart: Plotly.NET.GenericChart) =
     Directory.CreateDirectory figures |> ignore
-    let path = Path.Combine(figures, name + ".html")
+    let path = Path.Combine(figures, $"{walkthrough}-{name}.html")
     Functional.FSharp.Figure.saveHtml path chart
     printfn "figure: %s" path
 

@@ -1,6 +1,6 @@
 // Walkthrough 1: fully connected nets and update rules (the course's FullyConnectedNets notebook).
 // Build first (dotnet build Functional.sln), then: dotnet fsi Scripts/fc-net.fsx
-// Figures go to Scripts/figures/fc-*.html; FUNCTIONAL_WALKTHROUGH=small runs a reduced version (CI).
+// Figures go to Scripts/figures/fc-net-*.html; FUNCTIONAL_WALKTHROUGH=small runs a reduced version (CI).
 #load "Library.fsx"
 
 open Functional
@@ -37,7 +37,7 @@ let checks = [
         $"d{name}", GradCheck.compareWith 1e-2 $"d{name}" 1e-7 loss0.Grads.[name] numeric
 ]
 
-save "fc-gradient-check" (Plot.gradientCheck checks)
+save "gradient-check" (Plot.gradientCheck checks)
 
 // 3. A sanity check from the course: a net this size must overfit 50 examples (training accuracy 1.0) quickly.
 //    The loss curve on a log axis shows it falling by orders of magnitude.
@@ -60,7 +60,7 @@ let overfit, _ =
         net
         tiny
 
-save "fc-overfit-loss" (Plot.loss true overfit)
+save "overfit-loss" (Plot.loss true overfit)
 
 // 4. The four update rules on the digits (784 inputs, 10 classes, two hidden layers of 100): plain SGD crawls,
 //    momentum and RMSProp do better, Adam best, as in the course's comparison plots.
@@ -92,8 +92,8 @@ let runs = [
         ] -> train name (Optim.withLearningRate lr rule) solverConfig digitsNet data
 ]
 
-save "fc-update-rules-loss" (Plot.compareLoss false (List.map fst runs))
-save "fc-update-rules-accuracy" (Plot.compareAccuracy (List.map fst runs))
+save "update-rules-loss" (Plot.compareLoss false (List.map fst runs))
+save "update-rules-accuracy" (Plot.compareAccuracy (List.map fst runs))
 
 // 5. What the first layer learned (Adam's run): each hidden unit's 784 weights drawn as a 28×28 image.
 let w1 = (snd (List.last runs)).State.Params.["W1"] // (784, 100)
@@ -104,4 +104,4 @@ let units =
     |> Tensor.slice 0 0 36
     |> Tensor.reshape [| 36; 1; 28; 28 |]
 
-save "fc-first-layer" (Plot.imageGrid "First-layer weights (36 hidden units)" units)
+save "first-layer" (Plot.imageGrid "First-layer weights (36 hidden units)" units)
