@@ -165,12 +165,17 @@ public static partial class Layers
     /// <param name="pad">Zero padding, ≥ 0.</param>
     /// <param name="dilation">Spacing between kernel taps, ≥ 1.</param>
     /// <param name="groups">Groups, ≥ 1, dividing C and F.</param>
+    /// <param name="strideHeight">Overrides <paramref name="stride"/> along the height.</param>
+    /// <param name="strideWidth">Overrides <paramref name="stride"/> along the width.</param>
+    /// <param name="padHeight">Overrides <paramref name="pad"/> above and below.</param>
+    /// <param name="padWidth">Overrides <paramref name="pad"/> left and right.</param>
     /// <returns>The output of shape (N, F, H', W') and the cache for <see cref="ConvReluBackward"/>.</returns>
     public static (Tensor Out, ConvReluCache Cache) ConvReluForward(
-        Tensor x, Tensor w, Tensor b, int stride = 1, int pad = 0, int dilation = 1, int groups = 1)
+        Tensor x, Tensor w, Tensor b, int stride = 1, int pad = 0, int dilation = 1, int groups = 1,
+        int? strideHeight = null, int? strideWidth = null, int? padHeight = null, int? padWidth = null)
     {
         var (o, c) = ConvRelu.forward(
-            ConvSettings(stride, pad, dilation, groups, null, null, null, null),
+            ConvSettings(stride, pad, dilation, groups, strideHeight, strideWidth, padHeight, padWidth),
             Require.NotNull(x), Require.NotNull(w), Require.NotNull(b));
         return (o, c);
     }
@@ -193,14 +198,21 @@ public static partial class Layers
     /// <param name="poolStride">Pool stride.</param>
     /// <param name="dilation">Spacing between kernel taps, ≥ 1.</param>
     /// <param name="groups">Groups, ≥ 1, dividing C and F.</param>
+    /// <param name="strideHeight">Overrides <paramref name="stride"/> along the height.</param>
+    /// <param name="strideWidth">Overrides <paramref name="stride"/> along the width.</param>
+    /// <param name="padHeight">Overrides <paramref name="pad"/> above and below.</param>
+    /// <param name="padWidth">Overrides <paramref name="pad"/> left and right.</param>
+    /// <param name="poolStrideHeight">Overrides <paramref name="poolStride"/> along the height.</param>
+    /// <param name="poolStrideWidth">Overrides <paramref name="poolStride"/> along the width.</param>
     /// <returns>The pooled output of shape (N, F, H'', W'') and the cache for <see cref="ConvReluPoolBackward"/>.</returns>
     public static (Tensor Out, ConvReluPoolCache Cache) ConvReluPoolForward(
         Tensor x, Tensor w, Tensor b, int stride = 1, int pad = 0, int poolHeight = 2, int poolWidth = 2,
-        int poolStride = 2, int dilation = 1, int groups = 1)
+        int poolStride = 2, int dilation = 1, int groups = 1, int? strideHeight = null, int? strideWidth = null,
+        int? padHeight = null, int? padWidth = null, int? poolStrideHeight = null, int? poolStrideWidth = null)
     {
         var (o, c) = ConvReluPool.forward(
-            ConvSettings(stride, pad, dilation, groups, null, null, null, null),
-            PoolSettings(poolHeight, poolWidth, poolStride, null, null),
+            ConvSettings(stride, pad, dilation, groups, strideHeight, strideWidth, padHeight, padWidth),
+            PoolSettings(poolHeight, poolWidth, poolStride, poolStrideHeight, poolStrideWidth),
             Require.NotNull(x), Require.NotNull(w), Require.NotNull(b));
         return (o, c);
     }

@@ -107,8 +107,8 @@ public static partial class Layers
     /// scaled by gamma[c] and shifted by beta[c].
     /// </summary>
     /// <param name="x">Input of shape (N, C, H, W); N = 1 is fine.</param>
-    /// <param name="gamma">Scale of shape (C,) (reshape the course's (1, C, 1, 1) to (C,)).</param>
-    /// <param name="beta">Shift of shape (C,).</param>
+    /// <param name="gamma">Scale of shape (C,) or the course's (1, C, 1, 1); Dgamma and Dbeta come back in its shape.</param>
+    /// <param name="beta">Shift, of gamma's shape.</param>
     /// <param name="groups">The number of groups G ≥ 1; C must be divisible by G.</param>
     /// <param name="eps">Added to the variance before the square root, &gt; 0.</param>
     /// <returns>The output of shape (N, C, H, W) and the cache for <see cref="GroupNormBackward"/>.</returns>
@@ -184,12 +184,12 @@ public static partial class Layers
     /// <param name="x">Input of any shape.</param>
     /// <param name="keepProb">The probability of keeping a unit, in (0, 1]; 1 is the identity.</param>
     /// <param name="mode"><see cref="Mode.Train"/> (drop) or <see cref="Mode.Test"/> (identity).</param>
-    /// <param name="rng">The key of the mask (required in both modes, unused in test mode).</param>
+    /// <param name="rng">The key of the mask: required in training mode; test mode needs none (null, the default).</param>
     /// <returns>The output (x's shape) and the cache for <see cref="DropoutBackward"/>.</returns>
-    /// <exception cref="ArgumentException">keepProb is outside (0, 1] or the mode is invalid.</exception>
-    public static (Tensor Out, DropoutCache Cache) DropoutForward(Tensor x, double keepProb, Mode mode, Rng rng)
+    /// <exception cref="ArgumentException">keepProb is outside (0, 1], the mode is invalid, or rng is null in training mode.</exception>
+    public static (Tensor Out, DropoutCache Cache) DropoutForward(Tensor x, double keepProb, Mode mode, Rng? rng = null)
     {
-        var (o, c) = Dropout.forward(keepProb, mode, Require.NotNull(rng), Require.NotNull(x));
+        var (o, c) = Dropout.forward(keepProb, mode, rng!, Require.NotNull(x));
         return (o, c);
     }
 

@@ -2,7 +2,10 @@ using Functional.FSharp;
 
 namespace Functional;
 
-/// <summary>Classification losses over scores of shape (N, C) and integer labels 0 ≤ y[i] &lt; C.</summary>
+/// <summary>
+/// Classification losses over scores of shape (N, C) and integer labels 0 ≤ y[i] &lt; C, and the temporal softmax
+/// loss over scores of shape (N, T, V).
+/// </summary>
 public static class Losses
 {
     /// <summary>
@@ -40,4 +43,24 @@ public static class Losses
     /// <returns>A value in [0, 1].</returns>
     public static double Accuracy(Tensor scores, IReadOnlyList<int> labels) =>
         Loss.accuracy(Require.NotNull(scores), Require.Labels(labels));
+
+    /// <summary>
+    /// The temporal softmax loss (cs231n's <c>temporal_softmax_loss</c>): the cross-entropy −log softmax(scores[n, t])[y[n, t]]
+    /// summed over the steps where the mask is true and divided by N — not by the number of unmasked steps (the
+    /// course's convention). Dscores is (softmax − onehot(y)) / N at unmasked steps and exactly 0 at masked ones.
+    /// Stable for logits of any magnitude (each step is shifted by its maximum).
+    /// </summary>
+    /// <param name="scores">Scores of shape (N, T, V), N ≥ 1.</param>
+    /// <param name="y">Targets of shape (N, T), each in [0, V) (masked ones too).</param>
+    /// <param name="mask">Which steps count, shape (N, T); null counts every step.</param>
+    /// <returns>The loss and Dscores of shape (N, T, V).</returns>
+    /// <exception cref="ArgumentException">scores is not rank 3 with N ≥ 1, y or mask is not (N, T), or a target is
+    /// outside [0, V).</exception>
+    public static LossResult TemporalSoftmax(Tensor scores, Indices y, Mask? mask = null)
+    {
+        Require.NotNull(scores);
+        Require.NotNull(y);
+        var all = mask ?? (scores.Rank == 3 ? Mask.Full(true, scores.Shape[0], scores.Shape[1]) : Mask.Full(true, y.Shape.ToArray()));
+        return FSharp.TemporalSoftmax.loss(scores, y, all);
+    }
 }

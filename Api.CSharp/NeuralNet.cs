@@ -11,16 +11,26 @@ public sealed record NetLoss(double Loss, IReadOnlyDictionary<string, Tensor> Gr
 {
     /// <summary>The net's non-trainable state after the batch (e.g. batchnorm running statistics); empty if none.</summary>
     public IReadOnlyDictionary<string, Tensor> State { get; init; } = new Dictionary<string, Tensor>();
+
+    /// <summary>The loss and the shape of each gradient and state tensor, in C# notation (the maps come from F#).</summary>
+    /// <returns>For example <c>NetLoss { Loss = 2.3026, Gradients = [W1: (784, 100), b1: (100,)], State = [] }</c>.</returns>
+    public override string ToString()
+    {
+        static string Shapes(IReadOnlyDictionary<string, Tensor> d) =>
+            "[" + string.Join(", ", d.Select(kv => $"{kv.Key}: ({string.Join(", ", kv.Value.Shape)}{(kv.Value.Rank == 1 ? "," : "")})")) + "]";
+        return $"NetLoss {{ Loss = {Loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}, Gradients = {Shapes(Gradients)}, State = {Shapes(State)} }}";
+    }
 }
 
 /// <summary>
 /// A neural network the <see cref="Solver"/> can train: named parameters (W1, b1, …), a non-trainable state, and two
 /// pure functions — the test-mode scores and the training-mode loss with its gradients. The library's nets
-/// derive from this class; <see cref="Create"/> makes one from your own functions. A net is immutable: training
+/// derive from this class; <c>Create</c> makes one from your own functions, or from a forward pass written with
+/// <see cref="Variable"/>s and <see cref="Ops"/> (gradients by autodiff). A net is immutable: training
 /// returns new parameters and leaves the net's own (initial) parameters as they were.
 /// </summary>
 /// <remarks>
-/// Internally a net wraps a <c>Functional.FSharp.Model</c> value (the F# core's composition of layers); classes in
+/// Internally a net wraps a <c>Functional.FSharp.Model</c> value (the F# core's net written as functions over differentiable values); classes in
 /// this assembly derive from it by passing that value to the constructor.
 /// </remarks>
 public abstract class NeuralNet
@@ -153,6 +163,57 @@ public abstract class NeuralNet
                     var r = Require.NotNull(loss(ps, x, y), "loss(parameters, x, labels)");
                     return new ModelLoss(r.Loss, Maps.Of(Require.NotNull(r.Gradients, "NetLoss.Gradients"), st), st);
                 }));
+        return new CustomNet(model);
+    }
+
+    /// <summary>
+    /// A net from a forward pass written with <see cref="Variable"/>s and <see cref="Ops"/>: its test-mode scores are
+    /// the forward pass, and its training loss is the softmax loss of the scores plus 0.5 · reg · Σ‖w‖² over the
+    /// parameters named in <paramref name="regularized"/>, with the gradients by reverse-mode autodiff.
+    /// </summary>
+    /// <param name="name">A short description.</param>
+    /// <param name="parameters">The initial parameters, by name.</param>
+    /// <param name="forward">(parameters, x) → scores of shape (N, C).</param>
+    /// <param name="reg">The L2 regularization strength, ≥ 0.</param>
+    /// <param name="regularized">The names of the regularized parameters (none when null).</param>
+    /// <returns>The net, ready for the <see cref="Solver"/>.</returns>
+    /// <exception cref="ArgumentException">The name is empty, there are no parameters, reg is negative or not finite, or
+    /// a regularized name is not a parameter.</exception>
+    public static NeuralNet Create(
+        string name,
+        IReadOnlyDictionary<string, Tensor> parameters,
+        Func<IReadOnlyDictionary<string, Variable>, Variable, Variable> forward,
+        double reg = 0.0,
+        IReadOnlyList<string>? regularized = null)
+    {
+        Require.NotNull(name);
+        Require.NotNull(forward);
+        if (string.IsNullOrWhiteSpace(name))
+            throw new ArgumentException("NeuralNet.Create: the name must not be empty.", nameof(name));
+        var p = Maps.Of(Require.NotNull(parameters), MapModule.Empty<string, Tensor>());
+        if (p.IsEmpty)
+            throw new ArgumentException("NeuralNet.Create: the net needs at least one parameter.", nameof(parameters));
+
+        var empty = MapModule.Empty<string, Tensor>();
+        var net = new Net(
+            name,
+            FuncConvert.FromFunc<int[], Rng, Tuple<FSharpMap<string, Tensor>, FSharpMap<string, Tensor>>>(
+                (_, _) => Tuple.Create(p, empty)),
+            FuncConvert.FromFunc<FSharpMap<string, Value>, FSharpMap<string, Tensor>, Mode, Rng, Value,
+                Tuple<Value, FSharpMap<string, Tensor>>>(
+                (vs, _, _, _, x) =>
+                {
+                    var variables = vs.ToDictionary(kv => kv.Key, kv => new Variable(kv.Value));
+                    var scores = Require.NotNull(forward(variables, new Variable(x)), "forward(parameters, x)");
+                    return Tuple.Create(scores.Core, empty);
+                }));
+        var model = Functional.FSharp.NetModule.model(
+            net,
+            [],
+            Rng.Create(0),
+            FuncConvert.FromFunc<Value, int[], Value>((scores, y) => Functional.FSharp.Layers.softmaxLoss(scores, y)),
+            reg,
+            ListModule.OfSeq(regularized ?? []));
         return new CustomNet(model);
     }
 

@@ -149,7 +149,12 @@ public sealed class Solver
     /// <param name="yTrain">N training labels in [0, C).</param>
     /// <param name="xVal">Validation inputs (N_val, d1, …, dk).</param>
     /// <param name="yVal">N_val validation labels in [0, C).</param>
-    /// <param name="progress">Receives a report every PrintEvery iterations and at the end of every epoch.</param>
+    /// <param name="progress">
+    /// Receives a report every PrintEvery iterations and at the end of every epoch; its <c>Report</c> is called on
+    /// the training thread. The standard <see cref="Progress{T}"/> posts each report to a synchronization context
+    /// or the thread pool, so its handler may run after this returns; for reports in order before the result, use
+    /// the overload that takes an <see cref="Action{T}"/>.
+    /// </param>
     /// <param name="cancellationToken">When cancelled, training stops after the current step and returns what it has learned (<see cref="TrainingResult.Cancelled"/> is true).</param>
     /// <returns>The histories, the best and final parameters, and timing.</returns>
     /// <exception cref="ArgumentException">The data are empty or mismatched, or a label is out of range.</exception>
@@ -165,7 +170,38 @@ public sealed class Solver
             Data(xTrain, yTrain, xVal, yVal)));
 
     /// <summary>
-    /// <see cref="Train"/> on a thread-pool thread. Cancellation still returns the partial result (the task does
+    /// Trains from the net's own parameters, calling <paramref name="onProgress"/> synchronously on the training
+    /// thread, in order, before training goes on: every report has arrived when this returns. (With the
+    /// <see cref="IProgress{T}"/> overload and the standard <see cref="Progress{T}"/>, reports are posted to the
+    /// synchronization context captured when the <c>Progress</c> was made, or to the thread pool when there is none,
+    /// as in a console app: they then run later and may arrive after the result and out of order.)
+    /// </summary>
+    /// <param name="xTrain">Training inputs (N, d1, …, dk).</param>
+    /// <param name="yTrain">N training labels in [0, C).</param>
+    /// <param name="xVal">Validation inputs (N_val, d1, …, dk).</param>
+    /// <param name="yVal">N_val validation labels in [0, C).</param>
+    /// <param name="onProgress">Called with a report every PrintEvery iterations and at the end of every epoch; an exception it throws stops training and propagates.</param>
+    /// <param name="cancellationToken">When cancelled, training stops after the current step and returns what it has learned.</param>
+    /// <returns>The histories, the best and final parameters, and timing.</returns>
+    /// <exception cref="ArgumentException">The data are empty or mismatched, a label is out of range, or onProgress is null.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    public TrainingResult Train(
+        Tensor xTrain,
+        IReadOnlyList<int> yTrain,
+        Tensor xVal,
+        IReadOnlyList<int> yVal,
+        Action<TrainingProgress> onProgress,
+        CancellationToken cancellationToken = default) =>
+        Train(xTrain, yTrain, xVal, yVal, new SynchronousProgress(Require.NotNull(onProgress)), cancellationToken);
+
+    /// <summary>An <see cref="IProgress{T}"/> that calls its action at once, on the reporting thread.</summary>
+    private sealed class SynchronousProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    /// <summary>
+    /// <see cref="Train(Tensor, IReadOnlyList{int}, Tensor, IReadOnlyList{int}, IProgress{TrainingProgress}?, CancellationToken)"/> on a thread-pool thread. Cancellation still returns the partial result (the task does
     /// not end as cancelled).
     /// </summary>
     /// <param name="xTrain">Training inputs (N, d1, …, dk).</param>

@@ -54,7 +54,7 @@ public sealed class UpdateRule
     public static UpdateRule Sgd(double learningRate = 1e-2) =>
         With(Optim.sgd, Config0(NonNegative(nameof(Sgd), nameof(learningRate), learningRate)));
 
-    /// <summary>SGD with momentum: v ← μ·v − lr·dw; w ← w + v (state: "velocity").</summary>
+    /// <summary>SGD with momentum: v ← μ·v − lr·dw; w ← w + v (state: <see cref="OptimStates.Momentum"/>).</summary>
     /// <param name="learningRate">The step size, ≥ 0 (course default 1e-2).</param>
     /// <param name="momentum">μ in [0, 1) (course default 0.9).</param>
     /// <returns>The rule.</returns>
@@ -62,7 +62,7 @@ public sealed class UpdateRule
         With(Optim.momentum, Config0(NonNegative(nameof(Momentum), nameof(learningRate), learningRate),
             momentum: Unit(nameof(Momentum), nameof(momentum), momentum)));
 
-    /// <summary>Nesterov momentum: v' ← μ·v − lr·dw; w ← w − μ·v + (1 + μ)·v' (state: "velocity").</summary>
+    /// <summary>Nesterov momentum: v' ← μ·v − lr·dw; w ← w − μ·v + (1 + μ)·v' (state: <see cref="OptimStates.Momentum"/>).</summary>
     /// <param name="learningRate">The step size, ≥ 0.</param>
     /// <param name="momentum">μ in [0, 1).</param>
     /// <returns>The rule.</returns>
@@ -70,7 +70,7 @@ public sealed class UpdateRule
         With(Optim.nesterov, Config0(NonNegative(nameof(Nesterov), nameof(learningRate), learningRate),
             momentum: Unit(nameof(Nesterov), nameof(momentum), momentum)));
 
-    /// <summary>RMSProp: cache ← d·cache + (1 − d)·dw²; w ← w − lr·dw / (√cache + ε) (state: "cache").</summary>
+    /// <summary>RMSProp: cache ← d·cache + (1 − d)·dw²; w ← w − lr·dw / (√cache + ε) (state: <see cref="OptimStates.RmsProp"/>).</summary>
     /// <param name="learningRate">The step size, ≥ 0 (course default 1e-2).</param>
     /// <param name="decayRate">d in [0, 1) (course default 0.99).</param>
     /// <param name="epsilon">ε &gt; 0 (course default 1e-8).</param>
@@ -82,7 +82,7 @@ public sealed class UpdateRule
 
     /// <summary>
     /// Adam with bias correction: m ← β1·m + (1 − β1)·dw; v ← β2·v + (1 − β2)·dw²;
-    /// w ← w − lr·m̂ / (√v̂ + ε) (state: "m", "v" and the step count t).
+    /// w ← w − lr·m̂ / (√v̂ + ε) (state: <see cref="OptimStates.Adam"/>, with the step count t).
     /// </summary>
     /// <param name="learningRate">The step size, ≥ 0 (course default 1e-3).</param>
     /// <param name="beta1">β1 in [0, 1) (course default 0.9).</param>
@@ -163,4 +163,83 @@ public sealed class UpdateRule
 
     /// <inheritdoc/>
     public override string ToString() => $"UpdateRule {Name} (learning rate {LearningRate})";
+}
+
+/// <summary>
+/// The state of the built-in update rules by type rather than by slot name: factories that make a rule's state
+/// (to start from known moments, e.g. another implementation's) and readers of its tensors. Each tensor has the
+/// parameter's shape; <c>stepsTaken</c> is <see cref="OptimState.Step"/>, the number of steps already taken.
+/// </summary>
+public static class OptimStates
+{
+    /// <summary>The slot of SGD with momentum and of Nesterov momentum: the velocity v.</summary>
+    public const string VelocitySlot = "velocity";
+
+    /// <summary>RMSProp's slot: the moving average of squared gradients.</summary>
+    public const string CacheSlot = "cache";
+
+    /// <summary>Adam's and AdamW's first-moment slot, m.</summary>
+    public const string FirstMomentSlot = "m";
+
+    /// <summary>Adam's and AdamW's second-moment slot, v.</summary>
+    public const string SecondMomentSlot = "v";
+
+    private static OptimState Of(int stepsTaken, params (string Name, Tensor Value)[] slots) =>
+        OptimState.Create(slots.Select(s => KeyValuePair.Create(s.Name, s.Value)), stepsTaken);
+
+    /// <summary>Plain SGD's state: no tensors.</summary>
+    /// <param name="stepsTaken">The steps already taken, ≥ 0.</param>
+    /// <returns>The state.</returns>
+    /// <exception cref="ArgumentException">stepsTaken is negative.</exception>
+    public static OptimState Sgd(int stepsTaken = 0) => Of(stepsTaken);
+
+    /// <summary>The state of <see cref="UpdateRule.Momentum"/> and <see cref="UpdateRule.Nesterov"/>.</summary>
+    /// <param name="velocity">The velocity v, of the parameter's shape.</param>
+    /// <param name="stepsTaken">The steps already taken, ≥ 0.</param>
+    /// <returns>The state.</returns>
+    /// <exception cref="ArgumentException">velocity is null or stepsTaken is negative.</exception>
+    public static OptimState Momentum(Tensor velocity, int stepsTaken = 0) => Of(stepsTaken, (VelocitySlot, Require.NotNull(velocity)));
+
+    /// <summary>The state of <see cref="UpdateRule.RmsProp"/>.</summary>
+    /// <param name="cache">The moving average of squared gradients, of the parameter's shape.</param>
+    /// <param name="stepsTaken">The steps already taken, ≥ 0.</param>
+    /// <returns>The state.</returns>
+    /// <exception cref="ArgumentException">cache is null or stepsTaken is negative.</exception>
+    public static OptimState RmsProp(Tensor cache, int stepsTaken = 0) => Of(stepsTaken, (CacheSlot, Require.NotNull(cache)));
+
+    /// <summary>
+    /// The state of <see cref="UpdateRule.Adam"/> and <see cref="UpdateRule.AdamW"/>. The bias correction of the
+    /// next step uses t = <paramref name="stepsTaken"/> + 1 (the course's <c>t</c> after its increment).
+    /// </summary>
+    /// <param name="firstMoment">m, of the parameter's shape.</param>
+    /// <param name="secondMoment">v, of the parameter's shape.</param>
+    /// <param name="stepsTaken">The steps already taken, ≥ 0 (the course's <c>t</c> before the step).</param>
+    /// <returns>The state.</returns>
+    /// <exception cref="ArgumentException">A moment is null or stepsTaken is negative.</exception>
+    public static OptimState Adam(Tensor firstMoment, Tensor secondMoment, int stepsTaken) =>
+        Of(stepsTaken, (FirstMomentSlot, Require.NotNull(firstMoment)), (SecondMomentSlot, Require.NotNull(secondMoment)));
+
+    /// <summary>The velocity of a momentum or Nesterov state.</summary>
+    /// <param name="state">The state.</param>
+    /// <returns>The velocity tensor.</returns>
+    /// <exception cref="ArgumentException">The state has no velocity (it was made by another rule).</exception>
+    public static Tensor Velocity(this OptimState state) => Require.NotNull(state).Slot(VelocitySlot);
+
+    /// <summary>The squared-gradient cache of an RMSProp state.</summary>
+    /// <param name="state">The state.</param>
+    /// <returns>The cache tensor.</returns>
+    /// <exception cref="ArgumentException">The state has no cache.</exception>
+    public static Tensor Cache(this OptimState state) => Require.NotNull(state).Slot(CacheSlot);
+
+    /// <summary>The first moment m of an Adam or AdamW state.</summary>
+    /// <param name="state">The state.</param>
+    /// <returns>m.</returns>
+    /// <exception cref="ArgumentException">The state has no first moment.</exception>
+    public static Tensor FirstMoment(this OptimState state) => Require.NotNull(state).Slot(FirstMomentSlot);
+
+    /// <summary>The second moment v of an Adam or AdamW state.</summary>
+    /// <param name="state">The state.</param>
+    /// <returns>v.</returns>
+    /// <exception cref="ArgumentException">The state has no second moment.</exception>
+    public static Tensor SecondMoment(this OptimState state) => Require.NotNull(state).Slot(SecondMomentSlot);
 }

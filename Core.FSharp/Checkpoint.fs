@@ -300,7 +300,7 @@ module Checkpoint =
                 | Some bytes ->
                     let t =
                         try
-                            Npy.parse $"{path}[{name}.npy]" bytes
+                            Npy.parseWith true $"{path}[{name}.npy]" bytes
                         with :? InvalidDataException as e ->
                             raise (
                                 CheckpointException(
@@ -425,7 +425,10 @@ module Checkpoint =
     /// <summary>
     /// Reads a checkpoint written by <c>Checkpoint.save</c>. A missing file raises
     /// <see cref="T:System.IO.FileNotFoundException"/>; a truncated, corrupted or foreign file, or one from a newer
-    /// version, raises a <see cref="T:Functional.CheckpointException"/> naming the file and the problem.
+    /// version, raises a <see cref="T:Functional.CheckpointException"/> naming the file and the problem. Sizes are
+    /// checked before anything is allocated (an entry's declared size against its compressed size and its .npy
+    /// header), and every array must be float64 as <c>save</c> writes it: a float32, float16 or integer array is
+    /// rejected naming the entry and its dtype, never converted.
     /// </summary>
     let load (path: string) : SolverState =
         if String.IsNullOrWhiteSpace path then

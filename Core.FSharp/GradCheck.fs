@@ -5,8 +5,11 @@ open System
 /// <summary>
 /// The outcome of comparing an analytic gradient with a numeric one: the worst element, where it is, and whether
 /// it is within the tolerance. Relative error is |a − n| / max(floor, |a| + |n|), the course's <c>rel_error</c>
-/// with floor 1e-8.
+/// with floor 1e-8. A coordinate where either gradient is NaN, or infinite without the other being the same
+/// infinity, has relative error +∞: the check fails and the report names that coordinate (WorstIndex, with both
+/// values).
 /// </summary>
+[<NoComparison>]
 type GradCheckReport = {
     /// <summary>What was checked (e.g. "affine dw").</summary>
     Name: string
@@ -28,7 +31,8 @@ type GradCheckReport = {
     Tolerance: float
 } with
 
-    /// <summary>True when the largest relative error is within the tolerance (and no value is NaN).</summary>
+    /// <summary>True when the largest relative error is within the tolerance (never when a gradient holds NaN, or an
+    /// infinity the other does not match).</summary>
     member r.Passed = r.MaxRelativeError <= r.Tolerance
 
     /// <summary>One line: name, shape, worst element, errors, verdict.</summary>
@@ -56,9 +60,25 @@ module GradCheck =
     [<Literal>]
     let DefaultFloor = 1e-8
 
-    let private checkStep (fn: string) (h: float) =
-        if not (h > 0.0) || Double.IsInfinity h then
-            Guard.fail fn "h" $"the step h must be positive and finite, got {h}."
+    let private checkStep (fn: string) (h: float) = Guard.positiveFinite fn "h" h
+
+    /// The result of a user's function, checked: an ArgumentException naming the function, not a
+    /// NullReferenceException, when it returns null.
+    let private result (fn: string) (t: Tensor) =
+        if isNull (box t) then
+            Guard.fail fn "f" "f returned null; it must return a tensor of dout's shape."
+
+        t
+
+    /// The relative error of one coordinate: +∞ where either value is NaN, or infinite and not equal to the other
+    /// (inf − inf is NaN and inf / inf is NaN, which a "worse than" comparison would skip).
+    let private relAt (floor: float) (a: float) (n: float) =
+        if Double.IsFinite a && Double.IsFinite n then
+            abs (a - n) / max floor (abs a + abs n)
+        elif a = n then
+            0.0
+        else
+            Double.PositiveInfinity
 
     let private perturbed (x: Tensor) (i: int) (delta: float) =
         let d = Array.copy x.Data
@@ -76,6 +96,7 @@ module GradCheck =
     /// <summary>Numeric gradient of a scalar function f at x by centered differences (step h): a tensor of x's shape.</summary>
     let numericGradient (h: float) (f: Tensor -> float) (x: Tensor) =
         checkStep "GradCheck.numericGradient" h
+        let x = Tensor.Operand "GradCheck.numericGradient" "x" x
         Tensor.Wrap(x.Dims, Array.init x.Count (numericAt h f x))
 
     /// <summary>
@@ -83,12 +104,16 @@ module GradCheck =
     /// the gradient of sum(f(x) * dout), a tensor of x's shape. This is the course's eval_numerical_gradient_array.
     /// </summary>
     let numericGradientOf (h: float) (f: Tensor -> Tensor) (x: Tensor) (dout: Tensor) =
-        checkStep "GradCheck.numericGradientOf" h
+        let fn = "GradCheck.numericGradientOf"
+        checkStep fn h
+        let x = Tensor.Operand fn "x" x
+        let dout = Tensor.Operand fn "dout" dout
 
         let at (i: int) =
-            let plus = f (perturbed x i h)
-            let minus = f (perturbed x i -h)
-            Guard.sameShape "GradCheck.numericGradientOf" "f(x)" plus.Dims "dout" dout.Dims
+            let plus = result fn (f (perturbed x i h))
+            let minus = result fn (f (perturbed x i -h))
+            Guard.sameShape fn "f(x)" plus.Dims "dout" dout.Dims
+            Guard.sameShape fn "f(x)" plus.Dims "f(x)" minus.Dims
             // The course's formula: difference elementwise first, then weight by dout. Summing f·dout first and
             // then differencing loses digits to cancellation when the output is large.
             let mutable acc = 0.0
@@ -118,13 +143,8 @@ module GradCheck =
         for i in coords do
             let a = analytic i
             let n = numeric i
-            let diff = abs (a - n)
-
-            let rel =
-                if Double.IsNaN a || Double.IsNaN n then
-                    Double.PositiveInfinity
-                else
-                    diff / max floor (abs a + abs n)
+            let rel = relAt floor a n
+            let diff = if a = n then 0.0 else abs (a - n)
 
             if diff > maxAbs || Double.IsNaN diff then
                 maxAbs <- (if Double.IsNaN diff then Double.PositiveInfinity else diff)
@@ -150,9 +170,15 @@ module GradCheck =
     /// <summary>
     /// Compares an analytic and a numeric gradient of equal shape with a given floor of the relative error's
     /// denominator (use a floor above 1e-8 when gradients near zero are expected: the numeric error is absolute).
+    /// Tolerance and floor must be finite and &gt; 0 (ArgumentException otherwise).
     /// </summary>
     let compareWith (floor: float) (name: string) (tolerance: float) (analytic: Tensor) (numeric: Tensor) =
-        Guard.sameShape "GradCheck.compare" "analytic" analytic.Dims "numeric" numeric.Dims
+        let fn = "GradCheck.compare"
+        Guard.positiveFinite fn "floor" floor
+        Guard.positiveFinite fn "tolerance" tolerance
+        let analytic = Tensor.Operand fn "analytic" analytic
+        let numeric = Tensor.Operand fn "numeric" numeric
+        Guard.sameShape fn "analytic" analytic.Dims "numeric" numeric.Dims
 
         compareAt
             name
@@ -167,14 +193,24 @@ module GradCheck =
     let compare (name: string) (tolerance: float) (analytic: Tensor) (numeric: Tensor) =
         compareWith DefaultFloor name tolerance analytic numeric
 
-    /// <summary>The course's rel_error: max |a − b| / max(1e-8, |a| + |b|) over all elements (shapes must match).</summary>
+    /// <summary>
+    /// The course's rel_error: max |a − b| / max(1e-8, |a| + |b|) over all elements (shapes must match); +∞ when an
+    /// element is NaN in either, or infinite in one and not the same infinity in the other.
+    /// </summary>
     let relativeError (a: Tensor) (b: Tensor) =
-        (compare "relativeError" Double.PositiveInfinity a b).MaxRelativeError
+        let fn = "GradCheck.relativeError"
+        let a = Tensor.Operand fn "a" a
+        let b = Tensor.Operand fn "b" b
+        Guard.sameShape fn "a" a.Dims "b" b.Dims
+        Array.fold2 (fun worst x y -> max worst (relAt DefaultFloor x y)) 0.0 a.Data b.Data
 
     /// <summary>
     /// Checks an analytic gradient of the scalar function f at x against the numeric one over every coordinate.
     /// </summary>
     let check (name: string) (tolerance: float) (f: Tensor -> float) (x: Tensor) (analytic: Tensor) =
+        Guard.positiveFinite "GradCheck.check" "tolerance" tolerance
+        let x = Tensor.Operand "GradCheck.check" "x" x
+        let analytic = Tensor.Operand "GradCheck.check" "analytic" analytic
         Guard.sameShape "GradCheck.check" "x" x.Dims "analytic" analytic.Dims
         compare name tolerance analytic (numericGradient DefaultStep f x)
 
@@ -183,6 +219,9 @@ module GradCheck =
     /// sum(f(x) * dout)) over every coordinate.
     /// </summary>
     let checkOf (name: string) (tolerance: float) (f: Tensor -> Tensor) (x: Tensor) (dout: Tensor) (analytic: Tensor) =
+        Guard.positiveFinite "GradCheck.checkOf" "tolerance" tolerance
+        let x = Tensor.Operand "GradCheck.checkOf" "x" x
+        let analytic = Tensor.Operand "GradCheck.checkOf" "analytic" analytic
         Guard.sameShape "GradCheck.checkOf" "x" x.Dims "analytic" analytic.Dims
         compare name tolerance analytic (numericGradientOf DefaultStep f x dout)
 
@@ -199,8 +238,14 @@ module GradCheck =
         (x: Tensor)
         (analytic: Tensor)
         =
+        Guard.positiveFinite "GradCheck.sparse" "tolerance" tolerance
+        let x = Tensor.Operand "GradCheck.sparse" "x" x
+        let analytic = Tensor.Operand "GradCheck.sparse" "analytic" analytic
         Guard.sameShape "GradCheck.sparse" "x" x.Dims "analytic" analytic.Dims
         Guard.positive "GradCheck.sparse" "k" k
+
+        if isNull (box rng) then
+            Guard.fail "GradCheck.sparse" "rng" "rng must not be null."
 
         let coords =
             if k >= x.Count then

@@ -4,6 +4,7 @@ namespace Functional
 /// The hyper-parameters of an update rule. One record serves every built-in rule; each rule reads the fields it
 /// needs and ignores the others. The solver decays <c>LearningRate</c> once per epoch.
 /// </summary>
+[<NoComparison>]
 type OptimConfig = {
     /// <summary>The step size, ≥ 0 (the course's <c>learning_rate</c>).</summary>
     LearningRate: float
@@ -20,6 +21,9 @@ type OptimConfig = {
     /// <summary>AdamW's decoupled weight decay, ≥ 0 (0 for the other rules).</summary>
     WeightDecay: float
 } with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
     /// <summary>
     /// The course's defaults: learning rate 1e-2, momentum 0.9, decay rate 0.99, β1 0.9, β2 0.999, ε 1e-8, no weight

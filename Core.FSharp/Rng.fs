@@ -47,15 +47,25 @@ type Rng private (key: uint64) =
 
     /// <summary><paramref name="count"/> uniform doubles in [0, 1).</summary>
     member this.Uniforms(count: int) : float[] =
-        if count < 0 then
-            raise (ArgumentException($"Rng.Uniforms: count must be >= 0, got {count}.", "count"))
+        if count < 0 || count > Array.MaxLength then
+            raise (
+                ArgumentException(
+                    $"Rng.Uniforms: count must be from 0 to {Array.MaxLength} (an array's limit), got {count}.",
+                    "count"
+                )
+            )
 
         Array.init count (fun i -> this.Uniform(int64 i))
 
     /// <summary><paramref name="count"/> standard normal doubles (Box–Muller over the uniform stream).</summary>
     member this.Normals(count: int) : float[] =
-        if count < 0 then
-            raise (ArgumentException($"Rng.Normals: count must be >= 0, got {count}.", "count"))
+        if count < 0 || count > Array.MaxLength then
+            raise (
+                ArgumentException(
+                    $"Rng.Normals: count must be from 0 to {Array.MaxLength} (an array's limit), got {count}.",
+                    "count"
+                )
+            )
 
         let out = Array.zeroCreate count
 
@@ -74,8 +84,13 @@ type Rng private (key: uint64) =
 
     /// <summary>A uniformly random permutation of 0 .. n-1 (Fisher–Yates driven by this key's stream).</summary>
     member this.Permutation(n: int) : int[] =
-        if n < 0 then
-            raise (ArgumentException($"Rng.Permutation: n must be >= 0, got {n}.", "n"))
+        if n < 0 || n > Array.MaxLength then
+            raise (
+                ArgumentException(
+                    $"Rng.Permutation: n must be from 0 to {Array.MaxLength} (an array's limit), got {n}.",
+                    "n"
+                )
+            )
 
         let p = Array.init n id
 

@@ -11,6 +11,7 @@ type ProgressKind =
     | Epoch = 1
 
 /// <summary>A progress event of a training run, for a callback (F#) or an <c>IProgress&lt;T&gt;</c> (C#).</summary>
+[<NoComparison>]
 type TrainingProgress = {
     /// <summary>Whether this reports an iteration or the end of an epoch.</summary>
     Kind: ProgressKind
@@ -36,7 +37,10 @@ type TrainingProgress = {
     Elapsed: TimeSpan
     /// <summary>Estimated time to the end of the run, from the average iteration time so far.</summary>
     Eta: TimeSpan
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>
 /// Raised when the training loss becomes NaN or infinite. Training stops; the exception carries the iteration where

@@ -16,7 +16,56 @@ module internal Guard =
     let fail (fn: string) (arg: string) (message: string) : 'a =
         raise (ArgumentException($"{fn}: {message}", arg))
 
-    let size (s: int[]) = Array.fold (*) 1 s
+    /// The most elements a float[] (and so a tensor) can hold: Array.MaxLength.
+    let maxElements = int64 Array.MaxLength
+
+    /// The product of sizes in 64-bit arithmetic, saturating at Int64.MaxValue (0 when any size is 0): the one place
+    /// sizes are multiplied before they are known to fit an array. Sizes must be >= 0.
+    let product64 (sizes: int64 seq) =
+        Seq.fold
+            (fun (acc: int64) (d: int64) ->
+                if acc = 0L || d = 0L then 0L
+                elif acc > Int64.MaxValue / d then Int64.MaxValue
+                else acc * d)
+            1L
+            sizes
+
+    /// The element count of a shape in 64-bit arithmetic (saturating), dimensions >= 0.
+    let count64 (s: int[]) = product64 (Seq.map int64 s)
+
+    /// The element count of a shape that is known to fit an array (a tensor's own shape, a checked shape).
+    let size (s: int[]) = int (count64 s)
+
+    let private tooLarge (fn: string) (arg: string) (what: string) (count: int64) =
+        let n =
+            if count = Int64.MaxValue then
+                "more than 9.2e18"
+            else
+                $"{count}"
+
+        fail
+            fn
+            arg
+            $"{what} has {n} elements, more than the {maxElements} an array can hold ({maxElements * 8L} bytes of float64)."
+
+    /// An element count (computed with product64) checked against what an array can hold; returned as an int.
+    let fits (fn: string) (arg: string) (what: string) (count: int64) =
+        if count > maxElements then
+            tooLarge fn arg what count
+
+        int count
+
+    /// The element count of a shape about to be allocated, checked: an ArgumentException naming the function, the
+    /// argument and the shape when it exceeds what an array can hold.
+    let elements (fn: string) (arg: string) (shape: int[]) =
+        fits fn arg $"shape {shapeText shape}" (count64 shape)
+
+    /// A zeroed float[] of n elements; an OutOfMemoryException stating the bytes wanted when memory runs out.
+    let allocate (fn: string) (n: int) : float[] =
+        try
+            Array.zeroCreate n
+        with :? OutOfMemoryException ->
+            raise (OutOfMemoryException($"{fn}: cannot allocate {n} float64 elements ({int64 n * 8L} bytes)."))
 
     let checkShape (fn: string) (arg: string) (shape: int[]) =
         if isNull (box shape) then
@@ -25,6 +74,8 @@ module internal Guard =
         for d in shape do
             if d < 0 then
                 fail fn arg $"every dimension must be >= 0, got shape {shapeText shape}."
+
+        elements fn arg shape |> ignore
 
     let rank (fn: string) (arg: string) (expected: int) (shape: int[]) =
         if shape.Length <> expected then
@@ -37,6 +88,11 @@ module internal Guard =
     let finiteScalar (fn: string) (arg: string) (v: float) =
         if Double.IsNaN v || Double.IsInfinity v then
             fail fn arg $"{arg} must be finite, got {v}."
+
+    /// Raises unless v is finite and > 0 (tolerances, floors, steps): NaN, ±∞, 0 and negatives are named.
+    let positiveFinite (fn: string) (arg: string) (v: float) =
+        if not (v > 0.0) || Double.IsInfinity v then
+            fail fn arg $"{arg} must be finite and > 0, got {v}."
 
     let positive (fn: string) (arg: string) (v: int) =
         if v <= 0 then
@@ -179,7 +235,7 @@ type Tensor internal (shape: int[], data: float[]) =
 
     /// Wraps a shape and a buffer the caller has just allocated and will not touch again.
     static member internal Wrap(shape: int[], data: float[]) =
-        if Guard.size shape <> data.Length then
+        if Guard.count64 shape <> int64 data.Length then
             invalidOp $"internal: shape {Guard.shapeText shape} does not fit {data.Length} elements"
 
         Tensor(shape, data)
@@ -199,16 +255,27 @@ type Tensor internal (shape: int[], data: float[]) =
 
         Tensor(Array.copy shape, Array.copy data)
 
+    static member private Filled (fn: string) (value: float) (shape: int[]) =
+        Guard.checkShape fn "shape" shape
+        let data = Guard.allocate fn (Guard.size shape)
+
+        if value <> 0.0 then
+            Array.Fill(data, value)
+
+        Tensor(Array.copy shape, data)
+
     /// <summary>A tensor filled with <paramref name="value"/>.</summary>
-    static member Full(value: float, [<ParamArray>] shape: int[]) =
-        Guard.checkShape "Tensor.Full" "shape" shape
-        Tensor(Array.copy shape, Array.create (Guard.size shape) value)
+    /// <exception cref="T:System.ArgumentException">A dimension is negative, or the shape holds more elements than an
+    /// array can (Array.MaxLength).</exception>
+    /// <exception cref="T:System.OutOfMemoryException">The memory for the elements (8 bytes each) is not available; the
+    /// message states the bytes wanted.</exception>
+    static member Full(value: float, [<ParamArray>] shape: int[]) = Tensor.Filled "Tensor.Full" value shape
 
-    /// <summary>A tensor of zeros.</summary>
-    static member Zeros([<ParamArray>] shape: int[]) = Tensor.Full(0.0, shape)
+    /// <summary>A tensor of zeros (errors as <see cref="M:Functional.Tensor.Full(System.Double,System.Int32[])"/>).</summary>
+    static member Zeros([<ParamArray>] shape: int[]) = Tensor.Filled "Tensor.Zeros" 0.0 shape
 
-    /// <summary>A tensor of ones.</summary>
-    static member Ones([<ParamArray>] shape: int[]) = Tensor.Full(1.0, shape)
+    /// <summary>A tensor of ones (errors as <see cref="M:Functional.Tensor.Full(System.Double,System.Int32[])"/>).</summary>
+    static member Ones([<ParamArray>] shape: int[]) = Tensor.Filled "Tensor.Ones" 1.0 shape
 
     /// <summary>A scalar (rank-0) tensor.</summary>
     static member Scalar(value: float) = Tensor([||], [| value |])
@@ -229,11 +296,21 @@ type Tensor internal (shape: int[], data: float[]) =
     static member RandomNormal(rng: Rng, scale: float, [<ParamArray>] shape: int[]) =
         Guard.checkShape "Tensor.RandomNormal" "shape" shape
         Guard.finiteScalar "Tensor.RandomNormal" "scale" scale
+
+        if isNull (box rng) then
+            Guard.fail "Tensor.RandomNormal" "rng" "rng must not be null."
+
         Tensor(Array.copy shape, rng.Normals(Guard.size shape) |> Array.map (fun v -> v * scale))
 
     /// <summary>Uniform values in [low, high) from <paramref name="rng"/>.</summary>
     static member RandomUniform(rng: Rng, low: float, high: float, [<ParamArray>] shape: int[]) =
         Guard.checkShape "Tensor.RandomUniform" "shape" shape
+
+        if isNull (box rng) then
+            Guard.fail "Tensor.RandomUniform" "rng" "rng must not be null."
+
+        Guard.finiteScalar "Tensor.RandomUniform" "low" low
+        Guard.finiteScalar "Tensor.RandomUniform" "high" high
 
         if not (low <= high) then
             Guard.fail "Tensor.RandomUniform" "high" $"expected low <= high, got low = {low}, high = {high}."
@@ -243,7 +320,11 @@ type Tensor internal (shape: int[], data: float[]) =
     // ---- elementwise ----
 
     /// <summary>Applies <paramref name="f"/> to every element.</summary>
-    member _.Map(f: Func<float, float>) = Tensor(shape, Array.map f.Invoke data)
+    member _.Map(f: Func<float, float>) =
+        if isNull (box f) then
+            Guard.fail "Tensor.Map" "f" "f must not be null."
+
+        Tensor(shape, Array.map f.Invoke data)
 
     static member internal MapRaw (f: float -> float) (t: Tensor) = Tensor(t.Dims, Array.map f t.Data)
 
@@ -277,7 +358,7 @@ type Tensor internal (shape: int[], data: float[]) =
             let r = outShape.Length
             let stA = broadcastStrides sa r
             let stB = broadcastStrides sb r
-            let n = Guard.size outShape
+            let n = Guard.elements fn "b" outShape
             let res = Array.zeroCreate n
             let idx = Array.zeroCreate r
             let ad = a.Data
@@ -372,7 +453,7 @@ type Tensor internal (shape: int[], data: float[]) =
     static member (~-)(a: Tensor) =
         Tensor.MapRaw (fun x -> -x) (Tensor.Operand "Tensor.Negate" "a" a)
 
-    /// <summary>Elementwise maximum with numpy broadcasting.</summary>
+    /// <summary>Elementwise maximum with numpy broadcasting; NaN where either holds NaN (NumPy's <c>maximum</c>).</summary>
     static member Maximum(a: Tensor, b: Tensor) =
         Tensor.Broadcast2 "Tensor.Maximum" max a b
 
@@ -397,25 +478,30 @@ type Tensor internal (shape: int[], data: float[]) =
         if inferred > 1 || newShape |> Array.exists (fun d -> d < -1) then
             Guard.fail "Tensor.Reshape" "shape" $"invalid target shape {Guard.shapeText newShape}."
 
-        let known = newShape |> Array.filter (fun d -> d <> -1) |> Guard.size
+        // 64-bit: a product that wraps around in int32 could otherwise match the element count.
+        let known = newShape |> Array.filter (fun d -> d <> -1) |> Guard.count64
 
         let target =
             if inferred = 1 then
-                if known = 0 || data.Length % known <> 0 then
+                if known = 0L || int64 data.Length % known <> 0L then
                     Guard.fail
                         "Tensor.Reshape"
                         "shape"
                         $"cannot reshape {Guard.shapeText shape} ({data.Length} elements) to {Guard.shapeText newShape}."
 
-                newShape |> Array.map (fun d -> if d = -1 then data.Length / known else d)
+                newShape
+                |> Array.map (fun d -> if d = -1 then int (int64 data.Length / known) else d)
             else
                 Array.copy newShape
 
-        if Guard.size target <> data.Length then
+        if Guard.count64 target <> int64 data.Length then
+            let n = Guard.count64 target
+            let count = if n = Int64.MaxValue then "more than 9.2e18" else $"{n}"
+
             Guard.fail
                 "Tensor.Reshape"
                 "shape"
-                $"cannot reshape {Guard.shapeText shape} ({data.Length} elements) to {Guard.shapeText newShape} ({Guard.size target} elements)."
+                $"cannot reshape {Guard.shapeText shape} ({data.Length} elements) to {Guard.shapeText newShape} ({count} elements)."
 
         Tensor(target, data)
 
@@ -474,9 +560,18 @@ type Tensor internal (shape: int[], data: float[]) =
                 "before"
                 $"pad widths must be >= 0, got before {Guard.shapeText before}, after {Guard.shapeText after}."
 
-        let outShape = Array.init r (fun i -> shape.[i] + before.[i] + after.[i])
+        let wide =
+            Array.init r (fun i -> int64 shape.[i] + int64 before.[i] + int64 after.[i])
+
+        if Array.exists (fun d -> d > int64 Int32.MaxValue) wide then
+            Guard.fail
+                "Tensor.Pad"
+                "after"
+                $"padding {Guard.shapeText shape} by before {Guard.shapeText before}, after {Guard.shapeText after} gives a dimension of more than {Int32.MaxValue}."
+
+        let outShape = Array.map int wide
         let outSt = Guard.rowMajorStrides outShape
-        let res = Array.zeroCreate (Guard.size outShape)
+        let res = Guard.allocate "Tensor.Pad" (Guard.elements "Tensor.Pad" "after" outShape)
         let idx = Array.zeroCreate r
 
         for k in 0 .. data.Length - 1 do
@@ -517,8 +612,19 @@ type Tensor internal (shape: int[], data: float[]) =
         if shape.Length = 0 then
             Guard.fail "Tensor.Take" "this" "cannot take rows of a scalar."
 
+        if isNull (box indices) then
+            Guard.fail "Tensor.Take" "indices" "indices must not be null."
+
         let inner = Guard.size shape.[1..]
-        let res = Array.zeroCreate (indices.Length * inner)
+
+        let res =
+            Guard.allocate
+                "Tensor.Take"
+                (Guard.fits
+                    "Tensor.Take"
+                    "indices"
+                    $"taking {indices.Length} rows of {Guard.shapeText shape}"
+                    (int64 indices.Length * int64 inner))
 
         indices
         |> Array.iteri (fun j i ->
@@ -533,6 +639,8 @@ type Tensor internal (shape: int[], data: float[]) =
 
     /// <summary>The matrix product of an (m, k) and a (k, n) tensor: shape (m, n).</summary>
     static member MatMul(a: Tensor, b: Tensor) =
+        let a = Tensor.Operand "Tensor.MatMul" "a" a
+        let b = Tensor.Operand "Tensor.MatMul" "b" b
         Guard.rank "Tensor.MatMul" "a" 2 a.Dims
         Guard.rank "Tensor.MatMul" "b" 2 b.Dims
 
@@ -543,7 +651,10 @@ type Tensor internal (shape: int[], data: float[]) =
                 $"inner dimensions differ: a is {Guard.shapeText a.Dims}, b is {Guard.shapeText b.Dims}."
 
         let m, k, n = a.Dims.[0], a.Dims.[1], b.Dims.[1]
-        let c = Array.zeroCreate (m * n)
+
+        let c =
+            Guard.allocate "Tensor.MatMul" (Guard.elements "Tensor.MatMul" "b" [| m; n |])
+
         Functional.Kernels.Gemm.run false false m n k a.Data 0 b.Data 0 c 0 false
         Tensor([| m; n |], c)
 
@@ -603,7 +714,8 @@ type Tensor internal (shape: int[], data: float[]) =
 
         Tensor(s, res |> Array.map (fun v -> v / float count))
 
-    /// <summary>Maximum over the given axes (all axes when none are given).</summary>
+    /// <summary>Maximum over the given axes (all axes when none are given); NaN when the reduced elements hold one
+    /// (NumPy's <c>max</c>).</summary>
     member this.Max(axes: int[], keepDims: bool) =
         let s, ax, res =
             this.Reduce("Tensor.Max", axes, keepDims, Double.NegativeInfinity, max)
@@ -618,7 +730,8 @@ type Tensor internal (shape: int[], data: float[]) =
 
     /// <summary>
     /// Index of the maximum along <paramref name="axis"/> (the first one on ties), for every position of the other
-    /// axes in row-major order. For an (N, C) score matrix and axis 1, the predicted class of each row.
+    /// axes in row-major order. For an (N, C) score matrix and axis 1, the predicted class of each row. NaN counts as
+    /// the maximum: the first NaN along the axis is returned (NumPy's <c>argmax</c>).
     /// </summary>
     member _.ArgMax(axis: int) : int[] =
         let a = Guard.normAxis "Tensor.ArgMax" shape.Length axis
@@ -639,7 +752,7 @@ type Tensor internal (shape: int[], data: float[]) =
             for c in 1 .. len - 1 do
                 let v = data.[(o * len + c) * inner + i]
 
-                if v > bv then
+                if v > bv || (Double.IsNaN v && not (Double.IsNaN bv)) then
                     bv <- v
                     best <- c
 
@@ -649,6 +762,8 @@ type Tensor internal (shape: int[], data: float[]) =
     /// True when the shapes are equal and every |a − b| ≤ atol + rtol·|b| (numpy's <c>allclose</c>).
     /// </summary>
     member _.AllClose(other: Tensor, rtol: float, atol: float) =
+        let other = Tensor.Operand "Tensor.AllClose" "other" other
+
         shape = other.Dims
         && Array.forall2 (fun (x: float) (y: float) -> abs (x - y) <= atol + rtol * abs y) data other.Data
 
@@ -665,6 +780,9 @@ module Tensor =
 
     /// A 2-D tensor from rows of equal length.
     let ofRows (rows: float[][]) =
+        if isNull (box rows) || Array.exists (fun r -> isNull (box r)) rows then
+            Guard.fail "Tensor.ofRows" "rows" "rows (and every row) must not be null."
+
         if rows.Length = 0 then
             Guard.fail "Tensor.ofRows" "rows" "expected at least one row."
 
@@ -675,6 +793,7 @@ module Tensor =
             if r.Length <> w then
                 Guard.fail "Tensor.ofRows" "rows" $"row {i} has length {r.Length}, expected {w}.")
 
+        Guard.elements "Tensor.ofRows" "rows" [| rows.Length; w |] |> ignore
         Tensor.Wrap([| rows.Length; w |], Array.concat rows)
 
     /// A scalar tensor.
@@ -736,7 +855,9 @@ module Tensor =
     let take (indices: int[]) (t: Tensor) = t.Take indices
 
     /// Elementwise function.
-    let map (f: float -> float) (t: Tensor) = Tensor.MapRaw f t
+    let map (f: float -> float) (t: Tensor) =
+        Tensor.MapRaw f (Tensor.Operand "Tensor.map" "t" t)
+
     /// Elementwise binary function with numpy broadcasting.
     let map2 (f: float -> float -> float) (a: Tensor) (b: Tensor) = Tensor.Broadcast2 "Tensor.map2" f a b
     /// Elementwise e^x.

@@ -157,7 +157,7 @@ let bnOut, _, _ =
         acts
 
 let gnOut, _ =
-    GroupNorm.forward 1e-5 2 (Tensor.ones [| c |]) (Tensor.zeros [| c |]) acts
+    GroupNorm.forward 1e-5 2 (Tensor.ones [| 1; c; 1; 1 |]) (Tensor.zeros [| 1; c; 1; 1 |]) acts
 
 open Plotly.NET
 

@@ -14,6 +14,9 @@ type Dataset = {
     Classes: string[]
 } with
 
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
+
     /// <summary>The number of examples N.</summary>
     member d.Count = d.Y.Length
 
@@ -25,9 +28,13 @@ type DataSplit = {
     Val: Dataset
     /// <summary>The test set (for the final score only).</summary>
     Test: Dataset
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Per-channel statistics computed on a training set, for <c>Preprocess.normalizePerChannel</c>.</summary>
+[<NoComparison>]
 type ChannelStats = {
     /// <summary>The mean of each channel over all images and pixels, length C.</summary>
     Mean: float[]
@@ -36,7 +43,10 @@ type ChannelStats = {
     /// and is divided by 1 instead when normalizing.
     /// </summary>
     Std: float[]
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

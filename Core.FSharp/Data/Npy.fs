@@ -39,40 +39,25 @@ module internal AtomicFile =
 
             reraise ()
 
-/// CRC-32 (IEEE 802.3, as in zip archives), to verify archive entries: .NET's zip reader does not check them.
-module internal Crc32 =
-    let private table =
-        Array.init 256 (fun n ->
-            let mutable c = uint32 n
-
-            for _ in 0..7 do
-                c <-
-                    if c &&& 1u <> 0u then
-                        0xEDB88320u ^^^ (c >>> 1)
-                    else
-                        c >>> 1
-
-            c)
-
-    let compute (data: byte[]) =
-        let mutable c = 0xFFFFFFFFu
-
-        for b in data do
-            c <- table.[int ((c ^^^ uint32 b) &&& 0xFFu)] ^^^ (c >>> 8)
-
-        c ^^^ 0xFFFFFFFFu
-
 /// <summary>
 /// numpy's <c>.npy</c> format: the magic <c>\x93NUMPY</c>, a version, a header dict
 /// <c>{'descr': '&lt;f8', 'fortran_order': False, 'shape': (…), }</c> padded with spaces to a multiple of 64 bytes
 /// and ending in a newline, then the raw data. Tensors are written as little-endian float64 (version 1.0); reading
-/// accepts versions 1.0–3.0, either byte order, C or Fortran order, and the dtypes f8, f4, f2, i1–i8, u1–u8 and b1
-/// (converted to float). Reading is strict: a bad magic, an unknown dtype, a malformed header or a data length that
-/// does not match the shape raise an <see cref="T:System.IO.InvalidDataException"/> naming the source and the problem.
+/// accepts versions 1.0–3.0, either byte order, C or Fortran order, and the dtypes f8, f4, f2, i1–i8, u1–u8 and b1,
+/// converted to float64 only where the conversion is exact: every float32, float16, 8/16/32-bit integer and bool is
+/// exactly a float64; an int64 or uint64 element beyond 2⁵³ that has no exact float64 is rejected (naming the source,
+/// the dtype and the value) rather than rounded. Reading is strict and checks sizes before allocating: a bad magic,
+/// an unknown dtype, a malformed header (or one longer than 1 MiB), a shape of more elements than an array can hold,
+/// or a data length that does not match the shape raise an <see cref="T:System.IO.InvalidDataException"/> naming
+/// the source and the problem.
 /// </summary>
 [<RequireQualifiedAccess>]
 module Npy =
     let private magic = [| 0x93uy; byte 'N'; byte 'U'; byte 'M'; byte 'P'; byte 'Y' |]
+
+    /// The longest header read (numpy's own headers are 128 bytes, or a little more for very long shapes).
+    [<Literal>]
+    let internal MaxHeaderBytes = 1048576
 
     let private bad (source: string) (message: string) : 'a =
         raise (InvalidDataException($"{source}: {message}"))
@@ -266,6 +251,26 @@ module Npy =
             | '>' -> false
             | _ -> BitConverter.IsLittleEndian
 
+        let inexact (v: string) : float =
+            bad source $"element {v} of dtype '{descr}' has no exact float64 (beyond 2^53); convert the array first."
+
+        // 2⁶³ and 2⁶⁴ are the first floats beyond the ranges: below them the round trip decides.
+        let exactInt64 (v: int64) =
+            let f = float v
+
+            if f < 9.2233720368547758e18 && int64 f = v then
+                f
+            else
+                inexact (string v)
+
+        let exactUInt64 (v: uint64) =
+            let f = float v
+
+            if f < 1.8446744073709552e19 && uint64 f = v then
+                f
+            else
+                inexact (string v)
+
         let f: (byte[] -> int -> float) option =
             match code, little with
             | "f8", true -> Some(fun b o -> BinaryPrimitives.ReadDoubleLittleEndian(ReadOnlySpan(b, o, 8)))
@@ -274,14 +279,15 @@ module Npy =
             | "f4", false -> Some(fun b o -> float (BinaryPrimitives.ReadSingleBigEndian(ReadOnlySpan(b, o, 4))))
             | "f2", true -> Some(fun b o -> float (BinaryPrimitives.ReadHalfLittleEndian(ReadOnlySpan(b, o, 2))))
             | "f2", false -> Some(fun b o -> float (BinaryPrimitives.ReadHalfBigEndian(ReadOnlySpan(b, o, 2))))
-            | "i8", true -> Some(fun b o -> float (BinaryPrimitives.ReadInt64LittleEndian(ReadOnlySpan(b, o, 8))))
-            | "i8", false -> Some(fun b o -> float (BinaryPrimitives.ReadInt64BigEndian(ReadOnlySpan(b, o, 8))))
+            | "i8", true -> Some(fun b o -> exactInt64 (BinaryPrimitives.ReadInt64LittleEndian(ReadOnlySpan(b, o, 8))))
+            | "i8", false -> Some(fun b o -> exactInt64 (BinaryPrimitives.ReadInt64BigEndian(ReadOnlySpan(b, o, 8))))
             | "i4", true -> Some(fun b o -> float (BinaryPrimitives.ReadInt32LittleEndian(ReadOnlySpan(b, o, 4))))
             | "i4", false -> Some(fun b o -> float (BinaryPrimitives.ReadInt32BigEndian(ReadOnlySpan(b, o, 4))))
             | "i2", true -> Some(fun b o -> float (BinaryPrimitives.ReadInt16LittleEndian(ReadOnlySpan(b, o, 2))))
             | "i2", false -> Some(fun b o -> float (BinaryPrimitives.ReadInt16BigEndian(ReadOnlySpan(b, o, 2))))
-            | "u8", true -> Some(fun b o -> float (BinaryPrimitives.ReadUInt64LittleEndian(ReadOnlySpan(b, o, 8))))
-            | "u8", false -> Some(fun b o -> float (BinaryPrimitives.ReadUInt64BigEndian(ReadOnlySpan(b, o, 8))))
+            | "u8", true ->
+                Some(fun b o -> exactUInt64 (BinaryPrimitives.ReadUInt64LittleEndian(ReadOnlySpan(b, o, 8))))
+            | "u8", false -> Some(fun b o -> exactUInt64 (BinaryPrimitives.ReadUInt64BigEndian(ReadOnlySpan(b, o, 8))))
             | "u4", true -> Some(fun b o -> float (BinaryPrimitives.ReadUInt32LittleEndian(ReadOnlySpan(b, o, 4))))
             | "u4", false -> Some(fun b o -> float (BinaryPrimitives.ReadUInt32BigEndian(ReadOnlySpan(b, o, 4))))
             | "u2", true -> Some(fun b o -> float (BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(b, o, 2))))
@@ -298,13 +304,10 @@ module Npy =
                 $"unsupported dtype '{descr}' (supported: f8, f4, f2, i1, i2, i4, i8, u1, u2, u4, u8, b1 in either byte order)."
         | Some read -> int (code.Substring 1), read
 
-    /// Parses .npy bytes; messages name the source (a path, or an archive entry).
-    let internal parse (source: string) (bytes: byte[]) : Tensor =
-        if isNull (box bytes) then
-            Guard.fail "Npy.ofBytes" "bytes" "the bytes must not be null."
-
-        if bytes.Length < 10 then
-            bad source $"not a .npy array: {bytes.Length} bytes is shorter than the smallest header."
+    /// The fixed prefix of a .npy file: (prefix length, header length), from its first 12 bytes (or fewer).
+    let internal prefix (source: string) (bytes: byte[]) (available: int) =
+        if available < 10 then
+            bad source $"not a .npy array: {available} bytes is shorter than the smallest header."
 
         if bytes.[0..5] <> magic then
             bad source "not a .npy array: the file does not start with the magic \\x93NUMPY."
@@ -315,21 +318,42 @@ module Npy =
             match major, minor with
             | 1uy, 0uy -> 10, int (BinaryPrimitives.ReadUInt16LittleEndian(ReadOnlySpan(bytes, 8, 2)))
             | (2uy | 3uy), 0uy ->
-                if bytes.Length < 12 then
+                if available < 12 then
                     bad source "truncated .npy header."
 
                 let l = BinaryPrimitives.ReadUInt32LittleEndian(ReadOnlySpan(bytes, 8, 4))
 
-                if l > uint32 Int32.MaxValue then
-                    bad source $"header length {l} is too large."
+                if l > uint32 MaxHeaderBytes then
+                    bad source $"header length {l} is larger than {MaxHeaderBytes} bytes."
 
                 12, int l
             | _ -> bad source $"unsupported .npy format version {major}.{minor} (supported: 1.0, 2.0, 3.0)."
 
-        if int64 pre + int64 headerLen > int64 bytes.Length then
-            bad source $"truncated .npy header: it declares {headerLen} bytes, {bytes.Length - pre} are present."
+        pre, headerLen
 
-        let encoding = if major = 3uy then Encoding.UTF8 else Encoding.Latin1
+    type internal Header = {
+        /// Bytes before the data: prefix and header.
+        DataStart: int
+        Descr: string
+        Fortran: bool
+        Shape: int[]
+        Count: int
+        ItemSize: int
+        Read: byte[] -> int -> float
+    } with
+
+        /// The size of the whole .npy file this header describes.
+        member h.TotalBytes = int64 h.DataStart + int64 h.Count * int64 h.ItemSize
+
+    /// Parses the prefix and header of .npy bytes (the first `available` of them): checks the shape's element count
+    /// against what an array can hold, before anything of that size is allocated.
+    let internal header (source: string) (bytes: byte[]) (available: int) : Header =
+        let pre, headerLen = prefix source bytes available
+
+        if int64 pre + int64 headerLen > int64 available then
+            bad source $"truncated .npy header: it declares {headerLen} bytes, {available - pre} are present."
+
+        let encoding = if bytes.[6] = 3uy then Encoding.UTF8 else Encoding.Latin1
         let text = encoding.GetString(bytes, pre, headerLen)
         let dict = parseHeader source text
 
@@ -357,24 +381,41 @@ module Npy =
 
         let itemSize, read = reader source descr
 
-        let count =
-            dims
-            |> List.fold
-                (fun (acc: int64) d ->
-                    let p = acc * d
+        let shapeText = "(" + String.Join(", ", dims) + ")"
 
-                    if
-                        d > int64 Int32.MaxValue
-                        || (d <> 0L && p / d <> acc)
-                        || p > int64 Int32.MaxValue
-                    then
-                        bad source $"shape {dims} is too large."
+        if List.exists (fun d -> d > int64 Int32.MaxValue) dims then
+            bad source $"shape {shapeText} has a dimension larger than {Int32.MaxValue}."
 
-                    p)
-                1L
+        let count = Guard.product64 dims
 
-        let expected = count * int64 itemSize
-        let present = int64 bytes.Length - int64 pre - int64 headerLen
+        if count > Guard.maxElements then
+            bad source $"shape {shapeText} has more elements than an array can hold ({Guard.maxElements})."
+
+        {
+            DataStart = pre + headerLen
+            Descr = descr
+            Fortran = fortran
+            Shape = dims |> List.map int |> Array.ofList
+            Count = int count
+            ItemSize = itemSize
+            Read = read
+        }
+
+    /// Parses .npy bytes; messages name the source (a path, or an archive entry). float64Only: reject any other
+    /// dtype, naming it (checkpoints, which this library writes as float64 only).
+    let internal parseWith (float64Only: bool) (source: string) (bytes: byte[]) : Tensor =
+        if isNull (box bytes) then
+            Guard.fail "Npy.ofBytes" "bytes" "the bytes must not be null."
+
+        let h = header source bytes bytes.Length
+        let dims = "(" + String.Join(", ", h.Shape) + ")"
+        let descr = h.Descr
+
+        if float64Only && descr.TrimStart([| '<'; '>'; '|'; '=' |]) <> "f8" then
+            bad source $"dtype '{descr}' is not float64 ('<f8'); a checkpoint holds float64 arrays only."
+
+        let expected = int64 h.Count * int64 h.ItemSize
+        let present = int64 bytes.Length - int64 h.DataStart
 
         if present < expected then
             bad source $"truncated .npy data: shape {dims} of '{descr}' needs {expected} bytes, {present} are present."
@@ -382,24 +423,28 @@ module Npy =
         if present > expected then
             bad source $"{present - expected} unexpected bytes after the data of shape {dims} '{descr}'."
 
-        let data = Array.zeroCreate (int count)
-        let start = pre + headerLen
+        let data = Array.zeroCreate h.Count
+        let start = h.DataStart
 
         if descr = "<f8" && BitConverter.IsLittleEndian then
             Buffer.BlockCopy(bytes, start, data, 0, int expected)
         else
             for k in 0 .. data.Length - 1 do
-                data.[k] <- read bytes (start + k * itemSize)
+                data.[k] <- h.Read bytes (start + k * h.ItemSize)
 
-        let shape = dims |> List.map int |> Array.ofList
+        let shape = h.Shape
 
-        if fortran && shape.Length > 1 then
+        if h.Fortran && shape.Length > 1 then
             // Column-major data is the row-major layout of the reversed shape; transposing restores the order.
             Tensor.Wrap(Array.rev shape, data).Transpose([||])
         else
             Tensor.Wrap(shape, data)
 
-    /// <summary>Reads .npy bytes into a tensor (any supported dtype converted to float64). Strict; see the module.</summary>
+    /// Parses .npy bytes of any supported dtype (converted exactly); messages name the source.
+    let internal parse (source: string) (bytes: byte[]) : Tensor = parseWith false source bytes
+
+    /// <summary>Reads .npy bytes into a tensor (any supported dtype converted exactly to float64, or rejected).
+    /// Strict; see the module.</summary>
     let ofBytes (bytes: byte[]) : Tensor = parse "Npy.ofBytes" bytes
 
     /// <summary>Writes a tensor to a .npy file, atomically (temporary file, then rename).</summary>
@@ -450,7 +495,85 @@ module Npz =
                 use s = e.Open()
                 s.Write(bytes, 0, bytes.Length))
 
-    /// Reads every entry of a zip archive (name → bytes), verifying sizes and CRC-32s.
+    /// The most a deflate stream expands (1032:1, zlib's technical notes): an entry declaring more than this times
+    /// its compressed size lies about its size.
+    let private maxDeflateRatio = 1032L
+
+    /// The largest entry that is not an array (checkpoint.json and the like).
+    let internal MaxOtherEntryBytes = 1L <<< 26
+
+    /// Reads up to count bytes into buf at off; returns how many were read (fewer only at the end of the stream).
+    let private readUpTo (s: Stream) (buf: byte[]) (off: int) (count: int) =
+        s.ReadAtLeast(Span(buf, off, count), count, false)
+
+    /// The bytes of one entry, read defensively: the declared size is checked against what its compressed size can
+    /// expand to and, for a .npy entry, against the size its header describes, all before the entry's buffer is
+    /// allocated; then exactly that many bytes are read (a stream that holds more or fewer is rejected) and the
+    /// CRC-32 is verified.
+    let private readEntry (path: string) (e: ZipArchiveEntry) =
+        let name = e.FullName
+        let declared = e.Length
+
+        if declared > (e.CompressedLength + 1L) * maxDeflateRatio then
+            bad
+                path
+                $"entry '{name}' declares {declared} bytes, more than its {e.CompressedLength} compressed bytes can hold."
+
+        let limit =
+            if name.EndsWith ".npy" then
+                min (int64 Array.MaxLength) (12L + int64 Npy.MaxHeaderBytes + Guard.maxElements * 8L)
+            else
+                MaxOtherEntryBytes
+
+        if declared > limit then
+            bad path $"entry '{name}' declares {declared} bytes, more than the {limit} it may hold."
+
+        use s = e.Open()
+        let size = int declared
+
+        let data =
+            if name.EndsWith ".npy" && size >= 10 then
+                // The prefix, then the header: the size they describe must be the declared size.
+                let first = Array.zeroCreate 12
+                let got = readUpTo s first 0 (min 12 size)
+                let pre, headerLen = Npy.prefix $"{path}[{name}]" first got
+                let headLength = min size (pre + headerLen)
+                let head = Array.zeroCreate headLength
+                Array.blit first 0 head 0 got
+                let got = got + readUpTo s head got (headLength - got)
+                let h = Npy.header $"{path}[{name}]" head got
+
+                if h.TotalBytes <> declared then
+                    let shape = String.Join(", ", h.Shape)
+
+                    bad
+                        path
+                        $"entry '{name}' declares {declared} bytes, its .npy header (shape ({shape}), '{h.Descr}') describes {h.TotalBytes}."
+
+                let data = Array.zeroCreate size
+                Array.blit head 0 data 0 got
+
+                if readUpTo s data got (size - got) <> size - got then
+                    bad path $"entry '{name}' is truncated: it declares {declared} bytes."
+
+                data
+            else
+                let data = Array.zeroCreate size
+
+                if readUpTo s data 0 size <> size then
+                    bad path $"entry '{name}' is truncated: it declares {declared} bytes."
+
+                data
+
+        if s.ReadByte() <> -1 then
+            bad path $"entry '{name}' holds more bytes than the {declared} its header says."
+
+        if System.IO.Hashing.Crc32.HashToUInt32(ReadOnlySpan data) <> e.Crc32 then
+            bad path $"entry '{name}' is corrupted (CRC-32 mismatch)."
+
+        data
+
+    /// Reads every entry of a zip archive (name → bytes), verifying sizes and CRC-32s (see readEntry).
     let internal readEntries (path: string) : Map<string, byte[]> =
         let bytes = File.ReadAllBytes path
 
@@ -469,21 +592,7 @@ module Npz =
                     if acc.ContainsKey e.FullName then
                         bad path $"the archive holds two entries named '{e.FullName}'."
 
-                    if e.Length > int64 Int32.MaxValue then
-                        bad path $"entry '{e.FullName}' is too large ({e.Length} bytes)."
-
-                    use s = e.Open()
-                    use ms = new MemoryStream()
-                    s.CopyTo ms
-                    let data = ms.ToArray()
-
-                    if int64 data.Length <> e.Length then
-                        bad path $"entry '{e.FullName}' holds {data.Length} bytes, its header says {e.Length}."
-
-                    if Crc32.compute data <> e.Crc32 then
-                        bad path $"entry '{e.FullName}' is corrupted (CRC-32 mismatch)."
-
-                    acc.Add(e.FullName, data))
+                    acc.Add(e.FullName, readEntry path e))
                 Map.empty
         with :? InvalidDataException as e when not (e.Message.StartsWith path) ->
             bad path $"corrupted zip (.npz) archive: {e.Message}"

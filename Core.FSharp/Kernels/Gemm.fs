@@ -62,22 +62,36 @@ module internal Gemm =
 
     // ---- configuration ----
 
-    /// The thread count from the FUNCTIONAL_THREADS value (null or empty: the processor count).
+    /// The largest FUNCTIONAL_THREADS accepted: far above any machine's useful count, and small enough that the
+    /// band arithmetic (m + threads − 1, threads · 4 chunks) cannot overflow.
+    [<Literal>]
+    let MaxThreads = 1024
+
+    /// The thread count from the FUNCTIONAL_THREADS value (null or empty: the processor count): an integer from 1
+    /// to MaxThreads, else an InvalidOperationException naming the variable, the value and what is accepted.
     let parseThreads (value: string | null) =
         match value with
         | null -> Environment.ProcessorCount
         | value when String.IsNullOrWhiteSpace value -> Environment.ProcessorCount
         | value ->
-            match Int32.TryParse(value.Trim()) with
-            | true, t when t >= 1 -> t
+            match
+                Int32.TryParse(
+                    value.Trim(),
+                    Globalization.NumberStyles.None,
+                    Globalization.CultureInfo.InvariantCulture
+                )
+            with
+            | true, t when t >= 1 && t <= MaxThreads -> t
             | _ ->
                 raise (
                     InvalidOperationException(
-                        $"{ThreadsVariable}={value} is not a thread count: use a positive integer, or unset it to use all {Environment.ProcessorCount} processors."
+                        $"{ThreadsVariable}={value} is not a thread count: use an integer from 1 to {MaxThreads}, or unset it to use all {Environment.ProcessorCount} processors."
                     )
                 )
 
     /// The number of threads a large product is split across (FUNCTIONAL_THREADS, default the processor count).
+    /// Read once; an invalid value raises at the first product of any size (see activeBackend), and again at every
+    /// later one.
     let threads =
         lazy (parseThreads (Environment.GetEnvironmentVariable ThreadsVariable))
 
@@ -136,8 +150,12 @@ module internal Gemm =
 
     let private backendOverride = AsyncLocal<GemmBackend voption>()
 
-    /// The backend products run on here: the one set by withBackend around this call, else the default.
+    /// The backend products run on here: the one set by withBackend around this call, else the default. Every
+    /// product asks, so both variables are validated by the first one (not by the first large one, which a small
+    /// net may reach only after a whole run, or never).
     let activeBackend () =
+        threads.Force() |> ignore
+
         match backendOverride.Value with
         | ValueSome b -> b
         | ValueNone -> defaultBackend.Value

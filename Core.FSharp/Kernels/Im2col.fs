@@ -50,7 +50,22 @@ module internal Im2col =
 
     /// Writes the columns of the image at x[xOff ..] into cols[colsOff ..], rows rowStride apart: every element of
     /// the (C·KH·KW) × (Ho·Wo) block, zeros for the taps in the padding, so the destination may hold anything.
+    /// The bounds the unchecked gathers and scatters rely on, checked once per image: the C × H × W image at xOff
+    /// and the C·KH·KW rows of Ho·Wo columns (rowStride apart) at colsOff lie inside their arrays.
+    let private checkBlock (g: Window) (rowStride: int) (xLength: int) (xOff: int) (colsLength: int) (colsOff: int) =
+        let rows = int64 g.C * int64 g.KH * int64 g.KW
+
+        if
+            xOff < 0
+            || colsOff < 0
+            || int64 xOff + int64 g.C * int64 g.H * int64 g.W > int64 xLength
+            || (rows > 0L
+                && int64 colsOff + (rows - 1L) * int64 rowStride + int64 g.Ho * int64 g.Wo > int64 colsLength)
+        then
+            invalidOp $"internal: im2col block at {xOff} (of {xLength}) / {colsOff} (of {colsLength}) out of bounds"
+
     let im2col (g: Window) (rowStride: int) (x: float[]) (xOff: int) (cols: float[]) (colsOff: int) =
+        checkBlock g rowStride x.Length xOff cols.Length colsOff
         use px = fixed x
         use pc = fixed cols
 
@@ -88,6 +103,7 @@ module internal Im2col =
     /// Adds the columns cols[colsOff ..] (rows rowStride apart) back onto the image dx[dxOff ..], the adjoint of
     /// im2col: every tap's value is summed into the input element it was read from; taps in the padding are dropped.
     let col2im (g: Window) (rowStride: int) (cols: float[]) (colsOff: int) (dx: float[]) (dxOff: int) =
+        checkBlock g rowStride dx.Length dxOff cols.Length colsOff
         use pc = fixed cols
         use px = fixed dx
 
@@ -119,9 +135,27 @@ module internal Im2col =
 /// Max-pooling window kernels over one H × W plane. Both record, for every output element, where its window's maximum
 /// is, as the offset ki·KW + kj inside the window (a byte: the fast path keeps arg-maxes only for windows of at most
 /// 256 elements): the first maximum in row-major window order on ties, exactly as the naive loops choose it (a later
-/// element wins only when strictly greater).
+/// element wins only when strictly greater, or when it is NaN: PyTorch's rule <c>val &gt; maxval || isnan(val)</c>,
+/// so a window holding NaN gives NaN and its arg-max is the last NaN of the window).
 /// </summary>
 module internal PoolKernels =
+    /// Whether v replaces the running maximum best: strictly greater, or NaN (which then stays, since nothing
+    /// compares greater than NaN). The one rule of every max-pooling loop, naive and fast.
+    let inline replaces (v: float) (best: float) = v > best || Double.IsNaN v
+
+    /// The bounds the unchecked 2×2 kernels rely on, checked once per plane: the H × W plane at xOff and the
+    /// Ho × Wo outputs at outOff lie inside their arrays.
+    let checkPlane (g: Window) (xLength: int) (xOff: int) (outLength: int) (outOff: int) =
+        if
+            xOff < 0
+            || outOff < 0
+            || int64 xOff + int64 g.H * int64 g.W > int64 xLength
+            || int64 outOff + int64 g.Ho * int64 g.Wo > int64 outLength
+            || g.H < 2 * g.Ho
+            || g.W < 2 * g.Wo
+        then
+            invalidOp $"internal: 2×2 pooling plane at {xOff} (of {xLength}) / {outOff} (of {outLength}) out of bounds"
+
     /// The largest window whose arg-maxes fit in a byte.
     [<Literal>]
     let MaxArgWindow = 256
@@ -140,7 +174,7 @@ module internal PoolKernels =
                     for kj in 0 .. g.KW - 1 do
                         let v = x.[row + kj]
 
-                        if v > best then
+                        if replaces v best then
                             best <- v
                             at <- ki * g.KW + kj
 
@@ -163,7 +197,7 @@ module internal PoolKernels =
                     let mutable at = 0
 
                     for kj in 1 .. g.KW - 1 do
-                        if x.[s + kj] > best then
+                        if replaces x.[s + kj] best then
                             best <- x.[s + kj]
                             at <- kj
 
@@ -176,7 +210,7 @@ module internal PoolKernels =
                     let mutable at = -1
 
                     for kj in 0 .. g.KW - 1 do
-                        if x.[s + kj] > best then
+                        if replaces x.[s + kj] best then
                             best <- x.[s + kj]
                             at <- kj
 
@@ -191,8 +225,10 @@ module internal PoolKernels =
 
     /// 2×2 windows with stride 2 tiling the plane (isTiled2x2): the same maxima and arg-maxes as maxWindows, without
     /// branches. Four windows at a time on AVX2: the two input rows are split into the windows' left and right
-    /// columns (a, b above; c, d below), and each later element replaces the running maximum where strictly greater.
+    /// columns (a, b above; c, d below), and each later element replaces the running maximum where strictly greater
+    /// or NaN (replaces): the mask is GT(v, best) OR UNORD(v, v).
     let max2x2 (g: Window) (x: float[]) (xOff: int) (out: float[]) (arg: byte[]) (outOff: int) =
+        checkPlane g x.Length xOff (min out.Length arg.Length) outOff
         let w, wo = g.W, g.Wo
         use px = fixed x
         use po = fixed out
@@ -218,15 +254,15 @@ module internal PoolKernels =
                     let mutable best = Avx.UnpackLow(p0, p1)
                     let mutable at = Vector256<float>.Zero
                     let vb = Avx.UnpackHigh(p0, p1)
-                    let m1 = Avx.CompareGreaterThan(vb, best)
+                    let m1 = Avx.Or(Avx.CompareGreaterThan(vb, best), Avx.CompareUnordered(vb, vb))
                     best <- Avx.BlendVariable(best, vb, m1)
                     at <- Avx.BlendVariable(at, one, m1)
                     let vc = Avx.UnpackLow(q0, q1)
-                    let m2 = Avx.CompareGreaterThan(vc, best)
+                    let m2 = Avx.Or(Avx.CompareGreaterThan(vc, best), Avx.CompareUnordered(vc, vc))
                     best <- Avx.BlendVariable(best, vc, m2)
                     at <- Avx.BlendVariable(at, two, m2)
                     let vd = Avx.UnpackHigh(q0, q1)
-                    let m3 = Avx.CompareGreaterThan(vd, best)
+                    let m3 = Avx.Or(Avx.CompareGreaterThan(vd, best), Avx.CompareUnordered(vd, vd))
                     best <- Avx.BlendVariable(best, vd, m3)
                     at <- Avx.BlendVariable(at, three, m3)
                     Avx.Store(NativePtr.add o j, Avx2.Permute4x64(best, 0b11011000uy))
@@ -245,19 +281,19 @@ module internal PoolKernels =
                 let mutable at = 0uy
                 let vb = NativePtr.get r0 (2 * j + 1)
 
-                if vb > best then
+                if replaces vb best then
                     best <- vb
                     at <- 1uy
 
                 let vc = NativePtr.get r1 (2 * j)
 
-                if vc > best then
+                if replaces vc best then
                     best <- vc
                     at <- 2uy
 
                 let vd = NativePtr.get r1 (2 * j + 1)
 
-                if vd > best then
+                if replaces vd best then
                     best <- vd
                     at <- 3uy
 
@@ -268,6 +304,7 @@ module internal PoolKernels =
     /// The gradient of one plane for 2×2 windows with stride 2 tiling it (isTiled2x2): writes every element of the
     /// plane dx[xOff ..], dout at each window's arg-max and zero elsewhere, so dx needs no clearing beforehand.
     let scatter2x2 (g: Window) (dout: float[]) (arg: byte[]) (outOff: int) (dx: float[]) (xOff: int) =
+        checkPlane g dx.Length xOff (min dout.Length arg.Length) outOff
         let w, wo = g.W, g.Wo
         use pd = fixed dout
         use pa = fixed arg

@@ -1,16 +1,37 @@
 namespace Functional
 
 /// <summary>What the ReLU forward pass keeps (opaque): the input.</summary>
-type ReluCache = internal { X: Tensor }
+type ReluCache = internal {
+    X: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the leaky ReLU forward pass keeps (opaque): the input and the slope.</summary>
-type LeakyReluCache = internal { X: Tensor; Slope: float }
+type LeakyReluCache = internal {
+    X: Tensor
+    Slope: float
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the sigmoid forward pass keeps (opaque): the output.</summary>
-type SigmoidCache = internal { Out: Tensor }
+type SigmoidCache = internal {
+    Out: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the tanh forward pass keeps (opaque): the output.</summary>
-type TanhCache = internal { Out: Tensor }
+type TanhCache = internal {
+    Out: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -22,11 +43,19 @@ open Microsoft.FSharp.NativeInterop
 open Functional
 
 /// Branch-free ReLU loops (Vector256, then a scalar tail): with inputs of random sign a branch per element is
-/// mispredicted half the time, which made the ReLU of a conv layer cost as much as its GEMM. NaN maps to 0 and
-/// −0 to +0, as `if v > 0.0 then v else 0.0` does.
+/// mispredicted half the time, which made the ReLU of a conv layer cost as much as its GEMM. The mask is
+/// "not (keep ≤ 0)", so NaN passes through as in NumPy and PyTorch (<c>torch.relu(nan) = nan</c>; its backward,
+/// <c>threshold_backward</c>, lets the gradient through where x is NaN) and −0 maps to +0. The same two instructions
+/// per vector as a "keep &gt; 0" compare-and-AND: a compare and an AND-NOT.
 module internal ReluKernels =
-    /// dst[i] = src[i] when keep[i] > 0, else 0, for i < n (src and dst may be the same array).
+    /// dst[i] = src[i] unless keep[i] ≤ 0 (so where keep[i] is NaN too), else 0, for i < n (src and dst may be the
+    /// same array).
     let masked (n: int) (keep: float[]) (src: float[]) (dst: float[]) =
+        // The unchecked loops below read and write n elements of each: checked once per call, not per element.
+        if n > keep.Length || n > src.Length || n > dst.Length then
+            invalidOp
+                $"internal: ReluKernels.masked over {n} elements of arrays of {keep.Length}, {src.Length}, {dst.Length}"
+
         if n > 0 then
             use pk = fixed keep
             use ps = fixed src
@@ -35,14 +64,21 @@ module internal ReluKernels =
 
             if Vector256.IsHardwareAccelerated then
                 while i + 4 <= n do
-                    let m =
-                        Vector256.GreaterThan(Vector256.Load(NativePtr.add pk i), Vector256<float>.Zero)
+                    let zeroOut =
+                        Vector256.LessThanOrEqual(Vector256.Load(NativePtr.add pk i), Vector256<float>.Zero)
 
-                    Vector256.Store(Vector256.BitwiseAnd(m, Vector256.Load(NativePtr.add ps i)), NativePtr.add pd i)
+                    Vector256.Store(Vector256.AndNot(Vector256.Load(NativePtr.add ps i), zeroOut), NativePtr.add pd i)
                     i <- i + 4
 
             while i < n do
-                NativePtr.set pd i (if NativePtr.get pk i > 0.0 then NativePtr.get ps i else 0.0)
+                NativePtr.set
+                    pd
+                    i
+                    (if NativePtr.get pk i <= 0.0 then
+                         0.0
+                     else
+                         NativePtr.get ps i)
+
                 i <- i + 1
 
 module internal Elementwise =
@@ -50,7 +86,10 @@ module internal Elementwise =
         Guard.sameShape fn "cache" kept.Dims "dout" dout.Dims
         Tensor.Wrap(kept.Dims, Array.map2 f dout.Data kept.Data)
 
-/// <summary>Rectified linear unit: out = max(0, x), any shape.</summary>
+/// <summary>
+/// Rectified linear unit: out = max(0, x), any shape. NaN propagates (relu(NaN) = NaN, as in NumPy's
+/// <c>np.maximum(0, x)</c> and PyTorch's <c>torch.relu</c>); −0 gives +0.
+/// </summary>
 [<RequireQualifiedAccess>]
 module Relu =
     /// <summary>Forward pass: out has x's shape.</summary>
@@ -63,7 +102,10 @@ module Relu =
         ReluKernels.masked d.Length d d out
         Tensor.Wrap(x.Dims, out), { X = x }
 
-    /// <summary>Backward pass: dx = dout where x &gt; 0, else 0 (the subgradient at 0 is 0).</summary>
+    /// <summary>
+    /// Backward pass: dx = 0 where x ≤ 0 (the subgradient at 0 is 0), else dout, so where x is NaN the gradient
+    /// passes through (PyTorch's <c>threshold_backward</c>).
+    /// </summary>
     let backward (dout: Tensor) (cache: ReluCache) : Tensor =
         if isNull (box dout) then
             Guard.fail "Relu.backward" "dout" "dout must not be null."
@@ -92,7 +134,7 @@ module Relu =
         ReluKernels.masked g.Length cache.X.Data g g
         dout
 
-/// <summary>Leaky ReLU: out = x where x &gt; 0, slope·x elsewhere.</summary>
+/// <summary>Leaky ReLU: out = x where x &gt; 0, slope·x elsewhere (so NaN gives NaN).</summary>
 [<RequireQualifiedAccess>]
 module LeakyRelu =
     /// <summary>Forward pass with the given negative slope (e.g. 0.01): out has x's shape.</summary>

@@ -1,7 +1,13 @@
 namespace Functional
 
 /// <summary>What the affine forward pass keeps for its backward pass (opaque).</summary>
-type AffineCache = internal { X: Tensor; W: Tensor }
+type AffineCache = internal {
+    X: Tensor
+    W: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of the affine layer: <c>Dx</c> has x's shape (N, d1, …, dk), <c>Dw</c> (D, M), <c>Db</c> (M,).</summary>
 type AffineGrads = {
@@ -11,7 +17,10 @@ type AffineGrads = {
     Dw: Tensor
     /// <summary>Gradient with respect to the bias, shape (M,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -47,7 +56,7 @@ module Affine =
         validate "Affine.forward" x w b
         let n = x.Dims.[0]
         let d, m = w.Dims.[0], w.Dims.[1]
-        let out = Array.zeroCreate (n * m)
+        let out = Array.zeroCreate (Guard.elements "Affine.forward" "w" [| n; m |])
 
         for i in 0 .. n - 1 do
             System.Array.Copy(b.Data, 0, out, i * m, m)

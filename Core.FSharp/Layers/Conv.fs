@@ -7,6 +7,7 @@ open System.Runtime.InteropServices
 /// width separately, dilation, and groups. The output size along the height is
 /// H' = ⌊(H + 2·PadH − Dilation·(HH − 1) − 1) / StrideH⌋ + 1 (PyTorch's rule), likewise along the width.
 /// </summary>
+[<NoComparison>]
 type ConvConfig = {
     /// <summary>Vertical stride, ≥ 1.</summary>
     StrideH: int
@@ -54,7 +55,10 @@ type ConvCache = internal {
     X: Tensor
     W: Tensor
     Config: ConvConfig
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of a convolution: <c>Dx</c> (N, C, H, W), <c>Dw</c> (F, C/groups, HH, WW), <c>Db</c> (F,).</summary>
 type ConvGrads = {
@@ -64,7 +68,10 @@ type ConvGrads = {
     Dw: Tensor
     /// <summary>Gradient with respect to the bias, shape (F,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -177,16 +184,45 @@ module Conv =
                 $"b must have shape ({f},) to match w {Guard.shapeText wShape}, got {Guard.shapeText b.Dims}."
         | _ -> ()
 
-        let eh = cfg.Dilation * (hh - 1) + 1
-        let ew = cfg.Dilation * (ww - 1) + 1
-        let hp = h + 2 * cfg.PadH
-        let wp = w + 2 * cfg.PadW
+        // 64-bit: a huge dilation or pad must not wrap around into a small (wrong) output size.
+        let eh = int64 cfg.Dilation * int64 (hh - 1) + 1L
+        let ew = int64 cfg.Dilation * int64 (ww - 1) + 1L
+        let hp = int64 h + 2L * int64 cfg.PadH
+        let wp = int64 w + 2L * int64 cfg.PadW
+
+        // Every tap coordinate i·stride − pad + k·dilation lies in [−pad, padded size): with the padded size within
+        // int32, the loops' int arithmetic cannot wrap (a wrapped tap would read a wrong element, or past the array).
+        if hp > int64 Int32.MaxValue || wp > int64 Int32.MaxValue then
+            Guard.fail
+                fn
+                "pad"
+                $"the padded input {hp}×{wp} (x {Guard.shapeText xShape}, pad ({cfg.PadH}, {cfg.PadW})) has a side longer than {Int32.MaxValue}."
 
         if eh > hp || ew > wp then
             Guard.fail
                 fn
                 "w"
                 $"the kernel {hh}×{ww} (dilated extent {eh}×{ew}, dilation {cfg.Dilation}) is larger than the padded input {hp}×{wp} (x {Guard.shapeText xShape}, pad ({cfg.PadH}, {cfg.PadW}))."
+
+        let ho = (hp - eh) / int64 cfg.StrideH + 1L
+        let wo = (wp - ew) / int64 cfg.StrideW + 1L
+        let shapes = $"x {Guard.shapeText xShape}, w {Guard.shapeText wShape}, {cfg}"
+        // Every buffer the naive and fast paths allocate, checked here once: the output and the im2col block of one
+        // image (C·HH·WW rows of H'·W'; padding is implicit, never allocated). Every index the loops compute is then
+        // below one of these sizes or x's or w's, so int32 arithmetic is safe after this point.
+        Guard.fits
+            fn
+            "x"
+            $"the output (N, F, H', W') = ({n}, {f}, {ho}, {wo}) of {shapes}"
+            (Guard.product64 [ int64 n; int64 f; ho; wo ])
+        |> ignore
+
+        Guard.fits
+            fn
+            "w"
+            $"the im2col block (C·HH·WW, H'·W') = ({int64 c * int64 hh * int64 ww}, {ho * wo}) of {shapes}"
+            (Guard.product64 [ int64 c; int64 hh; int64 ww; ho; wo ])
+        |> ignore
 
         {
             N = n
@@ -196,8 +232,8 @@ module Conv =
             F = f
             HH = hh
             WW = ww
-            Ho = (hp - eh) / cfg.StrideH + 1
-            Wo = (wp - ew) / cfg.StrideW + 1
+            Ho = int ho
+            Wo = int wo
             Cg = c / g
             Fg = f / g
             G = g

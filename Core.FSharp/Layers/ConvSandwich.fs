@@ -4,14 +4,20 @@ namespace Functional
 type ConvReluCache = internal {
     Conv: ConvCache
     Relu: ReluCache
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the convolution → ReLU → max-pool sandwich keeps (opaque).</summary>
 type ConvReluPoolCache = internal {
     Conv: ConvCache
     Relu: ReluCache
     Pool: MaxPoolCache
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

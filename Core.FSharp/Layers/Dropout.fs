@@ -1,12 +1,16 @@
 namespace Functional
 
 /// <summary>What the dropout forward pass keeps for its backward pass (opaque): the scaled mask and the mode.</summary>
+[<NoComparison>]
 type DropoutCache = internal {
     Shape: int[]
     /// keep / keepProb per element (0 or 1/p) in training mode; empty in test mode.
     Mask: float[]
     Mode: Mode
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -30,7 +34,9 @@ module Dropout =
                 $"keepProb is the probability of keeping a unit and must be in (0, 1], got {keepProb}."
 
         NormCheck.mode fn mode
-        NormCheck.notNull fn "rng" (box rng)
+
+        if mode = Mode.Train && isNull (box rng) then
+            Guard.fail fn "rng" "a key is required in training mode (it draws the mask); test mode needs none."
 
     /// <summary>
     /// The 0/1 keep-mask that <see cref="forward"/> uses in training mode for an input of the given shape: 1 where
@@ -44,8 +50,8 @@ module Dropout =
 
     /// <summary>
     /// Forward pass. keepProb in (0, 1] (the probability of keeping a unit); mode: Train drops, Test is the identity;
-    /// rng: the key of the mask (unused in test mode but still required); x: any shape. Returns out (x's shape) and
-    /// the cache.
+    /// rng: the key of the mask (required in training mode; test mode uses none, so null is accepted there, or call
+    /// <see cref="test"/>); x: any shape. Returns out (x's shape) and the cache.
     /// </summary>
     let forward (keepProb: float) (mode: Mode) (rng: Rng) (x: Tensor) : Tensor * DropoutCache =
         validate "Dropout.forward" keepProb mode rng
@@ -69,6 +75,13 @@ module Dropout =
                 Mask = m
                 Mode = mode
             }
+
+    /// <summary>
+    /// The test-mode forward pass, which needs no key: out is x itself (inverted dropout scaled the kept units during
+    /// training). keepProb in (0, 1] is still checked. Returns out and the cache for <see cref="backward"/>.
+    /// </summary>
+    let test (keepProb: float) (x: Tensor) : Tensor * DropoutCache =
+        forward keepProb Mode.Test Unchecked.defaultof<Rng> x
 
     /// <summary>Backward pass. dout: x's shape. Returns dx = dout · mask / keepProb (training) or dout (test).</summary>
     let backward (dout: Tensor) (cache: DropoutCache) : Tensor =

@@ -6,7 +6,10 @@ type LossResult = {
     Loss: float
     /// <summary>The gradient of the loss with respect to the scores, shape (N, C).</summary>
     Dscores: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -39,7 +42,8 @@ module Loss =
 
     /// <summary>
     /// Softmax (cross-entropy) loss: mean over i of −log softmax(scores[i])[y[i]], and its gradient
-    /// (softmax − onehot(y)) / N. Computed with the log-sum-exp shift, so logits of ±1e4 stay finite.
+    /// (softmax − onehot(y)) / N. Computed with the log-sum-exp shift, so logits of ±1e4 stay finite. A NaN or +∞
+    /// score makes the row's loss and gradient NaN (as PyTorch's <c>cross_entropy</c>); −∞ scores have probability 0.
     /// </summary>
     let softmax (scores: Tensor) (y: int[]) : LossResult =
         let n, c = validate "Loss.softmax" scores y
@@ -76,7 +80,8 @@ module Loss =
 
     /// <summary>
     /// Multiclass SVM (hinge) loss with margin 1: mean over i of Σ_{j≠y[i]} max(0, s[i,j] − s[i,y[i]] + 1), and its
-    /// (sub)gradient. The loss is never negative and is 0 when every margin holds.
+    /// (sub)gradient. The loss is never negative and is 0 when every margin holds. A NaN score makes the loss NaN
+    /// (max(0, NaN) = NaN, as NumPy's <c>np.maximum</c> and PyTorch's <c>multi_margin_loss</c> give), never a number.
     /// </summary>
     let svm (scores: Tensor) (y: int[]) : LossResult =
         let n, c = validate "Loss.svm" scores y
@@ -93,7 +98,8 @@ module Loss =
                 if j <> y.[i] then
                     let margin = s.[row + j] - correct + 1.0
 
-                    if margin > 0.0 then
+                    // "not ≤ 0" rather than "> 0": a NaN margin (a NaN score) counts, so the loss is NaN.
+                    if not (margin <= 0.0) then
                         loss <- loss + margin
                         d.[row + j] <- 1.0 / float n
                         positive <- positive + 1
@@ -117,7 +123,8 @@ module Loss =
         * System.Numerics.Tensors.TensorPrimitives.SumOfSquares(System.ReadOnlySpan w.Data),
         w * reg
 
-    /// <summary>The fraction of rows whose arg-max score equals the label.</summary>
+    /// <summary>The fraction of rows whose arg-max score equals the label (a row holding NaN predicts its first NaN,
+    /// as <c>np.argmax</c> does).</summary>
     let accuracy (scores: Tensor) (y: int[]) =
         let n, _ = validate "Loss.accuracy" scores y
         let pred = scores.ArgMax 1

@@ -4,6 +4,7 @@ namespace Functional
 /// Batch normalization hyper-parameters (the course's <c>bn_param</c> without the mode and the running statistics,
 /// which are explicit arguments and values here).
 /// </summary>
+[<NoComparison>]
 type BatchNormConfig = {
     /// <summary>Added to the variance before the square root; finite and &gt; 0 (default 1e-5).</summary>
     Eps: float
@@ -13,6 +14,9 @@ type BatchNormConfig = {
     /// </summary>
     Momentum: float
 } with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
     /// <summary>The course's defaults: eps = 1e-5, momentum = 0.9.</summary>
     static member Default = { Eps = 1e-5; Momentum = 0.9 }
@@ -27,6 +31,9 @@ type BatchNormState = {
     /// <summary>Running (biased) variance of each feature (or channel), shape (D,).</summary>
     RunningVar: Tensor
 } with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
     /// <summary>
     /// The initial state for <paramref name="d"/> features: running mean and running variance both zeros, as the
@@ -52,7 +59,10 @@ type NormGrads = {
     Dgamma: Tensor
     /// <summary>Gradient with respect to the shift beta (beta's shape).</summary>
     Dbeta: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the batch normalization forward pass keeps for its backward passes (opaque).</summary>
 type BatchNormCache = internal {
@@ -63,7 +73,10 @@ type BatchNormCache = internal {
     Gamma: Tensor
     Eps: float
     Mode: Mode
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the layer normalization forward pass keeps for its backward pass (opaque).</summary>
 type LayerNormCache = internal {
@@ -71,7 +84,10 @@ type LayerNormCache = internal {
     Xhat: float[]
     InvStd: float[]
     Gamma: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

@@ -4,6 +4,7 @@ namespace Functional
 /// The configuration of a 2-D pooling layer: windows PoolHeight × PoolWidth moved by StrideH / StrideW, no padding.
 /// The output size is H' = ⌊(H − PoolHeight) / StrideH⌋ + 1 and W' = ⌊(W − PoolWidth) / StrideW⌋ + 1.
 /// </summary>
+[<NoComparison>]
 type PoolConfig = {
     /// <summary>Window height, ≥ 1.</summary>
     PoolHeight: int
@@ -35,13 +36,20 @@ type MaxPoolCache = internal {
     X: Tensor
     Config: PoolConfig
     ArgMax: byte[] option
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the average-pooling forward pass keeps (opaque): the input's shape and the configuration.</summary>
+[<NoComparison>]
 type AvgPoolCache = internal {
     XShape: int[]
     Config: PoolConfig
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -124,7 +132,9 @@ module internal Pooling =
 /// <summary>
 /// Max pooling over x (N, C, H, W): out (N, C, H', W') holds the maximum of each window. The backward pass routes
 /// each upstream gradient to the arg-max of its window: the first maximal element in row-major window order when
-/// several are equal (ties), so exactly one input per window receives it; overlapping windows add up.
+/// several are equal (ties), so exactly one input per window receives it; overlapping windows add up. NaN
+/// propagates as in PyTorch (<c>max_pool2d</c>: <c>val &gt; maxval || isnan(val)</c>) and NumPy: a window holding NaN
+/// gives NaN, and its arg-max (which receives the gradient) is the window's last NaN; +∞ and −∞ are ordinary values.
 /// </summary>
 [<RequireQualifiedAccess>]
 module MaxPool =
@@ -147,7 +157,7 @@ module MaxPool =
                             for kj in 0 .. g.KW - 1 do
                                 let v = xd.[plane + (i * g.SH + ki) * g.W + j * g.SW + kj]
 
-                                if v > best then
+                                if PoolKernels.replaces v best then
                                     best <- v
 
                         out.[((b * g.C + c) * g.Ho + i) * g.Wo + j] <- best
@@ -179,7 +189,7 @@ module MaxPool =
                             for kj in 0 .. g.KW - 1 do
                                 let p = plane + (i * g.SH + ki) * g.W + j * g.SW + kj
 
-                                if xd.[p] > xd.[at] then
+                                if PoolKernels.replaces xd.[p] xd.[at] then
                                     at <- p
 
                         dx.[at] <- dx.[at] + dd.[((b * g.C + c) * g.Ho + i) * g.Wo + j]

@@ -4,7 +4,10 @@ namespace Functional
 type AffineReluCache = internal {
     Affine: AffineCache
     Relu: ReluCache
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

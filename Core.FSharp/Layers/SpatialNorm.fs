@@ -9,7 +9,10 @@ type SpatialBatchNormCache = internal {
     Gamma: Tensor
     Eps: float
     Mode: Mode
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>
 /// What the group normalization forward pass keeps for its backward pass (opaque); also the cache of instance
@@ -21,7 +24,10 @@ type GroupNormCache = internal {
     Xhat: float[]
     InvStd: float[]
     Gamma: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -104,8 +110,8 @@ module SpatialBatchNorm =
 /// and (H, W), then each channel is scaled by gamma[c] and shifted by beta[c].
 /// </summary>
 /// <remarks>
-/// gamma and beta have shape (C,); the course's (1, C, 1, 1) arrays must be reshaped to (C,). C must be divisible by
-/// G. The same computation in training and test mode (no mode, no state); N = 1 is fine. A group of a single value
+/// gamma and beta have shape (C,) or, as in the course, (1, C, 1, 1) (both the same); Dgamma and Dbeta come back
+/// in gamma's shape. C must be divisible by G. The same computation in training and test mode (no mode, no state); N = 1 is fine. A group of a single value
 /// (C/G·H·W = 1) has variance 0 and outputs beta. G = C is instance normalization
 /// (<c>InstanceNorm</c>), G = 1 is layer normalization over (C, H, W)
 /// (<c>SpatialLayerNorm</c>).
@@ -129,14 +135,22 @@ module GroupNorm =
                 $"the C = {c} channels of x {Guard.shapeText x.Dims} cannot be split into G = {groups} equal groups (C must be divisible by G)."
 
         NormCheck.notNull fn "gamma" (box gamma)
+        NormCheck.notNull fn "beta" (box beta)
 
-        if gamma.Dims = [| 1; c; 1; 1 |] then
+        let course = [| 1; c; 1; 1 |]
+
+        if (gamma.Dims = course || beta.Dims = course) && gamma.Dims <> beta.Dims then
             Guard.fail
                 fn
-                "gamma"
-                $"gamma must have shape (C,) = ({c},), got the course's {Guard.shapeText gamma.Dims}: reshape it to ({c},)."
+                "beta"
+                $"gamma and beta must have the same shape, (C,) or the course's (1, C, 1, 1); got {Guard.shapeText gamma.Dims} and {Guard.shapeText beta.Dims}."
 
-        NormCheck.affine fn "C" c gamma beta
+        // The course's (1, C, 1, 1) parameters are read as (C,) (the same values in the same order); the gradients
+        // come back in gamma's shape.
+        let asVector (t: Tensor) =
+            if t.Dims = course then Tensor.Wrap([| c |], t.Data) else t
+
+        NormCheck.affine fn "C" c (asVector gamma) (asVector beta)
         let k = c / groups
         let l = k * s
         let channelOf row j = (row % groups) * k + j / s
@@ -166,12 +180,13 @@ module GroupNorm =
 
         {
             Dx = Tensor.Wrap(Array.copy cache.Shape, dx)
-            Dgamma = Tensor.Wrap([| c |], dgamma)
-            Dbeta = Tensor.Wrap([| c |], dbeta)
+            Dgamma = Tensor.Wrap(Array.copy cache.Gamma.Dims, dgamma)
+            Dbeta = Tensor.Wrap(Array.copy cache.Gamma.Dims, dbeta)
         }
 
     /// <summary>
-    /// Forward pass. eps &gt; 0 (the course uses 1e-5); groups: G ≥ 1 dividing C; gamma, beta: (C,);
+    /// Forward pass. eps &gt; 0 (the course uses 1e-5); groups: G ≥ 1 dividing C; gamma, beta: (C,) or the course's
+    /// (1, C, 1, 1), both the same;
     /// x: (N, C, H, W). Returns out (N, C, H, W) and the cache.
     /// </summary>
     let forward (eps: float) (groups: int) (gamma: Tensor) (beta: Tensor) (x: Tensor) : Tensor * GroupNormCache =

@@ -25,38 +25,9 @@ type ThreeLayerConvNetConfig = {
     Seed: int64
 }
 
-/// <summary>Convolution layers for compositions, and the three-layer convnet built from them.</summary>
+/// <summary>The three-layer convnet of the course, written as functions over differentiable values.</summary>
 [<RequireQualifiedAccess>]
 module ConvNet =
-    /// <summary>
-    /// The conv -> ReLU -> max-pool sandwich as a composed layer reading parameters <paramref name="w"/>
-    /// (F, C, HH, WW) and <paramref name="b"/> (F,): x (N, C, H, W) -> (N, F, H'', W''), the fast paths.
-    /// </summary>
-    let convReluPool (conv: ConvConfig) (pool: PoolConfig) (w: string) (b: string) : Layer = {
-        Name = $"conv-relu-pool {w} {b}"
-        ParamNames = [ w; b ]
-        StateNames = []
-        Forward =
-            fun ctx x ->
-                let fn = "ConvNet.convReluPool"
-
-                let out, cache =
-                    ConvReluPool.forward conv pool x (Compose.param fn w ctx) (Compose.param fn b ctx)
-
-                {
-                    Out = out
-                    NewState = Map.empty
-                    Pullback =
-                        fun dout ->
-                            let g = ConvReluPool.backward dout cache
-
-                            {
-                                Dx = g.Dx
-                                Dparams = Map [ w, g.Dw; b, g.Db ]
-                            }
-                }
-    }
-
     /// <summary>The course's defaults: input (3, 32, 32), 32 filters of 7×7, hidden 100, 10 classes, scale 1e-3.</summary>
     let defaults: ThreeLayerConvNetConfig = {
         InputDims = (3, 32, 32)
@@ -70,7 +41,7 @@ module ConvNet =
     }
 
     /// <summary>
-    /// The three-layer convnet as a composition. Parameters W1 (F, C, k, k), b1 (F,), W2 (F·H'·W', hidden), b2
+    /// The three-layer convnet (a <c>Net</c> made into a <c>Model</c>). Parameters W1 (F, C, k, k), b1 (F,), W2 (F·H'·W', hidden), b2
     /// (hidden,), W3 (hidden, classes), b3 (classes,), where H' = ⌊(H − 2)/2⌋ + 1 after the pool (H/2 for even H).
     /// Scores (N, classes) in test mode; softmax loss plus L2 on W1, W2, W3 in train mode.
     /// </summary>
@@ -104,14 +75,16 @@ module ConvNet =
 
         let conv = ConvConfig.Create(1, (cfg.FilterSize - 1) / 2)
         let pool = PoolConfig.Create(2, 2, 2)
-        let hp, wp = (h - 2) / 2 + 1, (w - 2) / 2 + 1
-        let flat = cfg.NumFilters * hp * wp
-        let key = Rng.create cfg.Seed
 
-        let weight i (shape: int[]) =
-            Tensor.randn (Rng.derive i key) cfg.WeightScale shape
+        // The parameters, declared once, their shapes derived from the input shape (C, H, W).
+        let init (inputShape: int[]) (key: Rng) =
+            let c, h, w = inputShape.[0], inputShape.[1], inputShape.[2]
+            let hp, wp = (h - 2) / 2 + 1, (w - 2) / 2 + 1
+            let flat = cfg.NumFilters * hp * wp
 
-        let parameters =
+            let weight i (shape: int[]) =
+                Tensor.randn (Rng.derive i key) cfg.WeightScale shape
+
             Map [
                 "W1", weight 1 [| cfg.NumFilters; c; cfg.FilterSize; cfg.FilterSize |]
                 "b1", Tensor.zeros [| cfg.NumFilters |]
@@ -119,22 +92,24 @@ module ConvNet =
                 "b2", Tensor.zeros [| cfg.HiddenDim |]
                 "W3", weight 3 [| cfg.HiddenDim; cfg.NumClasses |]
                 "b3", Tensor.zeros [| cfg.NumClasses |]
-            ]
-
-        let body =
-            Compose.sequence [
-                Compose.input fn $"(N, {c}, {h}, {w})" (fun d -> d.Length = 4 && d.[1..] = [| c; h; w |])
-                convReluPool conv pool "W1" "b1"
-                Compose.affine "W2" "b2"
-                Compose.relu
-                Compose.affine "W3" "b3"
-            ]
-
-        Compose.model
-            $"three-layer convnet ({cfg.NumFilters} filters {cfg.FilterSize}x{cfg.FilterSize}, hidden {cfg.HiddenDim})"
-            parameters
+            ],
             Map.empty
-            body
-            Loss.softmax
-            cfg.Reg
-            [ "W1"; "W2"; "W3" ]
+
+        let apply (p: Map<string, Value>) (_: Map<string, Tensor>) (_: Mode) (_: Rng) (x: Value) =
+            let param = Net.param fn p
+
+            let x =
+                Net.input fn $"(N, {c}, {h}, {w})" (fun d -> d.Length = 4 && d.[1..] = [| c; h; w |]) x
+
+            let h1 = Layers.convReluPool conv pool x (param "W1") (param "b1")
+            let h2 = Layers.relu (Layers.affine h1 (param "W2") (param "b2"))
+            Layers.affine h2 (param "W3") (param "b3"), Map.empty
+
+        let net = {
+            Name =
+                $"three-layer convnet ({cfg.NumFilters} filters {cfg.FilterSize}x{cfg.FilterSize}, hidden {cfg.HiddenDim})"
+            Init = init
+            Apply = apply
+        }
+
+        Net.model net [| c; h; w |] (Rng.create cfg.Seed) Layers.softmaxLoss cfg.Reg [ "W1"; "W2"; "W3" ]

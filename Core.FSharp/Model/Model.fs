@@ -13,8 +13,9 @@ type ModelLoss = {
 }
 
 /// <summary>
-/// A model: its initial parameters and non-trainable state, and two pure functions over them. Models are built by
-/// composing layers (see Functional.FSharp.Compose); the standard nets are values of this type.
+/// A model: its initial parameters and non-trainable state, and two pure functions over them: what the Solver trains.
+/// A net written as functions over differentiable values becomes a model with <c>Net.model</c>; the standard nets
+/// (<c>Nets</c>, <c>ConvNet</c>) are values of this type.
 /// </summary>
 type Model = {
     /// A short description (e.g. "fc [100; 100] batchnorm").

@@ -53,7 +53,8 @@ type FullyConnectedNetConfig = {
 }
 
 /// <summary>
-/// The standard nets of the course as compositions of layers (values of <c>Model</c>). Weights start as
+/// The standard nets of the course, written as functions over differentiable values (<c>Net</c>) and made into
+/// <c>Model</c>s with <c>Net.model</c>. Weights start as
 /// weightScale · N(0, 1) from keys derived from the seed, biases at 0; parameters are named as in the course.
 /// </summary>
 [<RequireQualifiedAccess>]
@@ -74,13 +75,13 @@ module Nets =
         if reg < 0.0 then
             Guard.fail fn "reg" $"reg must be >= 0, got {reg}."
 
-    /// The initial weight number i (1-based): weightScale · N(0, 1), shape (rows, cols), from the seed's i-th key.
-    let private weight (seed: int64) (scale: float) (i: int) (shape: int[]) =
-        Tensor.randn (Rng.create seed |> Rng.derive i) scale shape
+    /// The initial weight number i (1-based): weightScale · N(0, 1), shape (rows, cols), from the key's i-th key.
+    let private weight (key: Rng) (scale: float) (i: int) (shape: int[]) =
+        Tensor.randn (Rng.derive i key) scale shape
 
     /// The check on a flat input (N, d1, …, dk) with d1·…·dk = D.
     let private flatInput (fn: string) (d: int) =
-        Compose.input fn $"(N, d1, ..., dk) with d1*...*dk = {d}" (fun dims ->
+        Net.input fn $"(N, d1, ..., dk) with d1*...*dk = {d}" (fun dims ->
             dims.Length >= 2 && Guard.size dims.[1..] = d)
 
     /// <summary>The course's FullyConnectedNet defaults: hidden [100; 100], CIFAR-10 sizes, weight scale 1e-2.</summary>
@@ -117,84 +118,98 @@ module Nets =
                 "dropoutKeepProbability"
                 $"the dropout keep probability must be in (0, 1] (1 = no dropout), got {cfg.DropoutKeepProbability}."
 
-    let private layersOf (fn: string) (cfg: FullyConnectedNetConfig) : Layer list =
-        validateFullyConnected fn cfg
-        let l = cfg.HiddenDims.Length + 1
-
-        [
-            yield flatInput fn cfg.InputDim
-            for i in 1 .. l - 1 do
-                yield Compose.affine $"W{i}" $"b{i}"
-
-                match cfg.Normalization with
-                | Normalization.Batch ->
-                    yield
-                        Compose.batchNorm
-                            BatchNormConfig.Default
-                            $"gamma{i}"
-                            $"beta{i}"
-                            $"running_mean{i}"
-                            $"running_var{i}"
-                | Normalization.Layer -> yield Compose.layerNorm NormEps $"gamma{i}" $"beta{i}"
-                | _ -> ()
-
-                yield Compose.relu
-
-                if cfg.DropoutKeepProbability < 1.0 then
-                    yield Compose.dropout cfg.DropoutKeepProbability
-            yield Compose.affine $"W{l}" $"b{l}"
-        ]
-
-    /// <summary>
-    /// The layers of a fully connected net, in order (an input check first): what <c>fullyConnected</c> composes.
-    /// </summary>
-    let fullyConnectedLayers (cfg: FullyConnectedNetConfig) : Layer list = layersOf "Nets.fullyConnected" cfg
-
-    let private fullyConnectedParams (cfg: FullyConnectedNetConfig) =
-        let dims = cfg.InputDim :: cfg.HiddenDims @ [ cfg.NumClasses ]
+    /// The parameters, declared once: W_i (d_{i-1}, d_i), b_i (d_i,), and gamma_i, beta_i (d_i,) for the normalized
+    /// hidden layers, where d_0 is the size of one input and d_L the number of classes.
+    let private fullyConnectedInit (cfg: FullyConnectedNetConfig) (inputShape: int[]) (key: Rng) =
+        let dims = Guard.size inputShape :: cfg.HiddenDims @ [ cfg.NumClasses ]
         let l = dims.Length - 1
 
-        [
-            for i in 1..l do
-                let din, dout = dims.[i - 1], dims.[i]
-                yield $"W{i}", weight cfg.Seed cfg.WeightScale i [| din; dout |]
-                yield $"b{i}", Tensor.zeros [| dout |]
+        let parameters =
+            [
+                for i in 1..l do
+                    let din, dout = dims.[i - 1], dims.[i]
+                    yield $"W{i}", weight key cfg.WeightScale i [| din; dout |]
+                    yield $"b{i}", Tensor.zeros [| dout |]
 
-                if i < l && cfg.Normalization <> Normalization.None then
-                    yield $"gamma{i}", Tensor.ones [| dout |]
-                    yield $"beta{i}", Tensor.zeros [| dout |]
-        ]
-        |> Map.ofList
+                    if i < l && cfg.Normalization <> Normalization.None then
+                        yield $"gamma{i}", Tensor.ones [| dout |]
+                        yield $"beta{i}", Tensor.zeros [| dout |]
+            ]
+            |> Map.ofList
 
-    let private fullyConnectedState (cfg: FullyConnectedNetConfig) =
-        [
-            if cfg.Normalization = Normalization.Batch then
-                for i, h in List.indexed cfg.HiddenDims do
-                    let s = BatchNormState.Initial h
-                    yield $"running_mean{i + 1}", s.RunningMean
-                    yield $"running_var{i + 1}", s.RunningVar
-        ]
-        |> Map.ofList
+        let state =
+            [
+                if cfg.Normalization = Normalization.Batch then
+                    for i, h in List.indexed cfg.HiddenDims do
+                        let s = BatchNormState.Initial h
+                        yield $"running_mean{i + 1}", s.RunningMean
+                        yield $"running_var{i + 1}", s.RunningVar
+            ]
+            |> Map.ofList
 
-    let private buildFullyConnected (fn: string) (name: string) (cfg: FullyConnectedNetConfig) =
-        let layers = layersOf fn cfg
+        parameters, state
+
+    /// The forward pass: {affine -> [batch/layer norm] -> ReLU -> [dropout]} × (L − 1) -> affine. Each dropout draws
+    /// its mask from a key derived from the net's key and the dropout's position.
+    let private fullyConnectedApply
+        (fn: string)
+        (cfg: FullyConnectedNetConfig)
+        (p: Map<string, Value>)
+        (s: Map<string, Tensor>)
+        (mode: Mode)
+        (key: Rng)
+        (x: Value)
+        =
+        let param = Net.param fn p
         let l = cfg.HiddenDims.Length + 1
+        // The position of hidden layer i's dropout in the course's order of layers (0 is the input; then affine,
+        // [norm], ReLU, dropout per block) is i · layersPerBlock: its key index, kept so that the masks, and with
+        // them the results and checkpoints of dropout nets, are those of earlier versions.
+        let layersPerBlock = if cfg.Normalization = Normalization.None then 3 else 4
 
-        Compose.model
-            name
-            (fullyConnectedParams cfg)
-            (fullyConnectedState cfg)
-            (Compose.sequence layers)
-            Loss.softmax
-            cfg.Reg
-            [ for i in 1..l -> $"W{i}" ]
+        let hidden (h: Value, updated: Map<string, Tensor>) (i: int) =
+            let a = Layers.affine h (param $"W{i}") (param $"b{i}")
+
+            let z, updated =
+                match cfg.Normalization with
+                | Normalization.Batch ->
+                    let mean, var = $"running_mean{i}", $"running_var{i}"
+
+                    let running: BatchNormState = {
+                        RunningMean = Net.state fn s mean
+                        RunningVar = Net.state fn s var
+                    }
+
+                    let out, running' =
+                        Layers.batchNorm BatchNormConfig.Default mode running (param $"gamma{i}") (param $"beta{i}") a
+
+                    out,
+                    (if mode = Mode.Train then
+                         updated |> Map.add mean running'.RunningMean |> Map.add var running'.RunningVar
+                     else
+                         updated)
+                | Normalization.Layer -> Layers.layerNorm NormEps (param $"gamma{i}") (param $"beta{i}") a, updated
+                | _ -> a, updated
+
+            let r = Layers.relu z
+
+            if cfg.DropoutKeepProbability < 1.0 then
+                Layers.dropout cfg.DropoutKeepProbability mode (Rng.derive (i * layersPerBlock) key) r, updated
+            else
+                r, updated
+
+        let h, updated =
+            [ 1 .. l - 1 ] |> List.fold hidden (flatInput fn cfg.InputDim x, Map.empty)
+
+        Layers.affine h (param $"W{l}") (param $"b{l}"), updated
 
     /// <summary>
-    /// The fully connected net: {affine -> [batch/layer norm] -> ReLU -> [dropout]} × (L − 1) -> affine -> softmax.
-    /// Inputs (N, d1, …, dk) with d1·…·dk = InputDim; scores (N, NumClasses). Parameters W1 (D, H1), b1 (H1,), …,
-    /// WL (H_{L−1}, C), bL (C,); L2 regularization on the weights only.
+    /// The fully connected net as functions: its init (the shape of one input and a key -> parameters and state) and
+    /// its forward pass over differentiable values (see <c>fullyConnected</c> for the architecture).
     /// </summary>
-    let fullyConnected (cfg: FullyConnectedNetConfig) : Model =
+    let fullyConnectedNet (cfg: FullyConnectedNetConfig) : Net =
+        let fn = "Nets.fullyConnected"
+        validateFullyConnected fn cfg
         let dims = cfg.HiddenDims |> List.map string |> String.concat "; "
 
         let extras = [
@@ -206,9 +221,24 @@ module Nets =
                 $"dropout keep {cfg.DropoutKeepProbability}"
         ]
 
-        let name = String.concat ", " ($"fully connected net [{dims}]" :: extras)
+        {
+            Name = String.concat ", " ($"fully connected net [{dims}]" :: extras)
+            Init = fullyConnectedInit cfg
+            Apply = fullyConnectedApply fn cfg
+        }
 
-        buildFullyConnected "Nets.fullyConnected" name cfg
+    let private fullyConnectedModel (net: Net) (cfg: FullyConnectedNetConfig) =
+        let l = cfg.HiddenDims.Length + 1
+
+        Net.model net [| cfg.InputDim |] (Rng.create cfg.Seed) Layers.softmaxLoss cfg.Reg [ for i in 1..l -> $"W{i}" ]
+
+    /// <summary>
+    /// The fully connected net: {affine -> [batch/layer norm] -> ReLU -> [dropout]} × (L − 1) -> affine -> softmax.
+    /// Inputs (N, d1, …, dk) with d1·…·dk = InputDim; scores (N, NumClasses). Parameters W1 (D, H1), b1 (H1,), …,
+    /// WL (H_{L−1}, C), bL (C,); L2 regularization on the weights only.
+    /// </summary>
+    let fullyConnected (cfg: FullyConnectedNetConfig) : Model =
+        fullyConnectedModel (fullyConnectedNet cfg) cfg
 
     /// <summary>The course's TwoLayerNet defaults: D = 3·32·32, H = 100, C = 10, weight scale 1e-3, no reg.</summary>
     let twoLayerDefaults: TwoLayerNetConfig = {
@@ -231,7 +261,7 @@ module Nets =
         positive fn "numClasses" cfg.NumClasses
         checkScaleAndReg fn cfg.WeightScale cfg.Reg
 
-        buildFullyConnected fn $"two-layer net ({cfg.InputDim} -> {cfg.HiddenDim} -> {cfg.NumClasses})" {
+        let fc = {
             fullyConnectedDefaults with
                 HiddenDims = [ cfg.HiddenDim ]
                 InputDim = cfg.InputDim
@@ -240,3 +270,11 @@ module Nets =
                 Reg = cfg.Reg
                 Seed = cfg.Seed
         }
+
+        let net = {
+            fullyConnectedNet fc with
+                Name = $"two-layer net ({cfg.InputDim} -> {cfg.HiddenDim} -> {cfg.NumClasses})"
+                Apply = fullyConnectedApply fn fc
+        }
+
+        fullyConnectedModel net fc

@@ -6,6 +6,7 @@ namespace Functional
 /// each epoch. Made from a live run (<c>TrainingHistory.ofState</c>) or from the <c>history.json</c> file the
 /// command-line <c>train</c> writes (<c>TrainingHistory.load</c>).
 /// </summary>
+[<NoComparison>]
 type TrainingHistory = {
     /// <summary>A label for the run (the legend entry of comparison figures).</summary>
     Name: string
@@ -17,7 +18,17 @@ type TrainingHistory = {
     ValAccuracy: float[]
     /// <summary>The learning rate used during epoch 1, 2, … (entry e - 1 for epoch e).</summary>
     LearningRate: float[]
-}
+} with
+
+    /// <summary>One line: the name, the iteration and epoch counts, the last validation accuracy.</summary>
+    override h.ToString() =
+        let last =
+            if h.ValAccuracy.Length = 0 then
+                nan
+            else
+                Array.last h.ValAccuracy
+
+        $"TrainingHistory {h.Name}: {h.Loss.Length} iterations, {h.LearningRate.Length} epochs, validation accuracy {last:G4}"
 
 namespace Functional.FSharp
 

@@ -181,4 +181,23 @@ public class ConvTests
         Assert.Throws<ArgumentNullException>(() => Layers.ConvReluPoolBackward(dout, null!));
         Assert.Throws<ArgumentException>(() => Layers.ConvReluBackward(dout, ac));
     }
+
+    [Fact]
+    public void TheSandwichesTakeThePerAxisStrideAndPadThatConvTakes()
+    {
+        var x = Normal(17, 2, 3, 7, 8);
+        var w = Normal(18, 4, 3, 3, 3);
+        var b = Normal(19, 4);
+        var (conv, _) = Layers.Conv2dForward(x, w, b, strideHeight: 2, strideWidth: 1, padHeight: 0, padWidth: 1);
+        var relu = conv.Map(v => Math.Max(v, 0.0));
+        var (a, _) = Layers.ConvReluForward(x, w, b, strideHeight: 2, strideWidth: 1, padHeight: 0, padWidth: 1);
+        Assert.Equal([2, 4, 3, 8], a.Shape);
+        Assert.Equal(relu.ToArray(), a.ToArray());
+
+        var (p, _) = Layers.ConvReluPoolForward(x, w, b, strideHeight: 2, strideWidth: 1, padHeight: 0, padWidth: 1,
+            poolHeight: 1, poolWidth: 2, poolStrideHeight: 1, poolStrideWidth: 2);
+        var (expected, _) = Layers.MaxPoolForward(relu, poolHeight: 1, poolWidth: 2, strideHeight: 1, strideWidth: 2);
+        Assert.Equal([2, 4, 3, 4], p.Shape);
+        Assert.Equal(expected.ToArray(), p.ToArray());
+    }
 }

@@ -158,8 +158,19 @@ public class NormTests
         Assert.Contains("C = 4", ex.Message);
         Assert.Contains("G = 3", ex.Message);
         Assert.Equal("groups", ex.ParamName);
+        // The course's (1, C, 1, 1) gamma and beta: the same output, the gradients in that shape with the same values.
+        var (course, courseCache) = Layers.GroupNormForward(x, gamma.Reshape(1, 4, 1, 1), beta.Reshape(1, 4, 1, 1), groups: 2);
+        var (flat, flatCache) = Layers.GroupNormForward(x, gamma, beta, groups: 2);
+        Assert.Equal(flat.ToArray(), course.ToArray());
+        var (courseGrads, flatGrads) = (Layers.GroupNormBackward(dout, courseCache), Layers.GroupNormBackward(dout, flatCache));
+        Assert.Equal([1, 4, 1, 1], courseGrads.Dgamma.Shape);
+        Assert.Equal([1, 4, 1, 1], courseGrads.Dbeta.Shape);
+        Assert.Equal(flatGrads.Dgamma.ToArray(), courseGrads.Dgamma.ToArray());
+        Assert.Equal(flatGrads.Dbeta.ToArray(), courseGrads.Dbeta.ToArray());
+        Assert.Equal(flatGrads.Dx.ToArray(), courseGrads.Dx.ToArray());
         ex = Assert.Throws<ArgumentException>(() => Layers.GroupNormForward(x, gamma.Reshape(1, 4, 1, 1), beta, groups: 2));
-        Assert.Contains("reshape it to (4,)", ex.Message);
+        Assert.Contains("the same shape", ex.Message);
+        Assert.Equal("beta", ex.ParamName);
         ex = Assert.Throws<ArgumentException>(() => Layers.InstanceNormForward(x, gamma, beta, eps: 0));
         Assert.Contains("InstanceNorm.forward", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.SpatialLayerNormForward(Tensor.Ones(2, 4), gamma, beta));
@@ -195,7 +206,13 @@ public class NormTests
         Assert.Contains("probability of keeping a unit", ex.Message);
         Assert.Equal("keepProb", ex.ParamName);
         Assert.Throws<ArgumentException>(() => Layers.DropoutMask(1.5, rng, 2));
-        Assert.Throws<ArgumentNullException>(() => Layers.DropoutForward(x, 0.5, Mode.Train, null!));
+        ex = Assert.Throws<ArgumentException>(() => Layers.DropoutForward(x, 0.5, Mode.Train));
+        Assert.Contains("required in training mode", ex.Message);
+        Assert.Equal("rng", ex.ParamName);
+        // Test mode needs no key.
+        var (noKey, noKeyCache) = Layers.DropoutForward(x, 0.5, Mode.Test);
+        Assert.Equal(x.ToArray(), noKey.ToArray());
+        Assert.Equal(dout.ToArray(), Layers.DropoutBackward(dout, noKeyCache).ToArray());
         ex = Assert.Throws<ArgumentException>(() => Layers.DropoutBackward(Tensor.Ones(2), cache));
         Assert.Contains("(40, 50)", ex.Message);
     }

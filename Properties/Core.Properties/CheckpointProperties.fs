@@ -232,7 +232,7 @@ let ``checkpoints round-trip the solver state bit for bit`` () =
             Checkpoint.save path { s with Epoch = s.Epoch }
             Prop.ensure (Directory.GetFiles dir = [| path |]) (fun () -> $"{c}: files {Directory.GetFiles dir}")))
 
-let private savedBytes =
+let internal savedBytes =
     lazy
         (withTempDir (fun dir ->
             let path = Path.Combine(dir, "c.npz")

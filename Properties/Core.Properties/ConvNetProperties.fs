@@ -89,7 +89,7 @@ let ``three-layer convnet gradients match numeric gradients, with and without re
                 failwith $"{c}: {report}")
 
 [<Fact>]
-let ``the composed convnet equals the same net wired by hand`` () =
+let ``the convnet as functions equals the same net wired by hand`` () =
     Prop.check "convnet = hand-wired" 100 (cases) (fun c ->
         let cfg = config c
         let model = ConvNet.threeLayer cfg

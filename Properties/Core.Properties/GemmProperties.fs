@@ -438,8 +438,22 @@ let ``FUNCTIONAL_THREADS sets the thread count (default: the processor count)`` 
     Assert.Equal(Environment.ProcessorCount, Gemm.parseThreads null)
     Assert.Equal(Environment.ProcessorCount, Gemm.parseThreads " ")
     Assert.Equal(3, Gemm.parseThreads "3")
-    throwsInvalid [ "FUNCTIONAL_THREADS=0"; "positive integer" ] (fun () -> Gemm.parseThreads "0")
-    throwsInvalid [ "FUNCTIONAL_THREADS=two"; "positive integer" ] (fun () -> Gemm.parseThreads "two")
+    Assert.Equal(Gemm.MaxThreads, Gemm.parseThreads (string Gemm.MaxThreads))
+
+    for bad in
+        [
+            "0"
+            "-1"
+            "two"
+            "1.5"
+            "1e3"
+            "+4"
+            "2147483647"
+            "99999999999"
+            "1025"
+            "NaN"
+        ] do
+        throwsInvalid [ $"FUNCTIONAL_THREADS={bad}"; "an integer from 1 to 1024" ] (fun () -> Gemm.parseThreads bad)
 
 [<Fact>]
 let ``Blas.Active reports the backend in force, and withBackend switches it for the enclosed calls`` () =

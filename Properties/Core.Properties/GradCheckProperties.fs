@@ -56,3 +56,52 @@ let ``sparse check samples k coordinates and catches a wrong one`` () =
 let ``a NaN gradient never passes`` () =
     let a = Tensor.ofArray [| 2 |] [| nan; 1.0 |]
     Assert.False((GradCheck.compare "nan" 1e-7 a (Tensor.ones [| 2 |])).Passed)
+
+[<Fact>]
+let ``relative error is infinite where one side is NaN or an unmatched infinity`` () =
+    let t (v: float) = Tensor.ofArray [| 1 |] [| v |]
+    Assert.Equal(infinity, GradCheck.relativeError (t infinity) (t 1.0))
+    Assert.Equal(infinity, GradCheck.relativeError (t 1.0) (t -infinity))
+    Assert.Equal(infinity, GradCheck.relativeError (t infinity) (t -infinity))
+    Assert.Equal(infinity, GradCheck.relativeError (t nan) (t nan))
+    Assert.Equal(infinity, GradCheck.relativeError (t nan) (t 1.0))
+    Assert.Equal(0.0, GradCheck.relativeError (t infinity) (t infinity))
+
+[<Fact>]
+let ``a NaN or infinity in either gradient fails the check and the report names it`` () =
+    let bad = [| nan; infinity; -infinity |]
+
+    Prop.check "non-finite gradient" 200 (cases [ "n", 1, 12; "at", 0, 11; "kind", 0, 2; "side", 0, 1 ]) (fun c ->
+        let n = c.["n"]
+        let at = c.["at"] % n
+        let a = Tensor.toArray (normal (key c 0) [| n |])
+        // The numeric side is the analytic one, well within any tolerance, except at the bad coordinate.
+        let num = Array.map (fun v -> v * (1.0 + 1e-12)) a
+        (if c.["side"] = 0 then a else num).[at] <- bad.[c.["kind"]]
+
+        let r =
+            GradCheck.compare "g" 1e-7 (Tensor.ofArray [| n |] a) (Tensor.ofArray [| n |] num)
+
+        Prop.ensure (not r.Passed) (fun () -> $"{c}: passed: {r}")
+        Prop.ensure (r.WorstIndex = [| at |]) (fun () -> $"{c}: the report does not name {at}: {r}")
+        Prop.ensure ((string r).Contains(string bad.[c.["kind"]])) (fun () -> $"{c}: the report hides the value: {r}"))
+
+[<Fact>]
+let ``tolerances, floors and steps must be finite and positive`` () =
+    let a = Tensor.ones [| 2 |]
+
+    for v in [ nan; infinity; -infinity; 0.0; -1e-7 ] do
+        Prop.throwsWith [ "GradCheck.compare"; "tolerance" ] (fun () -> GradCheck.compare "t" v a a)
+        Prop.throwsWith [ "GradCheck.compare"; "floor" ] (fun () -> GradCheck.compareWith v "t" 1e-7 a a)
+        Prop.throwsWith [ "GradCheck.check"; "tolerance" ] (fun () -> GradCheck.check "t" v Tensor.sumAll a a)
+        Prop.throwsWith [ "GradCheck.numericGradient"; "h" ] (fun () -> GradCheck.numericGradient v Tensor.sumAll a)
+
+[<Fact>]
+let ``a function returning null gets an ArgumentException naming it`` () =
+    let x = Tensor.ones [| 2 |]
+
+    Prop.throwsWith [ "GradCheck.numericGradientOf"; "f returned null" ] (fun () ->
+        GradCheck.numericGradientOf 1e-5 (fun _ -> Unchecked.defaultof<Tensor>) x x)
+
+    Prop.throwsWith [ "GradCheck.compare"; "analytic" ] (fun () ->
+        GradCheck.compare "t" 1e-7 Unchecked.defaultof<Tensor> x)

@@ -576,7 +576,7 @@ let ``group norm validates groups, gamma and dout`` () =
     Prop.throwsWith [ "GroupNorm.forward"; "C = 6"; "G = 4"; "divisible" ] (fun () -> GroupNorm.forward eps 4 g b x)
     Prop.throwsWith [ "GroupNorm.forward"; "G must be >= 1"; "0" ] (fun () -> GroupNorm.forward eps 0 g b x)
 
-    Prop.throwsWith [ "gamma"; "(C,) = (6,)"; "(1, 6, 1, 1)"; "reshape" ] (fun () ->
+    Prop.throwsWith [ "beta"; "the same shape"; "(1, 6, 1, 1)"; "(6,)" ] (fun () ->
         GroupNorm.forward eps 3 (Tensor.ones [| 1; 6; 1; 1 |]) b x)
 
     Prop.throwsWith [ "beta"; "(C,) = (6,)"; "(3,)" ] (fun () -> GroupNorm.forward eps 3 g (Tensor.ones [| 3 |]) x)

@@ -49,10 +49,15 @@ let close (case: string) (tol: float) (expected: Tensor) (actual: Tensor) =
         failwith
             $"{case}: shape {Guard.shapeText (Tensor.shape expected)} expected, got {Guard.shapeText (Tensor.shape actual)}"
 
-    let r = GradCheck.compareWith 1.0 "values" tol actual expected
+    // A tolerance of 0 asks for equality (GradCheck's tolerances must be > 0).
+    if tol = 0.0 then
+        if Tensor.toArray expected <> Tensor.toArray actual then
+            failwith $"{case}: expected {expected}, got {actual} (exactly)"
+    else
+        let r = GradCheck.compareWith 1.0 "values" tol actual expected
 
-    if not r.Passed then
-        failwith $"{case}: {r}"
+        if not r.Passed then
+            failwith $"{case}: {r}"
 
 /// Asserts that f throws an ArgumentException whose message contains every fragment.
 let throwsWith (fragments: string list) (f: unit -> 'a) =

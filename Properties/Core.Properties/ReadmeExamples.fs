@@ -4,6 +4,8 @@ module Functional.Properties.ReadmeExamples
 open System
 open System.IO
 open Xunit
+open Functional
+open Functional.FSharp
 
 let rec private findUp (dir: DirectoryInfo) (name: string) =
     if isNull dir then
@@ -83,3 +85,33 @@ let ``the README's convolution examples are the code that runs here`` () =
 
     Assert.True(ReadmeFSharpExample.Conv.sameAsNaive)
     Assert.True(ReadmeFSharpExample.Conv.dxReport.Passed, string ReadmeFSharpExample.Conv.dxReport)
+
+[<Fact>]
+let ``the README's autodiff examples are the code that runs here, with the lecture's numbers`` () =
+    Assert.Equal<string list>(
+        sourceRegionNamed " autodiff" "Properties/Core.Properties/ReadmeFSharpExample.fs",
+        readmeBlock "### Autodiff in F#" "fsharp"
+    )
+
+    Assert.Equal<string list>(
+        sourceRegionNamed " autodiff" "Properties/Api.Tests/ReadmeExample.cs",
+        readmeBlock "### Autodiff in C#" "csharp"
+    )
+
+    let e = ReadmeFSharpExample.AutodiffExample.grads
+    Assert.Equal(-12.0, ReadmeFSharpExample.AutodiffExample.value)
+    Assert.Equal<float list>([ -4.0; -4.0; 3.0 ], [ for n in [ "x"; "y"; "z" ] -> Tensor.item e.[n] ])
+    Assert.Contains("label=\"*\"", ReadmeFSharpExample.AutodiffExample.dot)
+
+    let numeric =
+        GradCheck.numericGradient
+            1e-5
+            (fun w ->
+                fst (
+                    Autodiff.gradients
+                        ReadmeFSharpExample.AutodiffExample.loss
+                        (Map.add "W1" w ReadmeFSharpExample.AutodiffExample.parameters)
+                ))
+            ReadmeFSharpExample.AutodiffExample.parameters.["W1"]
+
+    Prop.gradClose "readme" "dW1" ReadmeFSharpExample.AutodiffExample.netGrads.["W1"] numeric

@@ -24,7 +24,7 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var command = new Command("bench", "Time the PyTorch peer's workloads W1-W6 and GEMM through Functional's API.");
+        var command = new Command("bench", "Time the PyTorch peer's workloads W1-W8 and GEMM through Functional's API.");
         command.Options.Add(OnlyOpt);
         command.Options.Add(TargetOpt);
         command.SetAction(r => Run(r.GetValue(OnlyOpt), r.GetValue(TargetOpt)));
@@ -88,6 +88,52 @@ internal static class BenchCommand
         var db = Normal(rng, 20, 128, 1000);
         var state = BatchNormState.Initial(1000);
         Report("W6", "bn_fwdbwd", () => Layers.BatchNormBackwardAlt(db, Layers.BatchNormForward(xb, gb, bb, state, Mode.Train).Cache));
+
+        // W7 / W8 (torch_peer.py): N = 50, T = 16, D = 64, H = 128, V = 1000; the recurrent layer over x with h0 = 0,
+        // a temporal affine H -> V, the temporal softmax loss over all N·T steps divided by N (no mask), and the
+        // gradients of x and every parameter. Uniform init in ±1/sqrt(fan-in) as PyTorch's defaults. PyTorch's two
+        // biases (bias_ih, bias_hh) are one b here: their sum enters the same way and both get db.
+        const int n7 = 50, t7 = 16, d7 = 64, h7 = 128, v7 = 1000;
+        Tensor Uniform(int stream, int fanIn, params int[] shape) =>
+            Tensor.RandomUniform(rng.Derive(stream), -1 / Math.Sqrt(fanIn), 1 / Math.Sqrt(fanIn), shape);
+        Indices Targets(int stream) =>
+            Indices.FromArray(rng.Derive(stream).Uniforms(n7 * t7).Select(u => Math.Min(v7 - 1, (int)(u * v7))).ToArray(), n7, t7);
+        var h07 = Tensor.Zeros(n7, h7);
+        var wv = Uniform(25, h7, h7, v7);
+        var bv = Uniform(26, h7, v7);
+
+        LossResult Recurrent(Tensor x, Indices y, Func<Tensor, (Tensor H, Func<Tensor, object> Backward)> layer)
+        {
+            var (h, back) = layer(x);
+            var (scores, affine) = Layers.TemporalAffineForward(h, wv, bv);
+            var loss = Losses.TemporalSoftmax(scores, y);
+            back(Layers.TemporalAffineBackward(loss.Dscores, affine).Dx);
+            return loss;
+        }
+
+        var x7 = Normal(rng, 23, n7, t7, d7);
+        var y7 = Targets(24);
+        var (wx7, wh7, b7) = (Uniform(27, h7, d7, h7), Uniform(28, h7, h7, h7), Uniform(29, h7, h7));
+        (Tensor, Func<Tensor, object>) Rnn(Tensor x)
+        {
+            var (h, cache) = Layers.RnnForward(x, h07, wx7, wh7, b7);
+            return (h, dh => Layers.RnnBackward(dh, cache));
+        }
+
+        var x8 = Normal(rng, 30, n7, t7, d7);
+        var y8 = Targets(31);
+        var (wx8, wh8, b8) = (Uniform(32, h7, d7, 4 * h7), Uniform(33, h7, h7, 4 * h7), Uniform(34, h7, 4 * h7));
+        (Tensor, Func<Tensor, object>) Lstm(Tensor x)
+        {
+            var (h, cache) = Layers.LstmForward(x, h07, wx8, wh8, b8);
+            return (h, dh => Layers.LstmBackward(dh, cache));
+        }
+
+        if (only is null || "W7 rnn_fwdbwd W8 lstm_fwdbwd".Contains(only, StringComparison.OrdinalIgnoreCase))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"# check: W7 loss={Recurrent(x7, y7, Rnn).Loss:R} W8 loss={Recurrent(x8, y8, Lstm).Loss:R} (about 16*ln(1000) = 110.5 at init)"));
+        Report("W7", "rnn_fwdbwd", () => Recurrent(x7, y7, Rnn));
+        Report("W8", "lstm_fwdbwd", () => Recurrent(x8, y8, Lstm));
 
         var a = Normal(rng, 21, 1024, 1024);
         var bm = Normal(rng, 22, 1024, 1024);
