@@ -162,14 +162,16 @@ public static class Cifar10
 
     /// <summary>
     /// Loads data_batch_1.bin … data_batch_5.bin (training, minus its last <paramref name="validationSize"/> images,
-    /// which are the validation set) and test_batch.bin (test) from a folder.
+    /// which are the validation set) and test_batch.bin (test) from a folder or straight from the downloaded
+    /// cifar-10-binary.tar.gz (read with the BCL's gzip and tar readers; nothing is extracted).
     /// </summary>
-    /// <param name="directory">The cifar-10-batches-bin folder, or the folder that contains it.</param>
+    /// <param name="directory">The cifar-10-batches-bin folder, the folder that contains it, or the file cifar-10-binary.tar.gz.</param>
     /// <param name="validationSize">How many of the last training images form the validation set.</param>
     /// <returns>The split (49,000 / 1,000 / 10,000 images for the full dataset and the default size).</returns>
     /// <exception cref="ArgumentException">
     /// The folder or a file is missing, a file's length is not a multiple of 3,073, a label byte is above 9, the folder
-    /// holds the python (pickle) version, or validationSize is out of range.
+    /// holds the python (pickle) version, the archive is not a gzip-compressed tar or lacks a batch, or validationSize
+    /// is out of range.
     /// </exception>
     public static ImageSplit Load(string directory, int validationSize = DefaultValidationSize) =>
         new(FCifar10.loadWith(validationSize, Require.NotNull(directory)));

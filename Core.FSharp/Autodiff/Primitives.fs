@@ -229,6 +229,34 @@ module Layers =
     let dropout (keepProb: float) (mode: Mode) (rng: Rng) (x: Value) =
         Primitive.lift "dropout" [ "x", x ] (fun t -> Dropout.forward keepProb mode rng t.[0]) Dropout.backward
 
+    /// <summary>Vanilla RNN over a sequence: x (N, T, D), h0 (N, H), Wx (D, H), Wh (H, H), b (H,) -> h (N, T, H).</summary>
+    let rnn (x: Value) (h0: Value) (wx: Value) (wh: Value) (b: Value) =
+        Primitive.lift
+            "rnn"
+            [ "x", x; "h0", h0; "Wx", wx; "Wh", wh; "b", b ]
+            (fun t -> Rnn.forward t.[0] t.[1] t.[2] t.[3] t.[4])
+            Rnn.backward
+
+    /// <summary>LSTM over a sequence: x (N, T, D), h0 (N, H), Wx (D, 4H), Wh (H, 4H), b (4H,) -> h (N, T, H).</summary>
+    let lstm (x: Value) (h0: Value) (wx: Value) (wh: Value) (b: Value) =
+        Primitive.lift
+            "lstm"
+            [ "x", x; "h0", h0; "Wx", wx; "Wh", wh; "b", b ]
+            (fun t -> Lstm.forward t.[0] t.[1] t.[2] t.[3] t.[4])
+            Lstm.backward
+
+    /// <summary>Word embedding: integer indices x (N, T) into the rows of W (V, D) -> (N, T, D).</summary>
+    let wordEmbedding (x: Indices) (w: Value) =
+        Primitive.lift "word embedding" [ "w", w ] (fun t -> WordEmbedding.forward x t.[0]) WordEmbedding.backward
+
+    /// <summary>Temporal affine: x (N, T, D) · w (D, M) + b (M,) -> (N, T, M).</summary>
+    let temporalAffine (x: Value) (w: Value) (b: Value) =
+        Primitive.lift
+            "temporal affine"
+            [ "x", x; "w", w; "b", b ]
+            (fun t -> TemporalAffine.forward t.[0] t.[1] t.[2])
+            TemporalAffine.backward
+
     /// A loss over scores (N, C) and labels as a primitive: a scalar output whose pullback scales the loss's
     /// gradient by the upstream one (not at all when it is 1, so a loss at the root costs no copy).
     let private loss (op: string) (f: Tensor -> int[] -> LossResult) (scores: Value) (y: int[]) =
@@ -241,6 +269,10 @@ module Layers =
             (fun g dscores ->
                 let s = g.Item0
                 if s = 1.0 then dscores else dscores * s)
+
+    /// <summary>Temporal softmax loss of scores (N, T, V) for word indices y (N, T) where mask (N, T) is set: a scalar.</summary>
+    let temporalSoftmaxLoss (scores: Value) (y: Indices) (mask: Mask) =
+        loss "temporal softmax loss" (fun s _ -> TemporalSoftmax.loss s y mask) scores [||]
 
     /// <summary>Softmax (cross-entropy) loss of scores (N, C) for labels y (N,): a scalar.</summary>
     let softmaxLoss (scores: Value) (y: int[]) =

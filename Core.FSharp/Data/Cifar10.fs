@@ -45,16 +45,8 @@ module Cifar10 =
     let private pickleMessage (where: string) =
         $"{where} holds the python (pickle) version of CIFAR-10; this loader reads the binary version: download {BinaryUrl} and give the folder cifar-10-batches-bin (data_batch_1.bin ... data_batch_5.bin, test_batch.bin)."
 
-    /// Reads a batch file and checks its length, its format and its labels.
-    let private readBatch (fn: string) (path: string) : byte[] =
-        if not (File.Exists path) then
-            if Directory.Exists path then
-                Guard.fail fn "path" $"{path} is a folder, expected a CIFAR-10 batch file such as data_batch_1.bin."
-
-            Guard.fail fn "path" $"file not found: {path}."
-
-        let bytes = File.ReadAllBytes path
-
+    /// Checks a batch's length, its format and its labels (path names it in the messages).
+    let private checkBatch (fn: string) (path: string) (bytes: byte[]) : byte[] =
         if bytes.Length >= 2 && bytes.[0] = 0x80uy && bytes.[1] <= 5uy then
             Guard.fail fn "path" (pickleMessage path)
 
@@ -78,6 +70,71 @@ module Cifar10 =
 
         bytes
 
+    /// Reads a batch file and checks it.
+    let private readBatch (fn: string) (path: string) : byte[] =
+        if not (File.Exists path) then
+            if Directory.Exists path then
+                Guard.fail fn "path" $"{path} is a folder, expected a CIFAR-10 batch file such as data_batch_1.bin."
+
+            Guard.fail fn "path" $"file not found: {path}."
+
+        checkBatch fn path (File.ReadAllBytes path)
+
+    /// The six batch files of the binary version, training batches first.
+    let private batchNames = [|
+        for i in 1..5 -> $"data_batch_{i}.bin"
+        yield "test_batch.bin"
+    |]
+
+    /// The largest batch the loader reads (the real ones hold 10,000 records, 30.7 MB): a larger entry in an
+    /// archive is rejected before its bytes are allocated.
+    let private maxBatchBytes = 2L * 10000L * int64 RecordSize
+
+    /// The six batches from cifar-10-binary.tar.gz, read with the BCL's gzip and tar readers (entries of any folder
+    /// whose file names are the batch names; other entries are skipped).
+    let private readArchive (fn: string) (path: string) : byte[][] =
+        let found = Collections.Generic.Dictionary<string, byte[]>()
+
+        try
+            use file = File.OpenRead path
+            use gzip = new Compression.GZipStream(file, Compression.CompressionMode.Decompress)
+            use tar = new Formats.Tar.TarReader(gzip)
+            let mutable entry = tar.GetNextEntry()
+
+            while not (isNull entry) do
+                let e = nonNull entry
+                let name = Path.GetFileName(e.Name.AsSpan()).ToString()
+
+                if Array.contains name batchNames && not (isNull e.DataStream) then
+                    if e.Length > maxBatchBytes then
+                        Guard.fail
+                            fn
+                            "dir"
+                            $"{path}: the entry {e.Name} declares {e.Length} bytes, more than a CIFAR-10 batch ({maxBatchBytes} at most)."
+
+                    let bytes = Array.zeroCreate (int e.Length)
+                    (nonNull e.DataStream).ReadExactly(bytes, 0, bytes.Length)
+                    found.[name] <- checkBatch fn $"{path}:{e.Name}" bytes
+
+                entry <- tar.GetNextEntry()
+        with
+        | :? InvalidDataException
+        | :? EndOfStreamException
+        | :? FormatException as e ->
+            Guard.fail
+                fn
+                "dir"
+                $"{path} is not a readable cifar-10-binary.tar.gz (a gzip-compressed tar archive): {e.Message}"
+
+        for name in batchNames do
+            if not (found.ContainsKey name) then
+                Guard.fail
+                    fn
+                    "dir"
+                    $"{name} is missing from the archive {path}; expected data_batch_1.bin ... data_batch_5.bin and test_batch.bin (the binary version, {BinaryUrl})."
+
+        batchNames |> Array.map (fun n -> found.[n])
+
     /// Copies record r of a batch into slot k of the destination arrays.
     let private decodeRecord (src: byte[]) (r: int) (x: float[]) (y: int[]) (k: int) =
         let off = r * RecordSize
@@ -93,8 +150,7 @@ module Cifar10 =
         Classes = classes ()
     }
 
-    let private decodeBatch (fn: string) (path: string) =
-        let bytes = readBatch fn path
+    let private decodeBytes (bytes: byte[]) =
         let n = bytes.Length / RecordSize
         let x = Array.zeroCreate (n * ImageSize)
         let y = Array.zeroCreate n
@@ -113,21 +169,10 @@ module Cifar10 =
         if isNull (box path) then
             Guard.fail "Cifar10.loadBatch" "path" "path must not be null."
 
-        decodeBatch "Cifar10.loadBatch" path
+        decodeBytes (readBatch "Cifar10.loadBatch" path)
 
-    /// <summary>
-    /// Loads the binary CIFAR-10 from a folder: training = data_batch_1.bin … data_batch_5.bin in that order, minus
-    /// its last <paramref name="validationSize"/> images, which form the validation set (the course's
-    /// <c>X_train[49000:50000]</c> for 1,000); test = test_batch.bin. The folder may also be the one that contains
-    /// cifar-10-batches-bin. X: (N, 3, 32, 32) with values 0 … 255. Needs 0 ≤ validationSize &lt; the number of
-    /// training records.
-    /// </summary>
-    let loadWith (validationSize: int) (dir: string) : DataSplit =
-        let fn = "Cifar10.load"
-
-        if isNull (box dir) then
-            Guard.fail fn "dir" "dir must not be null."
-
+    /// The six batches from a folder (cifar-10-batches-bin, or the folder that contains it).
+    let private readFolder (fn: string) (dir: string) : byte[][] =
         if not (Directory.Exists dir) then
             Guard.fail
                 fn
@@ -152,20 +197,36 @@ module Cifar10 =
         then
             Guard.fail fn "dir" (pickleMessage dir)
 
-        let names = [|
-            for i in 1..5 -> $"data_batch_{i}.bin"
-            yield "test_batch.bin"
-        |]
-
-        for name in names do
+        for name in batchNames do
             if not (File.Exists(Path.Combine(dir, name))) then
                 Guard.fail
                     fn
                     "dir"
                     $"{name} is missing from {dir}; expected data_batch_1.bin ... data_batch_5.bin and test_batch.bin (the binary version, {BinaryUrl})."
 
-        let batches =
-            names.[0..4] |> Array.map (fun name -> readBatch fn (Path.Combine(dir, name)))
+        batchNames |> Array.map (fun name -> readBatch fn (Path.Combine(dir, name)))
+
+    /// <summary>
+    /// Loads the binary CIFAR-10 from a folder or from the downloaded archive: training = data_batch_1.bin …
+    /// data_batch_5.bin in that order, minus its last <paramref name="validationSize"/> images, which form the
+    /// validation set (the course's <c>X_train[49000:50000]</c> for 1,000); test = test_batch.bin. <c>dir</c> is
+    /// the folder cifar-10-batches-bin, the folder that contains it, or the file cifar-10-binary.tar.gz itself
+    /// (read with the BCL's gzip and tar readers, nothing extracted to disk). X: (N, 3, 32, 32) with values
+    /// 0 … 255. Needs 0 ≤ validationSize &lt; the number of training records.
+    /// </summary>
+    let loadWith (validationSize: int) (dir: string) : DataSplit =
+        let fn = "Cifar10.load"
+
+        if isNull (box dir) then
+            Guard.fail fn "dir" "dir must not be null."
+
+        let all =
+            if File.Exists dir then
+                readArchive fn dir
+            else
+                readFolder fn dir
+
+        let batches = all.[0..4]
 
         let total = batches |> Array.sumBy (fun b -> b.Length / RecordSize)
 
@@ -195,7 +256,7 @@ module Cifar10 =
         {
             Train = dataset trainX trainY
             Val = dataset valX valY
-            Test = decodeBatch fn (Path.Combine(dir, "test_batch.bin"))
+            Test = decodeBytes all.[5]
         }
 
     /// <summary>

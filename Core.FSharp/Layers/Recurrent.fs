@@ -8,7 +8,10 @@ type RnnCache = internal {
     Wh: Tensor
     /// The hidden states (N, T, H), row-major: the forward's output data.
     Hs: float[]
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of the vanilla RNN over a sequence.</summary>
 type RnnGrads = {
@@ -22,10 +25,18 @@ type RnnGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to the bias b, shape (H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the vanilla RNN step forward pass keeps for its backward pass (opaque).</summary>
-type RnnStepCache = internal { Sequence: RnnCache }
+type RnnStepCache = internal {
+    Sequence: RnnCache
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of one vanilla RNN step.</summary>
 type RnnStepGrads = {
@@ -39,7 +50,10 @@ type RnnStepGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to b, shape (H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the LSTM sequence forward pass keeps for its backward pass (opaque).</summary>
 type LstmCache = internal {
@@ -57,7 +71,10 @@ type LstmCache = internal {
     Tc: float[]
     /// The hidden states (N, T, H).
     Hs: float[]
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of the LSTM over a sequence (the initial cell state is 0 and gets no gradient).</summary>
 type LstmGrads = {
@@ -71,10 +88,18 @@ type LstmGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to b, shape (4H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the LSTM step forward pass keeps for its backward pass (opaque).</summary>
-type LstmStepCache = internal { Sequence: LstmCache }
+type LstmStepCache = internal {
+    Sequence: LstmCache
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of one LSTM step.</summary>
 type LstmStepGrads = {
@@ -90,7 +115,10 @@ type LstmStepGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to b, shape (4H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the GRU sequence forward pass keeps for its backward pass (opaque).</summary>
 type GruCache = internal {
@@ -104,7 +132,10 @@ type GruCache = internal {
     Gh: float[]
     /// The hidden states (N, T, H).
     Hs: float[]
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of the GRU over a sequence.</summary>
 type GruGrads = {
@@ -120,10 +151,18 @@ type GruGrads = {
     Dbx: Tensor
     /// <summary>Gradient with respect to the hidden bias bh (PyTorch's bias_hh), shape (3H,).</summary>
     Dbh: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the GRU step forward pass keeps for its backward pass (opaque).</summary>
-type GruStepCache = internal { Sequence: GruCache }
+type GruStepCache = internal {
+    Sequence: GruCache
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of one GRU step.</summary>
 type GruStepGrads = {
@@ -139,7 +178,10 @@ type GruStepGrads = {
     Dbx: Tensor
     /// <summary>Gradient with respect to bh, shape (3H,).</summary>
     Dbh: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -200,6 +242,14 @@ module internal RecurrentKernels =
 
         for name, b in biases do
             expectShape fn name $"({kh},)" [| gates * h |] b
+
+        // The largest buffer: the gates of every step, (N·T, K·H) (the hidden states are (N, T, H)).
+        Guard.fits
+            fn
+            hArg
+            $"the gates (N·T, {kh}) of x {Guard.shapeText x.Dims}"
+            (Guard.product64 [ int64 n; int64 t; int64 gates; int64 h ])
+        |> ignore
 
         n, t, d, h
 
@@ -593,7 +643,7 @@ module Lstm =
         let fn = "Lstm.ofPyTorch"
         notNull fn "weightIh" weightIh
         Guard.rank fn "weightIh" 2 weightIh.Dims
-        let k, d = weightIh.Dims.[0], weightIh.Dims.[1]
+        let k = weightIh.Dims.[0]
 
         if k % 4 <> 0 then
             Guard.fail fn "weightIh" $"weightIh must have shape (4H, D), got {Guard.shapeText weightIh.Dims}."
@@ -601,7 +651,6 @@ module Lstm =
         expectShape fn "weightHh" "(4H, H)" [| k; k / 4 |] weightHh
         expectShape fn "biasIh" "(4H,)" [| k |] biasIh
         expectShape fn "biasHh" "(4H,)" [| k |] biasHh
-        ignore d
         swapGateOrder (weightIh.Transpose()), swapGateOrder (weightHh.Transpose()), swapGateOrder (biasIh + biasHh)
 
 /// <summary>

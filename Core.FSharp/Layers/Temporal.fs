@@ -163,10 +163,23 @@ type Indices internal (shape: int[], data: int[]) =
         shape.[0], shape.[1]
 
 /// <summary>What the word embedding forward pass keeps (opaque): the indices and the vocabulary size.</summary>
-type WordEmbeddingCache = internal { X: Indices; V: int; D: int }
+type WordEmbeddingCache = internal {
+    X: Indices
+    V: int
+    D: int
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the temporal affine forward pass keeps (opaque).</summary>
-type TemporalAffineCache = internal { X: Tensor; W: Tensor }
+type TemporalAffineCache = internal {
+    X: Tensor
+    W: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
@@ -195,7 +208,7 @@ module WordEmbedding =
         Guard.rank fn "w" 2 w.Dims
         let v, d = w.Dims.[0], w.Dims.[1]
         let n, t = x.CheckRange(fn, "x", v, "V")
-        let out = GC.AllocateUninitializedArray(n * t * d)
+        let out = GC.AllocateUninitializedArray(Guard.elements fn "w" [| n; t; d |])
 
         x.Data |> Array.iteri (fun k i -> Array.Copy(w.Data, i * d, out, k * d, d))
 
@@ -241,6 +254,7 @@ module TemporalAffine =
                 $"w must have shape (D, M) with D = {d} (the last axis of x {Guard.shapeText x.Dims}), got {Guard.shapeText w.Dims}."
 
         RecurrentKernels.expectShape fn "b" "(M,)" [| m |] b
+        Guard.elements fn "w" [| n; t; m |] |> ignore
         let out = RecurrentKernels.inputProjection x.Data (n * t) d w.Data b.Data m
         Tensor.Wrap([| n; t; m |], out), { X = x; W = w }
 

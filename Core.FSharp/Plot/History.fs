@@ -82,7 +82,7 @@ module TrainingHistory =
 
     /// <summary>
     /// Reads the <c>history.json</c> that <c>functional train</c> writes: lossHistory, trainAccuracyHistory,
-    /// valAccuracyHistory, learningRate (the starting one), LrDecay and epochs. The name is the file's "model" and
+    /// valAccuracyHistory, learningRate (the starting one), lrDecay (or LrDecay) and epochs. The name is the file's "model" and
     /// "rule" ("conv · adam"). Throws ArgumentException naming the file when it is missing or a field is absent.
     /// </summary>
     let load (path: string) : TrainingHistory =
@@ -113,5 +113,9 @@ module TrainingHistory =
             Loss = floats path root "lossHistory"
             TrainAccuracy = floats path root "trainAccuracyHistory"
             ValAccuracy = valAcc
-            LearningRate = learningRates (number root "learningRate" nan) (number root "LrDecay" 1.0) epochs
+            LearningRate =
+                learningRates
+                    (number root "learningRate" nan)
+                    (number root "lrDecay" (number root "LrDecay" 1.0))
+                    epochs
         }

@@ -280,4 +280,64 @@ let ``the lifted layers run the layer's own forward and backward`` () =
         Prop.ensure (loss = r.Loss) (fun () -> $"{c}: {loss} vs {r.Loss}")
         Prop.close (string c) 0.0 hand.Dx g.["x"]
         Prop.close (string c) 0.0 hand.Dw g.["w"]
-        Prop.close (string c) 0.0 hand.Db g.["b"])
+        Prop.close (string c) 0.0 hand.Db g.["b"]
+
+        // a loss that is not at the root: its pullback scales by the upstream gradient
+        let scaled (loss: Value -> int[] -> Value) (r: LossResult) =
+            let _, gs = Autodiff.valueAndGrad (fun s -> loss s y * 3.0) scores
+            Prop.close $"{c} scaled" 1e-15 (r.Dscores * 3.0) gs
+
+        scaled Layers.softmaxLoss r
+        scaled Layers.svmLoss (Loss.svm scores y)
+        let _, gl = Autodiff.valueAndGrad (fun v -> Layers.l2 0.5 v * -2.0) w
+        Prop.close $"{c} scaled l2" 1e-15 (w * -1.0) gl)
+
+[<Fact>]
+let ``a two-input graph (image features -> h0, caption words -> embeddings -> RNN or LSTM) matches numeric gradients``
+    ()
+    =
+    let ranges = [
+        "N", 1, 3
+        "T", 1, 3
+        "F", 1, 3
+        "D", 1, 3
+        "H", 1, 3
+        "V", 2, 4
+        "Lstm", 0, 1
+    ]
+
+    Prop.check "captioning graph" 60 (cases ranges) (fun c ->
+        let n, t, h, v = c.["N"], c.["T"], c.["H"], c.["V"]
+        let gates = if c.["Lstm"] = 1 then 4 * h else h
+        let features = normal (key c 0) [| n; c.["F"] |]
+        let words = labels (key c 1) (n * t) v
+        let captionsIn = Indices.FromArray(words, n, t)
+        let captionsOut = Indices.FromArray(labels (key c 2) (n * t) v, n, t)
+        let mask = Mask.FromArray(Array.init (n * t) (fun i -> i % 3 <> 2), n, t)
+
+        let p =
+            Map [
+                "W_proj", normal (key c 3) [| c.["F"]; h |]
+                "b_proj", normal (key c 4) [| h |]
+                "W_embed", normal (key c 5) [| v; c.["D"] |]
+                "Wx", normal (key c 6) [| c.["D"]; gates |] * 0.5
+                "Wh", normal (key c 7) [| h; gates |] * 0.5
+                "b", normal (key c 8) [| gates |]
+                "W_vocab", normal (key c 9) [| h; v |]
+                "b_vocab", normal (key c 10) [| v |]
+            ]
+
+        let loss (pv: Map<string, Value>) =
+            let h0 = Layers.affine (Autodiff.constant features) pv.["W_proj"] pv.["b_proj"]
+            let x = Layers.wordEmbedding captionsIn pv.["W_embed"]
+            let recurrent = if c.["Lstm"] = 1 then Layers.lstm else Layers.rnn
+            let hs = recurrent x h0 pv.["Wx"] pv.["Wh"] pv.["b"]
+            Layers.temporalSoftmaxLoss (Layers.temporalAffine hs pv.["W_vocab"] pv.["b_vocab"]) captionsOut mask
+
+        let _, g = Autodiff.gradients loss p
+
+        for KeyValue(name, value) in p do
+            let f (t: Tensor) =
+                fst (Autodiff.gradients loss (Map.add name t p))
+
+            Prop.gradClose (string c) name g.[name] (GradCheck.numericGradient 1e-5 f value))

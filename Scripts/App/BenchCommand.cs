@@ -11,16 +11,16 @@ namespace Functional.App;
 /// </summary>
 internal static class BenchCommand
 {
-    private static readonly Option<string?> OnlyOpt = new("--only")
+    private static readonly Option<string?> OnlyOpt = new Option<string?>("--only")
     {
         Description = "Run only the workloads whose tag or name contains this text (e.g. W5 or gemm).",
     };
 
-    private static readonly Option<double> TargetOpt = new("--seconds")
+    private static readonly Option<double> TargetOpt = new Option<double>("--seconds")
     {
         Description = "Target measuring time per workload (the peer uses 2).",
         DefaultValueFactory = _ => 2.0,
-    };
+    }.Within(0, 3600, minInclusive: false);
 
     public static Command Create()
     {

@@ -38,14 +38,14 @@ internal static class CheckCommand
                 report.Passed ? "[green]pass[/]" : "[red]FAIL[/]");
         }
 
-        AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine(
+        Terminal.Out.Write(table);
+        Terminal.Out.MarkupLine(
             $"max rel error = max |a − n| / max(|a| + |n|, {GradientSuite.Floor:G}) (the property suite's criterion, must be ≤ {Tolerance:E0}); " +
             "course rel_error uses the floor 1e-8 and is shown for comparison. GEMM: " + Markup.Escape(Blas.Description) + ".");
         var failed = rows.Count(r => !r.Report.Passed);
         var reportPath = Report.WriteCheck(Directory.CreateDirectory(output).FullName, rows, $"max rel error <= {Tolerance:E0} (floor {GradientSuite.Floor:G})", png);
-        AnsiConsole.MarkupLine($"Report: [bold]{Markup.Escape(reportPath)}[/]");
-        AnsiConsole.MarkupLine(failed == 0
+        Terminal.Out.MarkupLine($"Report: [bold]{Markup.Escape(reportPath)}[/]");
+        Terminal.Out.MarkupLine(failed == 0
             ? $"[green]All {rows.Count} gradients within {Tolerance:E0} relative error.[/]"
             : $"[red]{failed} of {rows.Count} gradients exceed {Tolerance:E0} relative error.[/]");
         return failed == 0 ? 0 : 1;

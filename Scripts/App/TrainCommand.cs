@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Spectre.Console;
 
 namespace Functional.App;
@@ -12,104 +10,114 @@ namespace Functional.App;
 /// </summary>
 internal static class TrainCommand
 {
-    private static readonly Option<string> ModelOpt = new("--model")
+    private static readonly Option<string> ModelOpt = new Option<string>("--model")
     {
         Description = "conv (three-layer convnet) or fc (fully connected net).",
         DefaultValueFactory = _ => "conv",
-    };
+    }.Choices("conv", "fc");
 
-    private static readonly Option<string> HiddenOpt = new("--hidden")
+    private static readonly Option<string> HiddenOpt = new Option<string>("--hidden")
     {
         Description = "fc: comma-separated hidden sizes; conv: the hidden affine size.",
         DefaultValueFactory = _ => "100",
-    };
+    }.Sizes();
 
-    private static readonly Option<int> FiltersOpt = new("--filters")
+    private static readonly Option<int> FiltersOpt = new Option<int>("--filters")
     {
         Description = "conv: number of filters.",
         DefaultValueFactory = _ => 32,
-    };
+    }.AtLeast(1);
 
-    private static readonly Option<int> FilterSizeOpt = new("--filter-size")
+    private static readonly Option<int> FilterSizeOpt = new Option<int>("--filter-size")
     {
         Description = "conv: filter size (odd; padding keeps the spatial size).",
         DefaultValueFactory = _ => 5,
-    };
+    }.AtLeast(1).Odd();
 
-    private static readonly Option<string> NormOpt = new("--normalization")
+    private static readonly Option<string> NormOpt = new Option<string>("--normalization")
     {
         Description = "fc: none, batch or layer.",
         DefaultValueFactory = _ => "none",
-    };
+    }.Choices("none", "batch", "layer");
 
-    private static readonly Option<double?> DropoutOpt = new("--dropout")
+    private static readonly Option<double?> DropoutOpt = new Option<double?>("--dropout")
     {
         Description = "fc: dropout keep probability in (0, 1]; none when omitted.",
-    };
+    }.Within(0, 1, minInclusive: false);
 
-    private static readonly Option<string> UpdateOpt = new("--update")
+    private static readonly Option<string> UpdateOpt = new Option<string>("--update")
     {
         Description = "Update rule: sgd, momentum, nesterov, rmsprop, adam or adamw.",
         DefaultValueFactory = _ => "adam",
-    };
+    }.Choices("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw");
 
-    private static readonly Option<double> LrOpt = new("--learning-rate")
+    private static readonly Option<double> LrOpt = new Option<double>("--learning-rate")
     {
-        Description = "Learning rate.",
+        Description = "Learning rate, > 0.",
         DefaultValueFactory = _ => 3e-3,
-    };
+    }.Within(0, double.PositiveInfinity, minInclusive: false, maxInclusive: false);
 
-    private static readonly Option<double> LrDecayOpt = new("--lr-decay")
+    private static readonly Option<double> LrDecayOpt = new Option<double>("--lr-decay")
     {
-        Description = "Learning-rate decay per epoch.",
+        Description = "Learning-rate factor per epoch, in (0, 1].",
         DefaultValueFactory = _ => 0.5,
-    };
+    }.Within(0, 1, minInclusive: false);
 
-    private static readonly Option<double> WeightScaleOpt = new("--weight-scale")
+    private static readonly Option<double> WeightScaleOpt = new Option<double>("--weight-scale")
     {
         Description = "Standard deviation of the initial weights.",
         DefaultValueFactory = _ => 5e-2,
-    };
+    }.Within(0, double.PositiveInfinity, maxInclusive: false);
 
-    private static readonly Option<double> RegOpt = new("--reg")
+    private static readonly Option<double> RegOpt = new Option<double>("--reg")
     {
         Description = "L2 regularization strength.",
         DefaultValueFactory = _ => 1e-4,
-    };
+    }.Within(0, double.PositiveInfinity, maxInclusive: false);
 
-    private static readonly Option<int> EpochsOpt = new("--epochs")
+    private static readonly Option<int> EpochsOpt = new Option<int>("--epochs")
     {
         Description = "Number of epochs.",
         DefaultValueFactory = _ => 4,
-    };
+    }.AtLeast(1);
 
-    private static readonly Option<int> BatchOpt = new("--batch-size")
+    private static readonly Option<int> BatchOpt = new Option<int>("--batch-size")
     {
         Description = "Minibatch size.",
         DefaultValueFactory = _ => 50,
-    };
+    }.AtLeast(1);
 
-    private static readonly Option<long> SeedOpt = new("--seed")
+    private static readonly Option<long> SeedOpt = new Option<long>("--seed")
     {
         Description = "Seed of the initial weights and the minibatch order.",
         DefaultValueFactory = _ => 0,
     };
 
-    private static readonly Option<string> DataOpt = new("--data")
+    private static readonly Option<string> DataOpt = new Option<string>("--data")
     {
         Description = "digits (embedded) or cifar10 (needs --data-dir).",
         DefaultValueFactory = _ => "digits",
-    };
+    }.Choices("digits", "cifar10");
 
-    private static readonly Option<string?> DataDirOpt = new("--data-dir")
+    private static readonly Option<string?> DataDirOpt = new Option<string?>("--data-dir")
     {
-        Description = "cifar10: the folder of the binary version (cifar-10-batches-bin).",
+        Description = "cifar10: the folder of the binary version (cifar-10-batches-bin), or the downloaded cifar-10-binary.tar.gz itself.",
     };
 
-    private static readonly Option<string> OutputOpt = new("--output")
+    private static readonly Option<string> OutputOpt = new Option<string>("--output")
     {
         Description = "Folder for checkpoint.npz and history.json.",
         DefaultValueFactory = _ => "out",
+    };
+
+    private static readonly Option<int?> NumTrainOpt = new Option<int?>("--num-train")
+    {
+        Description = "Train on the first N training images only (the course's overfit-a-small-subset check).",
+    }.AtLeast(1);
+
+    private static readonly Option<string?> ResumeOpt = new Option<string?>("--resume")
+    {
+        Description = "Continue the run saved in this checkpoint (same model, rule, batch size and data options) until --epochs epochs are complete.",
     };
 
     private static readonly Option<bool> PngOpt = new("--png") { Description = "Also write every report figure as PNG (needs Debian's chromium)." };
@@ -120,12 +128,22 @@ internal static class TrainCommand
         foreach (var o in new Option[]
                  {
                      ModelOpt, HiddenOpt, FiltersOpt, FilterSizeOpt, NormOpt, DropoutOpt, UpdateOpt, LrOpt, LrDecayOpt,
-                     WeightScaleOpt, RegOpt, EpochsOpt, BatchOpt, SeedOpt, DataOpt, DataDirOpt, OutputOpt, PngOpt,
+                     WeightScaleOpt, RegOpt, EpochsOpt, BatchOpt, SeedOpt, DataOpt, DataDirOpt, NumTrainOpt, ResumeOpt,
+                     OutputOpt, PngOpt,
                  })
         {
             command.Options.Add(o);
         }
 
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(DataOpt) == "cifar10" && string.IsNullOrWhiteSpace(r.GetValue(DataDirOpt)))
+                r.AddError("--data cifar10 needs --data-dir (the cifar-10-batches-bin folder or cifar-10-binary.tar.gz).");
+            if (r.GetValue(ResumeOpt) is { } resume && !File.Exists(resume))
+                r.AddError($"--resume: no checkpoint file at {resume}.");
+            if (r.GetValue(ModelOpt) == "conv" && r.GetValue(HiddenOpt) is { } h && h.Contains(','))
+                r.AddError($"--hidden: the conv model takes one hidden size, got '{h}'.");
+        });
         command.SetAction(Run);
         return command;
     }
@@ -136,117 +154,132 @@ internal static class TrainCommand
         {
             return Train(r);
         }
-        catch (Exception e) when (e is ArgumentException or IOException or TrainingDivergedException or InvalidOperationException)
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException
+                                      or TrainingDivergedException or CheckpointException or InvalidDataException
+                                      or InvalidOperationException)
         {
-            AnsiConsole.MarkupLine($"[red]train failed:[/] {Markup.Escape(e.Message)}");
-            return 1;
+            return Terminal.Fail($"train failed: {e.Message}", ExitCodes.Failed);
         }
     }
 
     private static int Train(ParseResult r)
     {
         var output = Path.GetFullPath(r.GetValue(OutputOpt)!);
-        Directory.CreateDirectory(output);
+        if (OutputFolder.Problem(output) is { } problem)
+            return Terminal.Fail($"train: cannot write to --output {output}: {problem}", ExitCodes.Failed);
+        var resume = r.GetValue(ResumeOpt) is { } resumePath ? Checkpoint.Load(resumePath) : null;
         var clock = Stopwatch.StartNew();
+        var console = Terminal.Out;
 
-        var data = r.GetValue(DataOpt) switch
+        var data = r.GetValue(DataOpt) == "cifar10"
+            ? Cifar10.Load(r.GetValue(DataDirOpt)!).NormalizePerChannel().Split
+            : Datasets.Digits().SubtractMean().Split;
+        if (r.GetValue(NumTrainOpt) is { } numTrain)
         {
-            "digits" => Datasets.Digits().SubtractMean().Split,
-            "cifar10" => Cifar10.Load(r.GetValue(DataDirOpt)
-                ?? throw new ArgumentException("train: --data cifar10 needs --data-dir DIR.", "--data-dir")).NormalizePerChannel().Split,
-            var other => throw new ArgumentException($"train: --data must be digits or cifar10, got '{other}'.", "--data"),
-        };
-        AnsiConsole.MarkupLine(
+            if (numTrain > data.Train.Count)
+                return Terminal.Fail($"train: --num-train {numTrain} is more than the {data.Train.Count} training images.", ExitCodes.Usage);
+            data = new ImageSplit(data.Train.Head(numTrain), data.Validation, data.Test);
+        }
+
+        console.MarkupLine(
             $"Data: [bold]{data.Train.Count}[/] train, {data.Validation.Count} validation, {data.Test.Count} test images of shape " +
             $"({string.Join(", ", data.Train.X.Shape.Skip(1))}), loaded in {clock.Elapsed.TotalSeconds:F1} s.");
 
         var net = BuildNet(r, data);
         var rule = BuildRule(r.GetValue(UpdateOpt)!, r.GetValue(LrOpt));
+        var checkpointPath = Path.Combine(output, "checkpoint.npz");
         var options = new SolverOptions
         {
             NumEpochs = r.GetValue(EpochsOpt),
             BatchSize = r.GetValue(BatchOpt),
             LrDecay = r.GetValue(LrDecayOpt),
             Seed = r.GetValue(SeedOpt),
-            NumTrainSamples = 1000,
+            NumTrainSamples = Math.Min(1000, data.Train.Count),
             PrintEvery = 10,
-            CheckpointPath = Path.Combine(output, "checkpoint.npz"),
+            CheckpointPath = checkpointPath,
         };
-        AnsiConsole.MarkupLine($"Model: [bold]{Markup.Escape(net.Name)}[/]; rule {Markup.Escape(rule.ToString())}; " +
-                               $"{options.NumEpochs} epochs of batch {options.BatchSize}; GEMM backend {Blas.Active}.");
+        console.MarkupLine($"Model: [bold]{Markup.Escape(net.Name)}[/]; rule {Markup.Escape(rule.ToString())}; " +
+                           $"{options.NumEpochs} epochs of batch {options.BatchSize}; GEMM backend {Blas.Active}" +
+                           (resume is null ? "." : $"; resuming after epoch {resume.Epoch}, iteration {resume.Iteration}."));
 
-        using var cancel = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        using var stop = new StopSignals();
+        var epochEnds = new List<double>();
+        var run = new TrainingRun(new Solver(net, rule, options), data, resume, stop.Token);
+        var result = Terminal.Plain
+            ? run.Train(p => PrintLine(console, p, epochEnds))
+            : TrainWithBar(console, run, epochEnds);
+
+        // Which files this run wrote: the solver writes the checkpoint after every completed epoch; a stopped run
+        // saves its current state (it resumes bit for bit); a run that completed no epoch and was not stopped wrote none.
+        var written = new List<string>();
+        var failures = 0;
+        if (result.Cancelled)
         {
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-
-        var solver = new Solver(net, rule, options);
-        var result = AnsiConsole.Profile.Capabilities.Interactive
-            ? TrainWithBar(solver, data, cancel.Token)
-            : solver.Train(data.Train.X, data.Train.Labels, data.Validation.X, data.Validation.Labels,
-                new Reporter(PrintLine), cancel.Token);
+            try
+            {
+                Checkpoint.Save(checkpointPath, result);
+                written.Add(checkpointPath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CheckpointException)
+            {
+                failures++;
+                Console.Error.WriteLine($"train: the current state could not be saved to {checkpointPath}: {e.Message}");
+            }
+        }
+        else if (result.Epochs > (resume?.Epoch ?? 0))
+        {
+            written.Add(checkpointPath);
+        }
 
         var trainAcc = net.Accuracy(data.Train.X, data.Train.Labels, result.BestParameters, result.BestState);
         var valAcc = net.Accuracy(data.Validation.X, data.Validation.Labels, result.BestParameters, result.BestState);
         var testAcc = net.Accuracy(data.Test.X, data.Test.Labels, result.BestParameters, result.BestState);
 
-        var table = new Table().Border(TableBorder.Rounded).AddColumn("set").AddColumn(new TableColumn("accuracy").RightAligned());
+        var table = new Table().Border(Terminal.Plain ? TableBorder.Ascii : TableBorder.Rounded)
+            .AddColumn("set").AddColumn(new TableColumn("accuracy").RightAligned());
         table.AddRow("train", $"{trainAcc:P2}");
         table.AddRow("validation", $"{valAcc:P2}");
         table.AddRow("test", $"[bold]{testAcc:P2}[/]");
-        AnsiConsole.Write(table);
+        console.Write(table);
 
         var historyPath = Path.Combine(output, "history.json");
-        WriteAtomically(historyPath, JsonSerializer.SerializeToUtf8Bytes(new
+        var history = History.Of(net, rule, options, data.Train.Count, result, epochEnds, stop.Signal,
+            r.GetValue(ResumeOpt), new FinalAccuracy(trainAcc, valAcc, testAcc));
+        try
         {
-            model = net.Name,
-            rule = rule.Name,
-            learningRate = rule.LearningRate,
-            options.NumEpochs,
-            options.BatchSize,
-            options.LrDecay,
-            options.Seed,
-            gemm = Blas.Active,
-            epochs = result.Epochs,
-            iterations = result.Iterations,
-            cancelled = result.Cancelled,
-            trainingSeconds = result.Elapsed.TotalSeconds,
-            examplesPerSecond = result.ExamplesPerSecond,
-            lossHistory = result.LossHistory,
-            trainAccuracyHistory = result.TrainAccuracyHistory,
-            valAccuracyHistory = result.ValAccuracyHistory,
-            bestValAccuracy = result.BestValAccuracy,
-            final = new { train = trainAcc, validation = valAcc, test = testAcc },
-        }, new JsonSerializerOptions { WriteIndented = true }));
+            History.Write(historyPath, history);
+            written.Add(historyPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failures++;
+            Console.Error.WriteLine($"train: the history could not be written to {historyPath}: {e.Message}");
+        }
 
-        AnsiConsole.MarkupLine($"Trained {result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s " +
-                               $"({result.ExamplesPerSecond:F0} examples/s); total {clock.Elapsed.TotalSeconds:F1} s" +
-                               (result.Cancelled ? " [yellow](cancelled)[/]" : "") + ".");
-        AnsiConsole.MarkupLine($"Wrote {Markup.Escape(options.CheckpointPath)} and {Markup.Escape(historyPath)}.");
+        console.MarkupLine($"Trained {result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s " +
+                           $"({result.ExamplesPerSecond:F0} examples/s); total {clock.Elapsed.TotalSeconds:F1} s" +
+                           (stop.Signal is { } sig ? $" [yellow](stopped by {sig}; the checkpoint holds the state after iteration {result.Iterations})[/]" : "") + ".");
+        console.MarkupLine(written.Count == 0
+            ? "Wrote no files."
+            : $"Wrote {Markup.Escape(string.Join(" and ", written))}.");
         var report = Report.WriteTraining(output, net, result, data, Report.Settings(net, rule, options, r.GetValue(DataOpt)!, result),
             (trainAcc, valAcc, testAcc), r.GetValue(PngOpt));
-        AnsiConsole.MarkupLine($"Report: [bold]{Markup.Escape(report)}[/] (open it in a browser; it works offline).");
-        return 0;
+        console.MarkupLine($"Report: [bold]{Markup.Escape(report)}[/] (open it in a browser; it works offline).");
+        return stop.ExitCode ?? (failures > 0 ? ExitCodes.Failed : ExitCodes.Ok);
     }
 
     private static NeuralNet BuildNet(ParseResult r, ImageSplit data)
     {
         var shape = data.Train.X.Shape;
         var classes = data.Train.Classes.Count;
-        var hidden = r.GetValue(HiddenOpt)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(h => int.TryParse(h, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0
-                ? v
-                : throw new ArgumentException($"train: --hidden must be positive integers separated by commas, got '{h}'.", "--hidden"))
-            .ToArray();
+        var hidden = Validate.ParseSizes(r.GetValue(HiddenOpt)!)!;
         return r.GetValue(ModelOpt) switch
         {
             "conv" => new ThreeLayerConvNet(
                 inputDims: (shape[1], shape[2], shape[3]),
                 numFilters: r.GetValue(FiltersOpt),
                 filterSize: r.GetValue(FilterSizeOpt),
-                hiddenDim: hidden.Length == 1 ? hidden[0] : throw new ArgumentException("train: conv takes one --hidden size.", "--hidden"),
+                hiddenDim: hidden[0],
                 numClasses: classes,
                 weightScale: r.GetValue(WeightScaleOpt),
                 reg: r.GetValue(RegOpt),
@@ -281,27 +314,41 @@ internal static class TrainCommand
         _ => throw new ArgumentException($"train: --update must be sgd, momentum, nesterov, rmsprop, adam or adamw, got '{name}'.", "--update"),
     };
 
-    private static TrainingResult TrainWithBar(Solver solver, ImageSplit data, CancellationToken token) =>
-        AnsiConsole.Progress()
+    /// <summary>
+    /// In a terminal: one progress row per epoch, which ends as that epoch's summary; nothing else is written while
+    /// the live display runs, so the rows stay clean.
+    /// </summary>
+    private static TrainingResult TrainWithBar(IAnsiConsole console, TrainingRun run, List<double> epochEnds) =>
+        console.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var task = ctx.AddTask("starting", maxValue: 1.0);
-                return solver.Train(data.Train.X, data.Train.Labels, data.Validation.X, data.Validation.Labels,
-                    new Reporter(p =>
+                ProgressTask? task = null;
+                return run.Train(p =>
+                {
+                    var perEpoch = Math.Max(1, p.TotalIterations / Math.Max(1, p.NumEpochs));
+                    if (task is null || (p.Kind == ProgressKind.Iteration && task.IsFinished))
+                        task = ctx.AddTask($"epoch {p.Epoch}/{p.NumEpochs}", maxValue: perEpoch);
+                    task.Value = Math.Min(perEpoch, p.Iteration - (p.Epoch - 1) * perEpoch);
+                    task.Description = Markup.Escape(Describe(p));
+                    if (p.Kind == ProgressKind.Epoch)
                     {
-                        task.Value = (double)p.Iteration / Math.Max(1, p.TotalIterations);
-                        task.Description = Markup.Escape(Describe(p));
-                        if (p.Kind == ProgressKind.Epoch)
-                            AnsiConsole.MarkupLine(Markup.Escape(Describe(p)));
-                    }), token);
+                        epochEnds.Add(p.Elapsed.TotalSeconds);
+                        task.Value = perEpoch;
+                        task.StopTask();
+                    }
+                });
             });
 
-    private static void PrintLine(TrainingProgress p)
+    /// <summary>Plain output: the epoch lines, and an iteration line every 40 iterations.</summary>
+    private static void PrintLine(IAnsiConsole console, TrainingProgress p, List<double> epochEnds)
     {
+        if (p.Kind == ProgressKind.Epoch)
+            epochEnds.Add(p.Elapsed.TotalSeconds);
         if (p.Kind == ProgressKind.Epoch || p.Iteration % 40 == 0)
-            Console.WriteLine(Describe(p));
+            console.WriteLine(Describe(p));
     }
 
     private static string Describe(TrainingProgress p) =>
@@ -310,25 +357,4 @@ internal static class TrainCommand
               $"{p.ExamplesPerSecond:F0} ex/s, elapsed {p.Elapsed.TotalSeconds:F0} s"
             : $"epoch {p.Epoch}/{p.NumEpochs} iter {p.Iteration}/{p.TotalIterations}: loss {p.Loss:F4}, " +
               $"{p.ExamplesPerSecond:F0} ex/s, ETA {p.Eta.TotalSeconds:F0} s";
-
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp))
-                File.Delete(tmp);
-        }
-    }
-
-    /// <summary>A synchronous IProgress (System.Progress posts to the thread pool, which would reorder lines).</summary>
-    private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }
