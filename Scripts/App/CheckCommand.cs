@@ -8,14 +8,19 @@ internal static class CheckCommand
 {
     public const double Tolerance = 1e-7;
 
+    private static readonly Option<string> OutputOpt = new("--output") { Description = "Folder for check.html.", DefaultValueFactory = _ => "out" };
+    private static readonly Option<bool> PngOpt = new("--png") { Description = "Also write check.png (needs Debian's chromium)." };
+
     public static Command Create()
     {
         var command = new Command("check", "Check every layer's analytic gradients against numeric gradients; exit code 1 if any fails.");
-        command.SetAction(_ => Run());
+        command.Options.Add(OutputOpt);
+        command.Options.Add(PngOpt);
+        command.SetAction(r => Run(r.GetValue(OutputOpt)!, r.GetValue(PngOpt)));
         return command;
     }
 
-    private static int Run()
+    private static int Run(string output, bool png)
     {
         var rows = GradientSuite.All().ToList();
         var table = new Table().Border(TableBorder.Rounded)
@@ -38,6 +43,8 @@ internal static class CheckCommand
             $"max rel error = max |a − n| / max(|a| + |n|, {GradientSuite.Floor:G}) (the property suite's criterion, must be ≤ {Tolerance:E0}); " +
             "course rel_error uses the floor 1e-8 and is shown for comparison. GEMM: " + Markup.Escape(Blas.Description) + ".");
         var failed = rows.Count(r => !r.Report.Passed);
+        var reportPath = Report.WriteCheck(Directory.CreateDirectory(output).FullName, rows, $"max rel error <= {Tolerance:E0} (floor {GradientSuite.Floor:G})", png);
+        Terminal.Out.MarkupLine($"Report: [bold]{Markup.Escape(reportPath)}[/]");
         Terminal.Out.MarkupLine(failed == 0
             ? $"[green]All {rows.Count} gradients within {Tolerance:E0} relative error.[/]"
             : $"[red]{failed} of {rows.Count} gradients exceed {Tolerance:E0} relative error.[/]");

@@ -120,6 +120,8 @@ internal static class TrainCommand
         Description = "Continue the run saved in this checkpoint (same model, rule, batch size and data options) until --epochs epochs are complete.",
     };
 
+    private static readonly Option<bool> PngOpt = new("--png") { Description = "Also write every report figure as PNG (needs Debian's chromium)." };
+
     public static Command Create()
     {
         var command = new Command("train", "Train a net (default: a three-layer convnet on the embedded digits) and report its accuracy.");
@@ -127,7 +129,7 @@ internal static class TrainCommand
                  {
                      ModelOpt, HiddenOpt, FiltersOpt, FilterSizeOpt, NormOpt, DropoutOpt, UpdateOpt, LrOpt, LrDecayOpt,
                      WeightScaleOpt, RegOpt, EpochsOpt, BatchOpt, SeedOpt, DataOpt, DataDirOpt, NumTrainOpt, ResumeOpt,
-                     OutputOpt,
+                     OutputOpt, PngOpt,
                  })
         {
             command.Options.Add(o);
@@ -153,7 +155,8 @@ internal static class TrainCommand
             return Train(r);
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException
-                                      or TrainingDivergedException or CheckpointException or InvalidDataException)
+                                      or TrainingDivergedException or CheckpointException or InvalidDataException
+                                      or InvalidOperationException)
         {
             return Terminal.Fail($"train failed: {e.Message}", ExitCodes.Failed);
         }
@@ -259,6 +262,9 @@ internal static class TrainCommand
         console.MarkupLine(written.Count == 0
             ? "Wrote no files."
             : $"Wrote {Markup.Escape(string.Join(" and ", written))}.");
+        var report = Report.WriteTraining(output, net, result, data, Report.Settings(net, rule, options, r.GetValue(DataOpt)!, result),
+            (trainAcc, valAcc, testAcc), r.GetValue(PngOpt));
+        console.MarkupLine($"Report: [bold]{Markup.Escape(report)}[/] (open it in a browser; it works offline).");
         return stop.ExitCode ?? (failures > 0 ? ExitCodes.Failed : ExitCodes.Ok);
     }
 
