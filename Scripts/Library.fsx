@@ -60,6 +60,6 @@ let train (name: string) (rule: UpdateRule) (config: SolverConfig) (model: Model
         name
         result.State.Iteration
         (Seq.last result.State.LossHistory)
-        (Seq.last result.State.ValAccHistory)
+        (Seq.last result.State.ValMetricHistory)
 
     TrainingHistory.ofState name result.State, result

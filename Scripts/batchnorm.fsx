@@ -50,7 +50,7 @@ let bestValAccuracy normalization scale =
         let _, result =
             train $"{normalization} scale {scale:G2}" adam config (net normalization scale) data
 
-        result.State.BestValAcc
+        result.State.BestValMetric
     with :? TrainingDivergedException as e ->
         printfn "  diverged at iteration %d" e.Iteration
         e.BestValAccuracy

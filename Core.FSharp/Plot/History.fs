@@ -64,8 +64,8 @@ module TrainingHistory =
         {
             Name = name
             Loss = Seq.toArray s.LossHistory
-            TrainAccuracy = Seq.toArray s.TrainAccHistory
-            ValAccuracy = Seq.toArray s.ValAccHistory
+            TrainAccuracy = Seq.toArray s.TrainMetricHistory
+            ValAccuracy = Seq.toArray s.ValMetricHistory
             LearningRate = learningRates lr0 decay s.Epoch
         }
 
