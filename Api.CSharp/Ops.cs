@@ -14,8 +14,11 @@ public static class Ops
 {
     private static Variable V(Value v) => new(v);
 
-    private static Value C(Variable? v, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(v))] string? name = null) =>
-        Variable.Of(v, name);
+    private static Value C(
+        Variable? v,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(v))] string? name = null,
+        [System.Runtime.CompilerServices.CallerMemberName] string? member = null) =>
+        Variable.Of(v, name, member);
 
     /// <summary>e^x elementwise.</summary>
     public static Variable Exp(Variable x) => V(F.Ops.exp(C(x)));

@@ -73,7 +73,11 @@ public sealed class Variable
     /// <inheritdoc/>
     public override string ToString() => $"Variable {Gate} {Value}";
 
-    /// <summary>The core value of a variable argument, or an ArgumentNullException naming it.</summary>
-    internal static Value Of(Variable? v, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(v))] string? name = null) =>
-        Require.NotNull(v, name).Core;
+    /// <summary>The core value of a variable argument, or an ArgumentNullException naming the member called and
+    /// the argument.</summary>
+    internal static Value Of(
+        Variable? v,
+        [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(v))] string? name = null,
+        [System.Runtime.CompilerServices.CallerMemberName] string? member = null) =>
+        Require.NotNull(v, name, member).Core;
 }
