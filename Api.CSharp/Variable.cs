@@ -73,7 +73,8 @@ public sealed class Variable
     /// <inheritdoc/>
     public override string ToString() => $"Variable {Gate} {Value}";
 
-    /// <summary>The core value of a variable argument, or an ArgumentNullException naming it.</summary>
+    /// <summary>The core value of a variable argument, or an ArgumentNullException naming the member called and
+    /// the argument.</summary>
     internal static Value Of(
         Variable? v,
         [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(v))] string? name = null,
