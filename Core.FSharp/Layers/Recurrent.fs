@@ -8,7 +8,10 @@ type RnnCache = internal {
     Wh: Tensor
     /// The hidden states (N, T, H), row-major: the forward's output data.
     Hs: float[]
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of the vanilla RNN over a sequence.</summary>
 type RnnGrads = {
@@ -22,10 +25,18 @@ type RnnGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to the bias b, shape (H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the vanilla RNN step forward pass keeps for its backward pass (opaque).</summary>
-type RnnStepCache = internal { Sequence: RnnCache }
+type RnnStepCache = internal {
+    Sequence: RnnCache
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of one vanilla RNN step.</summary>
 type RnnStepGrads = {
@@ -39,7 +50,10 @@ type RnnStepGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to b, shape (H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the LSTM sequence forward pass keeps for its backward pass (opaque).</summary>
 type LstmCache = internal {
@@ -57,7 +71,10 @@ type LstmCache = internal {
     Tc: float[]
     /// The hidden states (N, T, H).
     Hs: float[]
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of the LSTM over a sequence (the initial cell state is 0 and gets no gradient).</summary>
 type LstmGrads = {
@@ -71,10 +88,18 @@ type LstmGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to b, shape (4H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the LSTM step forward pass keeps for its backward pass (opaque).</summary>
-type LstmStepCache = internal { Sequence: LstmCache }
+type LstmStepCache = internal {
+    Sequence: LstmCache
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of one LSTM step.</summary>
 type LstmStepGrads = {
@@ -90,7 +115,10 @@ type LstmStepGrads = {
     DWh: Tensor
     /// <summary>Gradient with respect to b, shape (4H,).</summary>
     Db: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the GRU sequence forward pass keeps for its backward pass (opaque).</summary>
 type GruCache = internal {
@@ -104,7 +132,10 @@ type GruCache = internal {
     Gh: float[]
     /// The hidden states (N, T, H).
     Hs: float[]
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of the GRU over a sequence.</summary>
 type GruGrads = {
@@ -120,10 +151,18 @@ type GruGrads = {
     Dbx: Tensor
     /// <summary>Gradient with respect to the hidden bias bh (PyTorch's bias_hh), shape (3H,).</summary>
     Dbh: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the GRU step forward pass keeps for its backward pass (opaque).</summary>
-type GruStepCache = internal { Sequence: GruCache }
+type GruStepCache = internal {
+    Sequence: GruCache
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>Gradients of one GRU step.</summary>
 type GruStepGrads = {
@@ -139,7 +178,10 @@ type GruStepGrads = {
     Dbx: Tensor
     /// <summary>Gradient with respect to bh, shape (3H,).</summary>
     Dbh: Tensor
-}
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 

@@ -163,10 +163,23 @@ type Indices internal (shape: int[], data: int[]) =
         shape.[0], shape.[1]
 
 /// <summary>What the word embedding forward pass keeps (opaque): the indices and the vocabulary size.</summary>
-type WordEmbeddingCache = internal { X: Indices; V: int; D: int }
+type WordEmbeddingCache = internal {
+    X: Indices
+    V: int
+    D: int
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 /// <summary>What the temporal affine forward pass keeps (opaque).</summary>
-type TemporalAffineCache = internal { X: Tensor; W: Tensor }
+type TemporalAffineCache = internal {
+    X: Tensor
+    W: Tensor
+} with
+
+    /// <summary>In C# record notation on one line (see Display.record).</summary>
+    override r.ToString() = Display.record r
 
 namespace Functional.FSharp
 
