@@ -1,11 +1,13 @@
 // The backpropagation lecture with autodiff: the computational graphs of its slides, drawn, and its two-layer sigmoid
 // net trained for 2,000 steps with gradients from the reverse sweep, checked against the lecture's hand-derived ones.
 // Build first (dotnet build Functional.sln), then: dotnet fsi Scripts/backprop.fsx
-#r "nuget: System.Numerics.Tensors, 10.0.0"
-#r "../Core.FSharp/bin/Debug/net10.0/Functional.Core.dll"
+// Figures go to Scripts/figures/backprop-*; FUNCTIONAL_WALKTHROUGH=small runs 200 steps instead of 2,000 (CI).
+#load "Library.fsx"
 
+open System.IO
 open Functional
 open Functional.FSharp
+open Library
 
 // 1. The sigmoid neuron f = 1 / (1 + e^-(w0·x0 + w1·x1 + w2)), its sigmoid written as the lecture's four gates.
 let inputs =
@@ -24,7 +26,8 @@ for KeyValue(name, g) in grads do
 
 // Drawn as on the slides: forward values (green) and gradients (red) on the edges; SVG when Graphviz is installed.
 let dot = Graph.toDot true (neuron (inputs |> Map.map Autodiff.variable))
-printfn "%s" (Graph.save "neuron" dot)
+Directory.CreateDirectory figures |> ignore
+printfn "%s" (Graph.save (Path.Combine(figures, "backprop-neuron")) dot)
 
 // 2. The lecture's two-layer net: h = σ(x·w1), ŷ = h·w2, loss = Σ(ŷ − y)², plain steps of 1e-4.
 let n, dIn, h, dOut = 64, 1000, 100, 10
@@ -51,8 +54,12 @@ let mutable parameters =
         "w2", Tensor.randn (Rng.derive 3 key) 1.0 [| h; dOut |]
     ]
 
-for t in 0..1999 do
+let steps = pick 2000 200
+let losses = ResizeArray<float * float>()
+
+for t in 0 .. steps - 1 do
     let value, g = Autodiff.gradients loss parameters
+    losses.Add(float (t + 1), value)
 
     if t % 200 = 0 then
         let gw1, gw2 = byHand parameters.["w1"] parameters.["w2"]
@@ -67,3 +74,6 @@ for t in 0..1999 do
     parameters <- parameters |> Map.map (fun name w -> w - 1e-4 * g.[name])
 
 printfn "final loss %.2f" (fst (Autodiff.gradients loss parameters))
+
+// The loss curve of those steps: gradients from the reverse sweep, plain steps of 1e-4.
+save "loss" (Plot.sweep "two-layer sigmoid net, squared error" "step" "loss" [ "loss", losses.ToArray() ])
