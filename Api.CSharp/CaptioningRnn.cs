@@ -70,7 +70,7 @@ public sealed class CaptionedImageSplit
     public IReadOnlyList<string> Vocabulary => Train.Vocabulary;
 }
 
-/// <summary>What a captioning net sees of a strip: raw pixels, or a trained digit classifier's class probabilities per slot.</summary>
+/// <summary>What a captioning net sees of a strip: raw pixels, or a trained digit classifier's class probabilities and the ink per (re-centred) slot.</summary>
 public sealed class CaptionFeatureExtractor
 {
     private CaptionFeatureExtractor(CaptionFeatures core) => Core = core;
@@ -82,8 +82,10 @@ public sealed class CaptionFeatureExtractor
 
     /// <summary>
     /// A trained classifier of 28 × 28 digits (e.g. a <see cref="ThreeLayerConvNet"/> trained on
-    /// <see cref="Datasets.Digits"/>) applied to each of the strip's 4 slots; its class probabilities are concatenated
-    /// (4 · C features).
+    /// <see cref="Datasets.Digits"/>) applied to each of the strip's 4 slots, each slot re-centred first as MNIST
+    /// centres its digits (its ink's centre of mass moved to pixel (14, 14)): per slot the C class probabilities and
+    /// the slot's ink (mean pixel value × 8, about 1 for a digit and 0 for an empty slot), concatenated slot by slot
+    /// (4 · (C + 1) features).
     /// </summary>
     /// <param name="classifier">The net.</param>
     /// <param name="parameters">Its trained parameters (e.g. <see cref="TrainingResult.BestParameters"/>).</param>
