@@ -499,27 +499,43 @@ module Captioning =
             let k = d / DigitCaptions.MaxDigits
             let c = k - 1
 
-            // Per slot: the class probabilities (softmax of the scores: bounded whatever the scores' scale), then the ink.
-            let slotFeatures (chunk: int[]) =
-                let slots, ink = DigitCaptions.centredSlots set chunk
-                let scores = (model.Scores p s slots).Data
-                let out = Array.zeroCreate (ink.Length * k)
+            // The class probabilities (softmax of the scores: bounded whatever the scores' scale) of slot r of x into row r.
+            let probabilities (x: Tensor) (rows: int[]) (out: float[]) =
+                let scores = (model.Scores p s x).Data
 
-                for r in 0 .. ink.Length - 1 do
+                rows
+                |> Array.iteri (fun i r ->
                     let mutable mx = Double.NegativeInfinity
 
                     for j in 0 .. c - 1 do
-                        mx <- max mx scores.[r * c + j]
+                        mx <- max mx scores.[i * c + j]
 
                     let mutable sum = 0.0
 
                     for j in 0 .. c - 1 do
-                        let e = exp (scores.[r * c + j] - mx)
+                        let e = exp (scores.[i * c + j] - mx)
                         out.[r * k + j] <- e
                         sum <- sum + e
 
                     for j in 0 .. c - 1 do
-                        out.[r * k + j] <- out.[r * k + j] / sum
+                        out.[r * k + j] <- out.[r * k + j] / sum)
+
+            // An empty slot (no ink) is all black after centring: the classifier sees the same image each time.
+            let blank = Array.zeroCreate k
+            probabilities (Tensor.zeros [| 1; 1; 28; 28 |]) [| 0 |] blank
+
+            // Per slot: the class probabilities, then the ink; only slots with ink go through the classifier.
+            let slotFeatures (chunk: int[]) =
+                let slots, ink = DigitCaptions.centredSlots set chunk
+                let out = Array.zeroCreate (ink.Length * k)
+                let inked = Array.init ink.Length id |> Array.filter (fun r -> ink.[r] > 0.0)
+
+                if inked.Length > 0 then
+                    probabilities (slots.Take inked) inked out
+
+                for r in 0 .. ink.Length - 1 do
+                    if ink.[r] = 0.0 then
+                        Array.blit blank 0 out (r * k) c
 
                     out.[r * k + c] <- InkScale * ink.[r]
 
