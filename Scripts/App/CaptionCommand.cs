@@ -140,7 +140,7 @@ internal static class CaptionCommand
         var featureSeconds = clock.Elapsed.TotalSeconds;
         var net = new CaptioningRnn(features.Dimension, cell, r.GetValue(WordVecOpt), r.GetValue(HiddenOpt), data.Vocabulary.Count, seed: seed);
         var rule = UpdateRule.Adam(r.GetValue(LrOpt));
-        var options = new SolverOptions
+        var options = new SolverConfig
         {
             NumEpochs = r.GetValue(EpochsOpt),
             BatchSize = r.GetValue(BatchOpt),
@@ -223,7 +223,7 @@ internal static class CaptionCommand
         var train = CaptionFeatureExtractor.WithShiftedCopies(digits.Train, maxShift: 1, seed: seed);
         var convnet = new ThreeLayerConvNet(inputDims: (1, 28, 28), numFilters: 16, filterSize: 5, hiddenDim: 100,
             numClasses: 10, weightScale: 5e-2, reg: 1e-4, seed: seed);
-        var options = new SolverOptions { NumEpochs = epochs, BatchSize = 50, LrDecay = 0.5, Seed = seed, PrintEvery = 10 };
+        var options = new SolverConfig { NumEpochs = epochs, BatchSize = 50, LrDecay = 0.5, Seed = seed, PrintEvery = 10 };
         AnsiConsole.MarkupLine($"Features: training [bold]{Markup.Escape(convnet.Name)}[/] on {train.Count} digits (each also moved by up to a pixel) " +
                                $"for {options.NumEpochs} epochs.");
         var trained = TrainingDisplay.Run(p => new Solver(convnet, UpdateRule.Adam(3e-3), options)
