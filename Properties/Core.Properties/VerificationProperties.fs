@@ -34,8 +34,8 @@ let ``the library's own layers pass every entry point`` () =
     [
         Verify.affineWith options Affine.forward Affine.backward
         Verify.reluWith options Relu.forward Relu.backward
-        Verify.softmaxLossWith options Loss.softmax
-        Verify.svmLossWith options Loss.svm
+        Verify.softmaxLossWith options Losses.softmax
+        Verify.svmLossWith options Losses.svm
         Verify.batchnormWith options BatchNorm.forward BatchNorm.backward
         Verify.batchnormWith options BatchNorm.forward BatchNorm.backwardAlt
         Verify.layernormWith options LayerNorm.forward LayerNorm.backward
@@ -98,7 +98,7 @@ let ``a convolution backward that drops dx at pad 0 shrinks to the smallest case
 [<Fact>]
 let ``a softmax loss summed over N is recognized as N times too large`` () =
     Verify.softmaxLossWith options (fun s y ->
-        let r = Loss.softmax s y
+        let r = Losses.softmax s y
         let n = float (Tensor.shape s).[0]
 
         {
@@ -424,3 +424,28 @@ let ``the tolerance rule is the one the gradient properties use`` () =
         (Tolerance.relativeError 1.0 1.0 = 0.0
          && Tolerance.relativeError nan 1.0 = infinity)
         (fun () -> "nan")
+
+/// The README's F# example of "Verify your own layer".
+module ReadmeVerify =
+    // README-BEGIN verify
+    // Your layer, with the library's signatures (here the naive loops stand in for yours).
+    let myForward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) = Conv.forwardNaive cfg x w b
+    let myBackward (dout: Tensor) cache = Conv.backwardNaive dout cache
+
+    let report = Verify.convolutionWith { Cases = 20; Seed = 1 } myForward myBackward
+    printfn "%O" report // status, one line per output and oracle, the smallest failing case, the hint
+    // README-END verify
+
+[<Fact>]
+let ``the README's verification examples are the code that runs here, and they pass`` () =
+    Assert.Equal<string list>(
+        ReadmeExamples.sourceRegionNamed " verify" "Properties/Core.Properties/VerificationProperties.fs",
+        ReadmeExamples.readmeBlock "### Verify your own layer in F#" "fsharp"
+    )
+
+    Assert.Equal<string list>(
+        ReadmeExamples.sourceRegionNamed " verify" "Properties/Api.Tests/VerifyTests.cs",
+        ReadmeExamples.readmeBlock "### Verify your own layer in C#" "csharp"
+    )
+
+    passes ReadmeVerify.report

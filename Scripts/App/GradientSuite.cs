@@ -36,8 +36,8 @@ internal static class GradientSuite
         yield return Verify.LayerNorm((x, g, b) => Layers.LayerNormForward(x, g, b), Layers.LayerNormBackward, cases);
         yield return Verify.Dropout((x, p, m, r) => Layers.DropoutForward(x, p, m, r), Layers.DropoutBackward, cases);
         yield return Verify.Convolution(
-            (x, w, b, c) => Layers.Conv2dForward(x, w, b, strideHeight: c.StrideH, strideWidth: c.StrideW, padHeight: c.PadH, padWidth: c.PadW),
-            Layers.Conv2dBackward, cases);
+            (x, w, b, c) => Layers.ConvForward(x, w, b, strideHeight: c.StrideH, strideWidth: c.StrideW, padHeight: c.PadH, padWidth: c.PadW),
+            Layers.ConvBackward, cases);
         yield return Verify.MaxPool(
             (x, c) => Layers.MaxPoolForward(x, c.PoolHeight, c.PoolWidth, strideHeight: c.StrideH, strideWidth: c.StrideW),
             Layers.MaxPoolBackward, cases);
