@@ -180,9 +180,7 @@ internal static class CaptionCommand
             bestValBleu4 = result.BestValAccuracy,
             final = scores,
         }, new JsonSerializerOptions { WriteIndented = true });
-        var tmp = historyPath + ".tmp-" + Guid.NewGuid().ToString("N");
-        File.WriteAllBytes(tmp, history);
-        File.Move(tmp, historyPath, overwrite: true);
+        Files.WriteAllBytes(historyPath, history);
 
         AnsiConsole.MarkupLine($"Trained {result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s; total {clock.Elapsed.TotalSeconds:F1} s" +
                                (result.Cancelled ? " [yellow](cancelled)[/]" : "") + ".");
