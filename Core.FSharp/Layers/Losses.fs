@@ -17,8 +17,8 @@ open System
 open Functional
 
 /// <summary>Classification losses over scores (N, C) and integer labels y (N,) with 0 ≤ y[i] &lt; C.</summary>
-[<RequireQualifiedAccess>]
-module Loss =
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Losses =
     let internal validate (fn: string) (scores: Tensor) (y: int[]) =
         Guard.rank fn "scores" 2 scores.Dims
 
@@ -45,7 +45,7 @@ module Loss =
     /// score makes the row's loss and gradient NaN (as PyTorch's <c>cross_entropy</c>); −∞ scores have probability 0.
     /// </summary>
     let softmax (scores: Tensor) (y: int[]) : LossResult =
-        let n, c = validate "Loss.softmax" scores y
+        let n, c = validate "Losses.softmax" scores y
         let s = scores.Data
         let d = Array.zeroCreate (n * c)
         let mutable loss = 0.0
@@ -83,7 +83,7 @@ module Loss =
     /// (max(0, NaN) = NaN, as NumPy's <c>np.maximum</c> and PyTorch's <c>multi_margin_loss</c> give), never a number.
     /// </summary>
     let svm (scores: Tensor) (y: int[]) : LossResult =
-        let n, c = validate "Loss.svm" scores y
+        let n, c = validate "Losses.svm" scores y
         let s = scores.Data
         let d = Array.zeroCreate (n * c)
         let mutable loss = 0.0
@@ -112,10 +112,10 @@ module Loss =
 
     /// <summary>L2 regularization: 0.5 · reg · Σ w², and its gradient reg · w (w's shape).</summary>
     let l2 (reg: float) (w: Tensor) : float * Tensor =
-        Guard.finiteScalar "Loss.l2" "reg" reg
+        Guard.finiteScalar "Losses.l2" "reg" reg
 
         if reg < 0.0 then
-            Guard.fail "Loss.l2" "reg" $"reg must be >= 0, got {reg}."
+            Guard.fail "Losses.l2" "reg" $"reg must be >= 0, got {reg}."
 
         0.5
         * reg
@@ -123,7 +123,7 @@ module Loss =
         w * reg
 
     /// The number of rows i of scores (N, C) whose arg-max (the first on ties; a row holding NaN predicts its first
-    /// NaN) equals label i; the one count behind Loss.accuracy and Solver.checkAccuracy.
+    /// NaN) equals label i; the one count behind Losses.accuracy and Solver.checkAccuracy.
     let internal correct (scores: Tensor) (label: int -> int) =
         scores.ArgMax 1
         |> Array.fold (fun (acc, i) p -> (if p = label i then acc + 1 else acc), i + 1) (0, 0)
@@ -132,5 +132,5 @@ module Loss =
     /// <summary>The fraction of rows whose arg-max score equals the label (a row holding NaN predicts its first NaN,
     /// as <c>np.argmax</c> does).</summary>
     let accuracy (scores: Tensor) (y: int[]) =
-        let n, _ = validate "Loss.accuracy" scores y
+        let n, _ = validate "Losses.accuracy" scores y
         float (correct scores (fun i -> y.[i])) / float n
