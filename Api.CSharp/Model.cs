@@ -370,7 +370,4 @@ internal static class Maps
             map = map.Add(k, v ?? throw new ArgumentException($"the tensor named '{k}' is null.", nameof(d)));
         return map;
     }
-
-    /// <summary>The F# map as a read-only dictionary (F# maps already are one).</summary>
-    public static IReadOnlyDictionary<string, T> Read<T>(FSharpMap<string, T> m) => m;
 }

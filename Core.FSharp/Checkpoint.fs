@@ -106,8 +106,7 @@ module Checkpoint =
         ms.ToArray()
 
     let private validateState (fn: string) (s: SolverState) =
-        if isNull (box s) then
-            Guard.fail fn "state" "the state must not be null."
+        Guard.notNull fn "state" s
 
         let check (what: string) (m: Map<string, Tensor>) =
             for kv in m do

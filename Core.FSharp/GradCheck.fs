@@ -244,8 +244,7 @@ module GradCheck =
         Guard.sameShape "GradCheck.sparse" "x" x.Dims "analytic" analytic.Dims
         Guard.positive "GradCheck.sparse" "k" k
 
-        if isNull (box rng) then
-            Guard.fail "GradCheck.sparse" "rng" "rng must not be null."
+        Guard.notNull "GradCheck.sparse" "rng" rng
 
         let coords =
             if k >= x.Count then

@@ -61,8 +61,7 @@ type OptimState private (slots: Map<string, Tensor>, step: int) =
             slots: System.Collections.Generic.IEnumerable<System.Collections.Generic.KeyValuePair<string, Tensor>>,
             step: int
         ) =
-        if isNull (box slots) then
-            Guard.fail "OptimState.Create" "slots" "slots must not be null."
+        Guard.notNull "OptimState.Create" "slots" slots
 
         Guard.nonNegative "OptimState.Create" "step" step
 
@@ -159,11 +158,9 @@ module Optim =
             Guard.fail fn "WeightDecay" $"the weight decay must be >= 0, got {c.WeightDecay}."
 
     let private checkArgs (fn: string) (c: OptimConfig) (w: Tensor) (dw: Tensor) =
-        if isNull (box w) then
-            Guard.fail fn "w" "the parameter must not be null."
+        Guard.notNull fn "w" w
 
-        if isNull (box dw) then
-            Guard.fail fn "dw" "the gradient must not be null."
+        Guard.notNull fn "dw" dw
 
         validateConfig fn c
         Guard.sameShape fn "w" w.Dims "dw" dw.Dims
@@ -190,8 +187,7 @@ module Optim =
     let private wrap (w: Tensor) (data: float[]) = Tensor.Wrap(Array.copy w.Dims, data)
 
     let private initWith (fn: string) (names: string list) (w: Tensor) =
-        if isNull (box w) then
-            Guard.fail fn "w" "the parameter must not be null."
+        Guard.notNull fn "w" w
 
         OptimState.Create(names |> List.map (fun n -> n, zerosLike w) |> Map.ofList, 0)
 
@@ -332,11 +328,9 @@ module Optim =
         if String.IsNullOrWhiteSpace name then
             Guard.fail "Optim.custom" "name" "the rule needs a non-empty name."
 
-        if isNull (box init) then
-            Guard.fail "Optim.custom" "init" "init must not be null."
+        Guard.notNull "Optim.custom" "init" init
 
-        if isNull (box step) then
-            Guard.fail "Optim.custom" "step" "step must not be null."
+        Guard.notNull "Optim.custom" "step" step
 
         validateConfig "Optim.custom" config
 

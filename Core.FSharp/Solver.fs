@@ -414,11 +414,7 @@ module Solver =
                     "model"
                     $"the model's scores for {chunk.Length} examples have shape {Guard.shapeText scores.Dims}, expected ({chunk.Length}, C)."
 
-            let pred = scores.ArgMax 1
-
-            for j in 0 .. chunk.Length - 1 do
-                if pred.[j] = y.[chunk.[j]] then
-                    correct <- correct + 1
+            correct <- correct + Losses.correct scores (fun j -> y.[chunk.[j]])
 
         float correct / float idx.Length
 
@@ -430,8 +426,7 @@ module Solver =
     /// labels in [0, C) for the C classes the model scores.
     /// </summary>
     let classifier (config: SolverConfig) (model: Model) (data: TrainingData) : Trainable =
-        if isNull (box model) then
-            Guard.fail "Solver" "model" "the model must not be null."
+        Guard.notNull "Solver" "model" model
 
         validateData data
         checkFinite "Solver" "XTrain" data.XTrain
@@ -479,8 +474,7 @@ module Solver =
     /// states, the key from the seed, and the metric of the untrained model (history entry 0).
     /// </summary>
     let start (rule: UpdateRule) (config: SolverConfig) (t: Trainable) : SolverState =
-        if isNull (box rule) then
-            Guard.fail "Solver" "rule" "the update rule must not be null."
+        Guard.notNull "Solver" "rule" rule
 
         validateConfig config
         Optim.validateConfig "Solver" rule.Config
@@ -529,11 +523,9 @@ module Solver =
     /// the options, the data and the labels (against the number of classes the model scores).
     /// </summary>
     let init (rule: UpdateRule) (config: SolverConfig) (model: Model) (data: TrainingData) : SolverState =
-        if isNull (box rule) then
-            Guard.fail "Solver" "rule" "the update rule must not be null."
+        Guard.notNull "Solver" "rule" rule
 
-        if isNull (box model) then
-            Guard.fail "Solver" "model" "the model must not be null."
+        Guard.notNull "Solver" "model" model
 
         validateConfig config
         Optim.validateConfig "Solver" rule.Config
@@ -644,8 +636,7 @@ module Solver =
     let private checkCompatible (rule: UpdateRule) (config: SolverConfig) (t: Trainable) (s: SolverState) =
         let fn = "Solver.resume"
 
-        if isNull (box s) then
-            Guard.fail fn "state" "the state to resume must not be null."
+        Guard.notNull fn "state" s
 
         if s.Setup.RuleName <> rule.Name then
             Guard.fail fn "rule" $"the checkpoint was trained with the rule '{s.Setup.RuleName}', not '{rule.Name}'."

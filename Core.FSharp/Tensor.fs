@@ -77,6 +77,22 @@ module internal Guard =
 
         elements fn arg shape |> ignore
 
+    /// Raises "fn: arg must not be null." (for the argument arg) when v is null: a clear ArgumentException at the
+    /// call, not a NullReferenceException from inside it.
+    let notNull (fn: string) (arg: string) (v: 'a) =
+        if isNull (box v) then
+            fail fn arg $"{arg} must not be null."
+
+    /// Raises unless m is Mode.Train or Mode.Test (an integer cast to Mode from C# can be anything).
+    let mode (fn: string) (m: Mode) =
+        if m <> Mode.Train && m <> Mode.Test then
+            fail fn "mode" $"mode must be Mode.Train or Mode.Test, got {int m}."
+
+    /// Raises unless the upstream gradient's shape (actual) is the shape the forward pass returned (expected).
+    let upstream (fn: string) (expected: int[]) (actual: int[]) =
+        if actual <> expected then
+            fail fn "dout" $"dout must have the forward output's shape {shapeText expected}, got {shapeText actual}."
+
     let rank (fn: string) (arg: string) (expected: int) (shape: int[]) =
         if shape.Length <> expected then
             fail fn arg $"expected a rank-{expected} tensor, got shape {shapeText shape}."
@@ -244,8 +260,7 @@ type Tensor internal (shape: int[], data: float[]) =
     static member FromArray(data: float[], [<ParamArray>] shape: int[]) =
         Guard.checkShape "Tensor.FromArray" "shape" shape
 
-        if isNull (box data) then
-            Guard.fail "Tensor.FromArray" "data" "data must not be null."
+        Guard.notNull "Tensor.FromArray" "data" data
 
         if Guard.size shape <> data.Length then
             Guard.fail
@@ -297,8 +312,7 @@ type Tensor internal (shape: int[], data: float[]) =
         Guard.checkShape "Tensor.RandomNormal" "shape" shape
         Guard.finiteScalar "Tensor.RandomNormal" "scale" scale
 
-        if isNull (box rng) then
-            Guard.fail "Tensor.RandomNormal" "rng" "rng must not be null."
+        Guard.notNull "Tensor.RandomNormal" "rng" rng
 
         Tensor(Array.copy shape, rng.Normals(Guard.size shape) |> Array.map (fun v -> v * scale))
 
@@ -306,8 +320,7 @@ type Tensor internal (shape: int[], data: float[]) =
     static member RandomUniform(rng: Rng, low: float, high: float, [<ParamArray>] shape: int[]) =
         Guard.checkShape "Tensor.RandomUniform" "shape" shape
 
-        if isNull (box rng) then
-            Guard.fail "Tensor.RandomUniform" "rng" "rng must not be null."
+        Guard.notNull "Tensor.RandomUniform" "rng" rng
 
         Guard.finiteScalar "Tensor.RandomUniform" "low" low
         Guard.finiteScalar "Tensor.RandomUniform" "high" high
@@ -321,8 +334,7 @@ type Tensor internal (shape: int[], data: float[]) =
 
     /// <summary>Applies <paramref name="f"/> to every element.</summary>
     member _.Map(f: Func<float, float>) =
-        if isNull (box f) then
-            Guard.fail "Tensor.Map" "f" "f must not be null."
+        Guard.notNull "Tensor.Map" "f" f
 
         Tensor(shape, Array.map f.Invoke data)
 
@@ -331,8 +343,7 @@ type Tensor internal (shape: int[], data: float[]) =
     /// The operand of an operator, checked: an ArgumentNullException-style message naming the operator, not a
     /// NullReferenceException from inside it.
     static member internal Operand (fn: string) (name: string) (t: Tensor) =
-        if isNull (box t) then
-            Guard.fail fn name $"{name} must not be null."
+        Guard.notNull fn name t
 
         t
 
@@ -470,8 +481,7 @@ type Tensor internal (shape: int[], data: float[]) =
 
     /// <summary>The same elements in a new shape of equal size; one dimension may be -1 (inferred).</summary>
     member _.Reshape([<ParamArray>] newShape: int[]) =
-        if isNull (box newShape) then
-            Guard.fail "Tensor.Reshape" "shape" "shape must not be null."
+        Guard.notNull "Tensor.Reshape" "shape" newShape
 
         let inferred = newShape |> Array.filter (fun d -> d = -1) |> Array.length
 
@@ -612,8 +622,7 @@ type Tensor internal (shape: int[], data: float[]) =
         if shape.Length = 0 then
             Guard.fail "Tensor.Take" "this" "cannot take rows of a scalar."
 
-        if isNull (box indices) then
-            Guard.fail "Tensor.Take" "indices" "indices must not be null."
+        Guard.notNull "Tensor.Take" "indices" indices
 
         let inner = Guard.size shape.[1..]
 
@@ -886,6 +895,3 @@ module Tensor =
 
     /// Matrix product of (m, k) and (k, n): (m, n).
     let matmul (a: Tensor) (b: Tensor) = Tensor.MatMul(a, b)
-
-    /// numpy's allclose: equal shapes and |a − b| ≤ atol + rtol·|b| everywhere.
-    let allClose (rtol: float) (atol: float) (a: Tensor) (b: Tensor) = a.AllClose(b, rtol, atol)

@@ -29,8 +29,7 @@ module Autodiff =
     /// that use them; the output last. For looking at a graph's intermediate values, or drawing it.
     /// </summary>
     let nodes (output: Value) : Value list =
-        if isNull (box output) then
-            Guard.fail "Autodiff.nodes" "output" "output must not be null."
+        Guard.notNull "Autodiff.nodes" "output" output
 
         Sweep.reachable (fun _ -> true) output |> List.ofSeq
 
@@ -76,8 +75,7 @@ module Autodiff =
         (f: Map<string, Value> -> Value * 'aux)
         (parameters: Map<string, Tensor>)
         : float * Map<string, Tensor> * 'aux =
-        if isNull (box parameters) then
-            Guard.fail "Autodiff.gradients" "parameters" "parameters must not be null."
+        Guard.notNull "Autodiff.gradients" "parameters" parameters
 
         let vars = parameters |> Map.map variable
         let out, aux = f vars
@@ -99,8 +97,7 @@ module Autodiff =
         let out = f v
 
         let pullback (ct: Tensor) =
-            if isNull (box ct) then
-                Guard.fail "Autodiff.vjp" "cotangent" "the cotangent must not be null."
+            Guard.notNull "Autodiff.vjp" "cotangent" ct
 
             Guard.sameShape "Autodiff.vjp" "f(x)" out.Primal.Dims "cotangent" ct.Dims
             Sweep.gradOf (Sweep.run out ct) v

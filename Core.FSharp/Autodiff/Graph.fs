@@ -101,8 +101,7 @@ module Graph =
     /// InvalidOperationException with dot's message when dot rejects the text.
     /// </summary>
     let toSvg (dot: string) : string option =
-        if isNull (box dot) then
-            Guard.fail "Graph.toSvg" "dot" "dot must not be null."
+        Guard.notNull "Graph.toSvg" "dot" dot
 
         dotExecutable ()
         |> Option.map (fun exe ->
@@ -128,11 +127,6 @@ module Graph =
 
             out.Result)
 
-    let private writeAtomically (path: string) (content: string) =
-        let tmp = path + ".tmp"
-        File.WriteAllText(tmp, content)
-        File.Move(tmp, path, true)
-
     /// <summary>
     /// Writes the DOT text to <paramref name="basePath"/>.dot and, when Graphviz is installed, the SVG to
     /// <paramref name="basePath"/>.svg (each atomically). Returns what was written; without Graphviz, a message saying
@@ -143,11 +137,11 @@ module Graph =
             Guard.fail "Graph.save" "basePath" "basePath must not be empty."
 
         let dotPath = basePath + ".dot"
-        writeAtomically dotPath dot
+        AtomicFile.writeBytes "Graph.save" dotPath (Text.UTF8Encoding(false).GetBytes dot)
 
         match toSvg dot with
         | Some svg ->
-            writeAtomically (basePath + ".svg") svg
+            AtomicFile.writeBytes "Graph.save" (basePath + ".svg") (Text.UTF8Encoding(false).GetBytes svg)
             $"wrote {dotPath} and {basePath}.svg"
         | None ->
             $"wrote {dotPath}; Graphviz's dot is not on the PATH (Debian: apt-get install graphviz), so no SVG: render it with dot -Tsvg {dotPath} -o {basePath}.svg"

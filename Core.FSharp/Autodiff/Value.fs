@@ -57,8 +57,7 @@ module internal Sweep =
 
     /// A leaf: a variable (differentiated) or a constant.
     let leaf (name: string) (isVariable: bool) (t: Tensor) : Value =
-        if isNull (box t) then
-            Guard.fail "Autodiff" name $"the tensor of '{name}' must not be null."
+        Guard.notNull "Autodiff" name t
 
         {
             Primal = t
@@ -159,9 +158,7 @@ module internal Sweep =
 /// </summary>
 [<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Ops =
-    let private null' (fn: string) (arg: string) (v: Value) =
-        if isNull (box v) then
-            Guard.fail fn arg $"{arg} must not be null."
+    let private null' (fn: string) (arg: string) (v: Value) = Guard.notNull fn arg v
 
     /// One-input gate: out = forward x; dx = back g out.
     let private unary (op: string) (x: Value) (forward: Tensor -> Tensor) (back: Tensor -> Tensor -> Tensor) =
@@ -410,8 +407,7 @@ module Ops =
     let gather (indices: int[]) (x: Value) =
         null' "Ops.gather" "x" x
 
-        if isNull (box indices) then
-            Guard.fail "Ops.gather" "indices" "indices must not be null."
+        Guard.notNull "Ops.gather" "indices" indices
 
         let out = Tensor.take indices x.Primal
         Sweep.node "gather" [| x |] out (fun g -> [| TensorOps.scatterRows x.Primal.Dims indices g |])
@@ -427,8 +423,7 @@ module Ops =
     /// The mask is a constant.
     /// </summary>
     let where (mask: Tensor) (a: Value) (b: Value) =
-        if isNull (box mask) then
-            Guard.fail "Ops.where" "mask" "mask must not be null."
+        Guard.notNull "Ops.where" "mask" mask
 
         let m = Tensor.map (fun v -> if v <> 0.0 then 1.0 else 0.0) mask
         let keepA (g: Tensor) = g * m

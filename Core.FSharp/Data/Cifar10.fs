@@ -166,8 +166,7 @@ module Cifar10 =
     /// of the python (pickle) version.
     /// </summary>
     let loadBatch (path: string) : Dataset =
-        if isNull (box path) then
-            Guard.fail "Cifar10.loadBatch" "path" "path must not be null."
+        Guard.notNull "Cifar10.loadBatch" "path" path
 
         decodeBytes (readBatch "Cifar10.loadBatch" path)
 
@@ -217,8 +216,7 @@ module Cifar10 =
     let loadWith (validationSize: int) (dir: string) : DataSplit =
         let fn = "Cifar10.load"
 
-        if isNull (box dir) then
-            Guard.fail fn "dir" "dir must not be null."
+        Guard.notNull fn "dir" dir
 
         let all =
             if File.Exists dir then

@@ -59,14 +59,11 @@ module DatasetTypes =
 [<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Dataset =
     let internal validate (fn: string) (x: Tensor) (y: int[]) (classes: string[]) =
-        if isNull (box x) then
-            Guard.fail fn "x" "x must not be null."
+        Guard.notNull fn "x" x
 
-        if isNull (box y) then
-            Guard.fail fn "y" "y must not be null."
+        Guard.notNull fn "y" y
 
-        if isNull (box classes) then
-            Guard.fail fn "classes" "classes must not be null."
+        Guard.notNull fn "classes" classes
 
         if classes.Length = 0 then
             Guard.fail fn "classes" "expected at least one class name."
@@ -100,8 +97,7 @@ module Dataset =
 
     /// <summary>The examples at the given indices, in that order: X (k, C, H, W), Y (k,).</summary>
     let take (indices: int[]) (d: Dataset) : Dataset =
-        if isNull (box indices) then
-            Guard.fail "Dataset.take" "indices" "indices must not be null."
+        Guard.notNull "Dataset.take" "indices" indices
 
         indices
         |> Array.iteri (fun j i ->
@@ -194,8 +190,7 @@ module Dataset =
     /// split, and the three sets are disjoint and cover the dataset.
     /// </summary>
     let splitStratified (rng: Rng) (validation: int) (test: int) (d: Dataset) : DataSplit =
-        if isNull (box rng) then
-            Guard.fail "Dataset.splitStratified" "rng" "rng must not be null."
+        Guard.notNull "Dataset.splitStratified" "rng" rng
 
         if validation < 0 || test < 0 || int64 validation + int64 test > int64 d.Count then
             Guard.fail

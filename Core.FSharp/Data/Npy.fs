@@ -7,38 +7,6 @@ open System.Text
 open System.Buffers.Binary
 open Functional
 
-/// Writes a file atomically: into a temporary file next to the target, flushed to disk, then renamed over the
-/// target. On any failure the temporary file is deleted and the target is left as it was.
-module internal AtomicFile =
-    let write (fn: string) (path: string) (writeTo: Stream -> unit) =
-        if String.IsNullOrWhiteSpace path then
-            Guard.fail fn "path" "the path must not be null or empty."
-
-        let full = Path.GetFullPath path
-        let dir = Path.GetDirectoryName full
-
-        if not (Directory.Exists dir) then
-            Guard.fail fn "path" $"the directory '{dir}' does not exist."
-
-        let tmp = full + ".tmp-" + Guid.NewGuid().ToString("N")
-
-        try
-            do
-                use fs =
-                    new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 <<< 16)
-
-                writeTo fs
-                fs.Flush(true)
-
-            File.Move(tmp, full, true)
-        with _ ->
-            try
-                File.Delete tmp
-            with _ ->
-                ()
-
-            reraise ()
-
 /// <summary>
 /// numpy's <c>.npy</c> format: the magic <c>\x93NUMPY</c>, a version, a header dict
 /// <c>{'descr': '&lt;f8', 'fortran_order': False, 'shape': (…), }</c> padded with spaces to a multiple of 64 bytes
@@ -74,8 +42,7 @@ module Npy =
 
     /// <summary>The <c>.npy</c> bytes of a tensor: version 1.0 (2.0 if the header needs it), '&lt;f8', C order.</summary>
     let toBytes (t: Tensor) : byte[] =
-        if isNull (box t) then
-            Guard.fail "Npy.toBytes" "t" "the tensor must not be null."
+        Guard.notNull "Npy.toBytes" "t" t
 
         let dict = headerDict t.Dims
         // magic (6) + version (2) + length (2 or 4) + dict + padding + '\n' is a multiple of 64.
@@ -404,8 +371,7 @@ module Npy =
     /// Parses .npy bytes; messages name the source (a path, or an archive entry). float64Only: reject any other
     /// dtype, naming it (checkpoints, which this library writes as float64 only).
     let internal parseWith (float64Only: bool) (source: string) (bytes: byte[]) : Tensor =
-        if isNull (box bytes) then
-            Guard.fail "Npy.ofBytes" "bytes" "the bytes must not be null."
+        Guard.notNull "Npy.ofBytes" "bytes" bytes
 
         let h = header source bytes bytes.Length
         let dims = "(" + String.Join(", ", h.Shape) + ")"
@@ -450,7 +416,7 @@ module Npy =
     /// <summary>Writes a tensor to a .npy file, atomically (temporary file, then rename).</summary>
     let save (path: string) (t: Tensor) =
         let bytes = toBytes t
-        AtomicFile.write "Npy.save" path (fun s -> s.Write(bytes, 0, bytes.Length))
+        AtomicFile.writeBytes "Npy.save" path bytes
 
     /// <summary>Reads a .npy file into a tensor. Strict; see the module.</summary>
     let load (path: string) : Tensor =
@@ -602,8 +568,7 @@ module Npz =
     /// '/' (e.g. "params/W1") but no empty, '.' or '..' parts.
     /// </summary>
     let save (path: string) (arrays: Map<string, Tensor>) =
-        if isNull (box arrays) then
-            Guard.fail "Npz.save" "arrays" "arrays must not be null."
+        Guard.notNull "Npz.save" "arrays" arrays
 
         let entries =
             arrays

@@ -11,8 +11,7 @@ module Preprocess =
     let private checkBytes (fn: string) (shape: int[]) (bytes: byte[]) =
         Guard.checkShape fn "shape" shape
 
-        if isNull (box bytes) then
-            Guard.fail fn "bytes" "bytes must not be null."
+        Guard.notNull fn "bytes" bytes
 
         if Guard.size shape <> bytes.Length then
             Guard.fail
@@ -34,8 +33,7 @@ module Preprocess =
         Tensor.Wrap(Array.copy shape, Array.init bytes.Length (fun i -> unitValues.[int bytes.[i]]))
 
     let private checkBatch (fn: string) (arg: string) (x: Tensor) =
-        if isNull (box x) then
-            Guard.fail fn arg $"{arg} must not be null."
+        Guard.notNull fn arg x
 
         if x.Rank < 2 then
             Guard.fail fn arg $"{arg} must be a batch (N, d1, ..., dk) with k >= 1, got shape {Guard.shapeText x.Dims}."
@@ -66,8 +64,7 @@ module Preprocess =
     let subtractImage (mean: Tensor) (x: Tensor) : Tensor =
         checkBatch "Preprocess.subtractImage" "x" x
 
-        if isNull (box mean) then
-            Guard.fail "Preprocess.subtractImage" "mean" "mean must not be null."
+        Guard.notNull "Preprocess.subtractImage" "mean" mean
 
         if mean.Dims <> x.Dims.[1..] then
             Guard.fail

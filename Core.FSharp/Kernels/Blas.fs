@@ -25,9 +25,9 @@ type Blas =
     /// <summary>Whether OpenBLAS (<c>libopenblas.so.0</c>) could be loaded on this machine.</summary>
     static member OpenBlasAvailable: bool = Gemm.openBlas.Value.IsSome
 
-    /// <summary>The number of threads a large product is split across (FUNCTIONAL_THREADS, default the processor
-    /// count); OpenBLAS is set to the same count.</summary>
-    static member Threads: int = Gemm.threads.Value
+    /// <summary>The number of threads the library's parallel loops (GEMM, convolution, pooling, normalization) use:
+    /// FUNCTIONAL_THREADS, default the processor count.</summary>
+    static member Threads: int = ParallelPolicy.configured.Value
 
     /// <summary>
     /// A one-line description of the active backend, e.g.
@@ -35,7 +35,7 @@ type Blas =
     /// <c>"managed: 8×24 Vector512 FMA micro-kernel, 2 threads"</c>.
     /// </summary>
     static member Description: string =
-        let threads = Gemm.threads.Value
+        let threads = ParallelPolicy.configured.Value
 
         match Gemm.activeBackend (), Gemm.openBlas.Value with
         | OpenBlas, Some lib -> $"openblas: {lib.Name} ({lib.Config}), {threads} threads"

@@ -37,16 +37,12 @@ type internal MicroKernel =
 /// convolution) goes through <c>Gemm.run</c> (or <c>Gemm.runLd</c> with explicit leading dimensions).
 /// Small products run a simple serial kernel; larger ones run the active backend: OpenBLAS's cblas_dgemm when
 /// libopenblas.so.0 can be loaded, else the managed blocked kernel; FUNCTIONAL_BLAS=managed|openblas overrides
-/// the automatic choice and FUNCTIONAL_THREADS the thread count (default: Environment.ProcessorCount).
+/// the automatic choice; the thread count is ParallelPolicy's (FUNCTIONAL_THREADS).
 /// </summary>
 module internal Gemm =
     /// The environment variable that forces a backend: managed, openblas (or auto / unset).
     [<Literal>]
     let BackendVariable = "FUNCTIONAL_BLAS"
-
-    /// The environment variable that sets the number of threads of both backends.
-    [<Literal>]
-    let ThreadsVariable = "FUNCTIONAL_THREADS"
 
     /// Products with fewer multiply-adds (m·n·k) than this (about 40³) run a simple serial kernel without packing
     /// on every backend (faster there than both the blocked kernel and OpenBLAS).
@@ -61,39 +57,6 @@ module internal Gemm =
     let parallelBlockedWork = 1L <<< 25
 
     // ---- configuration ----
-
-    /// The largest FUNCTIONAL_THREADS accepted: far above any machine's useful count, and small enough that the
-    /// band arithmetic (m + threads − 1, threads · 4 chunks) cannot overflow.
-    [<Literal>]
-    let MaxThreads = 1024
-
-    /// The thread count from the FUNCTIONAL_THREADS value (null or empty: the processor count): an integer from 1
-    /// to MaxThreads, else an InvalidOperationException naming the variable, the value and what is accepted.
-    let parseThreads (value: string | null) =
-        match value with
-        | null -> Environment.ProcessorCount
-        | value when String.IsNullOrWhiteSpace value -> Environment.ProcessorCount
-        | value ->
-            match
-                Int32.TryParse(
-                    value.Trim(),
-                    Globalization.NumberStyles.None,
-                    Globalization.CultureInfo.InvariantCulture
-                )
-            with
-            | true, t when t >= 1 && t <= MaxThreads -> t
-            | _ ->
-                raise (
-                    InvalidOperationException(
-                        $"{ThreadsVariable}={value} is not a thread count: use an integer from 1 to {MaxThreads}, or unset it to use all {Environment.ProcessorCount} processors."
-                    )
-                )
-
-    /// The number of threads a large product is split across (FUNCTIONAL_THREADS, default the processor count).
-    /// Read once; an invalid value raises at the first product of any size (see activeBackend), and again at every
-    /// later one.
-    let threads =
-        lazy (parseThreads (Environment.GetEnvironmentVariable ThreadsVariable))
 
     /// OpenBLAS, loaded on first use with its thread count set to match; None when it cannot be loaded.
     /// OpenBLAS runs single-threaded inside each call; products large enough to split are split here (below), the
@@ -154,7 +117,7 @@ module internal Gemm =
     /// product asks, so both variables are validated by the first one (not by the first large one, which a small
     /// net may reach only after a whole run, or never).
     let activeBackend () =
-        threads.Force() |> ignore
+        ParallelPolicy.configured.Force() |> ignore
 
         match backendOverride.Value with
         | ValueSome b -> b
@@ -314,12 +277,8 @@ module internal Gemm =
 
                     TensorPrimitives.MultiplyAdd(ReadOnlySpan<float>(b, bOff + q * ldb, n), s, ci, ci)
 
-        if threads > 1 && m > 1 && int64 m * int64 n * int64 k >= parallelRowsWork then
-            Parallel.For(0, m, ParallelOptions(MaxDegreeOfParallelism = threads), rowKernel)
-            |> ignore
-        else
-            for i in 0 .. m - 1 do
-                rowKernel i
+        let split = m > 1 && int64 m * int64 n * int64 k >= parallelRowsWork
+        ParallelPolicy.forEach (if split then threads else 1) m rowKernel
 
     // ---- the small-product kernel ----
 
@@ -543,36 +502,23 @@ module internal Gemm =
         (ldc: int)
         (band: int -> int -> int -> int -> int -> unit)
         =
-        let options = ParallelOptions(MaxDegreeOfParallelism = threads)
-
         if m >= n then
             let per = ((m + threads - 1) / threads + rowAlign - 1) / rowAlign * rowAlign
 
-            Parallel.For(
-                0,
-                (m + per - 1) / per,
-                options,
-                fun t ->
-                    let i0 = t * per
-                    let aAt = if transA then aOff + i0 else aOff + i0 * lda
-                    band (min per (m - i0)) n aAt bOff (cOff + i0 * ldc)
-                    () // not a tail call (see runLd)
+            ParallelPolicy.forEach threads ((m + per - 1) / per) (fun t ->
+                let i0 = t * per
+                let aAt = if transA then aOff + i0 else aOff + i0 * lda
+                band (min per (m - i0)) n aAt bOff (cOff + i0 * ldc)
+                () // not a tail call (see runLd)
             )
-            |> ignore
         else
             let per = ((n + threads - 1) / threads + colAlign - 1) / colAlign * colAlign
 
-            Parallel.For(
-                0,
-                (n + per - 1) / per,
-                options,
-                fun t ->
-                    let j0 = t * per
-                    let bAt = if transB then bOff + j0 * ldb else bOff + j0
-                    band m (min per (n - j0)) aOff bAt (cOff + j0)
-                    ()
-            )
-            |> ignore
+            ParallelPolicy.forEach threads ((n + per - 1) / per) (fun t ->
+                let j0 = t * per
+                let bAt = if transB then bOff + j0 * ldb else bOff + j0
+                band m (min per (n - j0)) aOff bAt (cOff + j0)
+                ())
 
     /// The direct kernel split across threads by rows (or by columns when there are more of them) once the work
     /// (m·n·k) reaches minWork: for skinny products (few rows or columns), where register tiles would be mostly
@@ -991,8 +937,6 @@ module internal Gemm =
         let nPanelsMax = (min n ncMax + nr - 1) / nr
         let bBuf = packedB.Rent(min k kcMax * nPanelsMax * nr)
         let pB = NativePtr.toNativeInt (ScratchPool.Aligned bBuf)
-        let options = ParallelOptions(MaxDegreeOfParallelism = threads)
-
         // Row blocks of (nearly) equal height, a multiple of mr, at least 4 per thread while they keep 4 tiles (so
         // that a thread slowed by other processes is balanced by the others); split columns too when they are few.
         let mBlocks =
@@ -1039,7 +983,7 @@ module internal Gemm =
 
                     if threads > 1 && nPanels >= 2 * threads && int64 kc * int64 nc >= 65536L then
                         let chunks = min nPanels (4 * threads)
-                        Parallel.For(0, chunks, options, (fun t -> pack t chunks)) |> ignore
+                        ParallelPolicy.forEach threads chunks (fun t -> pack t chunks)
                     else
                         pack 0 1
 
@@ -1068,11 +1012,7 @@ module internal Gemm =
                             finally
                                 packedA.Give aBuf
 
-                    if threads = 1 || tasks = 1 then
-                        for t in 0 .. tasks - 1 do
-                            task t
-                    else
-                        Parallel.For(0, tasks, options, task) |> ignore
+                    ParallelPolicy.forEach threads tasks task
         finally
             packedB.Give bBuf
 
@@ -1190,20 +1130,18 @@ module internal Gemm =
                 | OpenBlas, Some lib ->
                     let parts =
                         if int64 m * int64 n * int64 k >= parallelBlockedWork then
-                            threads.Value
+                            ParallelPolicy.threads ()
                         else
                             1
 
-                    if parts = 1 then
-                        OpenBlas.dgemm lib transA transB m n k a aOff lda b bOff ldb c cOff ldc accumulate
-                    else
-                        inBands parts 1 1 transA transB m n aOff lda bOff ldb cOff ldc (fun rows cols aAt bAt cAt ->
-                            OpenBlas.dgemm lib transA transB rows cols k a aAt lda b bAt ldb c cAt ldc accumulate
-                            ())
+                    // One band (one call) when parts = 1.
+                    inBands parts 1 1 transA transB m n aOff lda bOff ldb cOff ldc (fun rows cols aAt bAt cAt ->
+                        OpenBlas.dgemm lib transA transB rows cols k a aAt lda b bAt ldb c cAt ldc accumulate
+                        ())
                 | _ when smallDirect && (m < 8 || n < 16) ->
                     directSplit
                         parallelRowsWork
-                        threads.Value
+                        (ParallelPolicy.threads ())
                         transA
                         transB
                         m
@@ -1222,7 +1160,7 @@ module internal Gemm =
                 | _ ->
                     let threads =
                         if int64 m * int64 n * int64 k >= parallelBlockedWork then
-                            threads.Value
+                            ParallelPolicy.threads ()
                         else
                             1
 

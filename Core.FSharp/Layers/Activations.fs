@@ -35,51 +35,9 @@ type TanhCache = internal {
 
 namespace Functional.FSharp
 
-#nowarn "9" // native pointers in the ReLU kernels
-
 open System
-open System.Runtime.Intrinsics
-open Microsoft.FSharp.NativeInterop
 open Functional
-
-/// Branch-free ReLU loops (Vector256, then a scalar tail): with inputs of random sign a branch per element is
-/// mispredicted half the time, which made the ReLU of a conv layer cost as much as its GEMM. The mask is
-/// "not (keep ≤ 0)", so NaN passes through as in NumPy and PyTorch (<c>torch.relu(nan) = nan</c>; its backward,
-/// <c>threshold_backward</c>, lets the gradient through where x is NaN) and −0 maps to +0. The same two instructions
-/// per vector as a "keep &gt; 0" compare-and-AND: a compare and an AND-NOT.
-module internal ReluKernels =
-    /// dst[i] = src[i] unless keep[i] ≤ 0 (so where keep[i] is NaN too), else 0, for i < n (src and dst may be the
-    /// same array).
-    let masked (n: int) (keep: float[]) (src: float[]) (dst: float[]) =
-        // The unchecked loops below read and write n elements of each: checked once per call, not per element.
-        if n > keep.Length || n > src.Length || n > dst.Length then
-            invalidOp
-                $"internal: ReluKernels.masked over {n} elements of arrays of {keep.Length}, {src.Length}, {dst.Length}"
-
-        if n > 0 then
-            use pk = fixed keep
-            use ps = fixed src
-            use pd = fixed dst
-            let mutable i = 0
-
-            if Vector256.IsHardwareAccelerated then
-                while i + 4 <= n do
-                    let zeroOut =
-                        Vector256.LessThanOrEqual(Vector256.Load(NativePtr.add pk i), Vector256<float>.Zero)
-
-                    Vector256.Store(Vector256.AndNot(Vector256.Load(NativePtr.add ps i), zeroOut), NativePtr.add pd i)
-                    i <- i + 4
-
-            while i < n do
-                NativePtr.set
-                    pd
-                    i
-                    (if NativePtr.get pk i <= 0.0 then
-                         0.0
-                     else
-                         NativePtr.get ps i)
-
-                i <- i + 1
+open Functional.Kernels
 
 module internal Elementwise =
     let backward (fn: string) (dout: Tensor) (kept: Tensor) (f: float -> float -> float) =
@@ -94,8 +52,7 @@ module internal Elementwise =
 module Relu =
     /// <summary>Forward pass: out has x's shape.</summary>
     let forward (x: Tensor) : Tensor * ReluCache =
-        if isNull (box x) then
-            Guard.fail "Relu.forward" "x" "x must not be null."
+        Guard.notNull "Relu.forward" "x" x
 
         let d = x.Data
         let out = GC.AllocateUninitializedArray d.Length
@@ -107,32 +64,15 @@ module Relu =
     /// passes through (PyTorch's <c>threshold_backward</c>).
     /// </summary>
     let backward (dout: Tensor) (cache: ReluCache) : Tensor =
-        if isNull (box dout) then
-            Guard.fail "Relu.backward" "dout" "dout must not be null."
+        Guard.notNull "Relu.backward" "dout" dout
 
-        if isNull (box cache) then
-            Guard.fail "Relu.backward" "cache" "cache must not be null."
+        Guard.notNull "Relu.backward" "cache" cache
 
         Guard.sameShape "Relu.backward" "cache" cache.X.Dims "dout" dout.Dims
         let g = dout.Data
         let dx = GC.AllocateUninitializedArray g.Length
         ReluKernels.masked g.Length cache.X.Data g dx
         Tensor.Wrap(dout.Dims, dx)
-
-    /// ReLU applied in place to a tensor the caller has just created and nobody else holds (a fused sandwich's
-    /// intermediate): saves allocating (and page-faulting) a second buffer of the same size. The cache keeps the
-    /// rectified values, whose sign pattern (> 0) is the input's.
-    let internal forwardOwned (x: Tensor) : Tensor * ReluCache =
-        let d = x.Data
-        ReluKernels.masked d.Length d d d
-        x, { X = x }
-
-    /// ReLU backward in place on an upstream gradient the caller has just created and nobody else holds.
-    let internal backwardOwned (dout: Tensor) (cache: ReluCache) : Tensor =
-        Guard.sameShape "Relu.backward" "cache" cache.X.Dims "dout" dout.Dims
-        let g = dout.Data
-        ReluKernels.masked g.Length cache.X.Data g g
-        dout
 
 /// <summary>Leaky ReLU: out = x where x &gt; 0, slope·x elsewhere (so NaN gives NaN).</summary>
 [<RequireQualifiedAccess>]

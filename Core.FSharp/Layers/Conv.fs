@@ -78,7 +78,6 @@ namespace Functional.FSharp
 open System
 open System.Buffers
 open System.Numerics.Tensors
-open System.Threading.Tasks
 open Functional
 open Functional.Kernels
 
@@ -126,8 +125,7 @@ module Conv =
         }
 
     let internal checkConfig (fn: string) (cfg: ConvConfig) =
-        if isNull (box cfg) then
-            Guard.fail fn "config" "config must not be null."
+        Guard.notNull fn "config" cfg
 
         if cfg.StrideH < 1 || cfg.StrideW < 1 then
             Guard.fail fn "stride" $"stride must be >= 1, got (strideH, strideW) = ({cfg.StrideH}, {cfg.StrideW})."
@@ -240,14 +238,11 @@ module Conv =
         }
 
     let internal geometry (fn: string) (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) =
-        if isNull (box x) then
-            Guard.fail fn "x" "x must not be null."
+        Guard.notNull fn "x" x
 
-        if isNull (box w) then
-            Guard.fail fn "w" "w must not be null."
+        Guard.notNull fn "w" w
 
-        if isNull (box b) then
-            Guard.fail fn "b" "b must not be null."
+        Guard.notNull fn "b" b
 
         geometryOf fn cfg x.Dims w.Dims (Some b)
 
@@ -256,30 +251,20 @@ module Conv =
     /// shape wShape (F, C/groups, HH, WW); raises the same errors as <c>forward</c> for a bad configuration.
     /// </summary>
     let outputShape (cfg: ConvConfig) (xShape: int[]) (wShape: int[]) : int[] =
-        if isNull (box xShape) then
-            Guard.fail "Conv.outputShape" "xShape" "xShape must not be null."
+        Guard.notNull "Conv.outputShape" "xShape" xShape
 
-        if isNull (box wShape) then
-            Guard.fail "Conv.outputShape" "wShape" "wShape must not be null."
+        Guard.notNull "Conv.outputShape" "wShape" wShape
 
         let g = geometryOf "Conv.outputShape" cfg xShape wShape None
         [| g.N; g.F; g.Ho; g.Wo |]
 
     let internal checkDout (fn: string) (g: Geometry) (dout: Tensor) =
-        if isNull (box dout) then
-            Guard.fail fn "dout" "dout must not be null."
+        Guard.notNull fn "dout" dout
 
-        let expected = [| g.N; g.F; g.Ho; g.Wo |]
-
-        if dout.Dims <> expected then
-            Guard.fail
-                fn
-                "dout"
-                $"dout must have the output's shape {Guard.shapeText expected}, got {Guard.shapeText dout.Dims}."
+        Guard.upstream fn [| g.N; g.F; g.Ho; g.Wo |] dout.Dims
 
     let internal cacheGeometry (fn: string) (cache: ConvCache) =
-        if isNull (box cache) then
-            Guard.fail fn "cache" "cache must not be null."
+        Guard.notNull fn "cache" cache
 
         geometryOf fn cache.Config cache.X.Dims cache.W.Dims None
 
@@ -416,18 +401,20 @@ module Conv =
                 for b in bufs do
                     ArrayPool<float>.Shared.Return b
 
-        if inParallel && chunks > 1 then
-            Parallel.For(0, chunks, run) |> ignore
-        else
-            for ch in 0 .. chunks - 1 do
-                run ch
+        ParallelPolicy.forEach (if inParallel then ParallelPolicy.threads () else 1) chunks run
 
-    /// <summary>
-    /// Fast forward pass: im2col + GEMM (one product per image and group, images in parallel when large).
-    /// x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,). Returns out (N, F, H', W') and the cache.
-    /// </summary>
-    let forward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvCache =
-        let g = geometry "Conv.forward" cfg x w b
+    /// The fast forward pass with an epilogue: epilogue out off len runs on each image's output (off, len) once its
+    /// products are in, while it is still in the cache, and before the output is wrapped in a tensor (a fused
+    /// sandwich's activation).
+    let internal forwardWith
+        (fn: string)
+        (epilogue: float[] -> int -> int -> unit)
+        (cfg: ConvConfig)
+        (x: Tensor)
+        (w: Tensor)
+        (b: Tensor)
+        : Tensor * ConvCache =
+        let g = geometry fn cfg x w b
         let win = g.Window cfg
         let l = g.Ho * g.Wo
         let k = g.Cg * g.HH * g.WW // one group's rows of the columns
@@ -448,9 +435,18 @@ module Conv =
                     Span<float>(out, o + f * l, l).Fill(bd.[f])
 
                 for grp in 0 .. g.G - 1 do
-                    Gemm.run false false g.Fg l k wd (grp * g.Fg * k) cols (grp * k * l) out (o + grp * g.Fg * l) true)
+                    Gemm.run false false g.Fg l k wd (grp * g.Fg * k) cols (grp * k * l) out (o + grp * g.Fg * l) true
+
+                epilogue out o (g.F * l))
 
         Tensor.Wrap([| g.N; g.F; g.Ho; g.Wo |], out), { X = x; W = w; Config = cfg }
+
+    /// <summary>
+    /// Fast forward pass: im2col + GEMM (one product per image and group, images in parallel when large).
+    /// x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,). Returns out (N, F, H', W') and the cache.
+    /// </summary>
+    let forward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvCache =
+        forwardWith "Conv.forward" (fun _ _ _ -> ()) cfg x w b
 
     /// <summary>
     /// Fast backward pass, image by image: the columns rebuilt by im2col, dw += dout · colsᵀ, the columns' gradient

@@ -22,6 +22,7 @@ type ConvReluPoolCache = internal {
 namespace Functional.FSharp
 
 open Functional
+open Functional.Kernels
 
 /// <summary>The convolution → ReLU sandwich layer (fast convolution).</summary>
 [<RequireQualifiedAccess>]
@@ -30,15 +31,14 @@ module ConvRelu =
     /// Forward pass. x: (N, C, H, W); w: (F, C/groups, HH, WW); b: (F,). Returns out (N, F, H', W') and the cache.
     /// </summary>
     let forward (cfg: ConvConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvReluCache =
-        let a, cc = Conv.forward cfg x w b
-        // a is fresh and private: rectify it in place (fused).
-        let out, rc = Relu.forwardOwned a
-        out, { Conv = cc; Relu = rc }
+        // The ReLU is the convolution's epilogue: each image's output is rectified before the tensor is wrapped. The
+        // cache keeps the rectified values, whose sign pattern (> 0) is the convolution output's.
+        let out, cc = Conv.forwardWith "Conv.forward" ReluKernels.rectify cfg x w b
+        out, { Conv = cc; Relu = { X = out } }
 
     /// <summary>Backward pass. dout: (N, F, H', W'). Returns dx (N, C, H, W), dw (F, C/groups, HH, WW), db (F,).</summary>
     let backward (dout: Tensor) (cache: ConvReluCache) : ConvGrads =
-        if isNull (box cache) then
-            Guard.fail "ConvRelu.backward" "cache" "cache must not be null."
+        Guard.notNull "ConvRelu.backward" "cache" cache
 
         Conv.backward (Relu.backward dout cache.Relu) cache.Conv
 
@@ -50,18 +50,32 @@ module ConvReluPool =
     /// pooled to (N, F, H'', W''). Returns that and the cache.
     /// </summary>
     let forward (conv: ConvConfig) (pool: PoolConfig) (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * ConvReluPoolCache =
-        let a, cc = Conv.forward conv x w b
-        // a is fresh and private: rectify it in place (fused), then pool it.
-        let r, rc = Relu.forwardOwned a
+        // The ReLU is the convolution's epilogue (see ConvRelu.forward); the rectified tensor is then pooled.
+        let r, cc = Conv.forwardWith "Conv.forward" ReluKernels.rectify conv x w b
         let out, pc = MaxPool.forward pool r
-        out, { Conv = cc; Relu = rc; Pool = pc }
+
+        out,
+        {
+            Conv = cc
+            Relu = { X = r }
+            Pool = pc
+        }
 
     /// <summary>
     /// Backward pass. dout: (N, F, H'', W''). Returns dx (N, C, H, W), dw (F, C/groups, HH, WW), db (F,).
     /// </summary>
     let backward (dout: Tensor) (cache: ConvReluPoolCache) : ConvGrads =
-        if isNull (box cache) then
-            Guard.fail "ConvReluPool.backward" "cache" "cache must not be null."
+        Guard.notNull "ConvReluPool.backward" "cache" cache
 
-        // The pooling gradient is fresh and private: mask it in place (fused).
-        Conv.backward (Relu.backwardOwned (MaxPool.backward dout cache.Pool) cache.Relu) cache.Conv
+        // The ReLU's backward is the pooling backward's epilogue: each image's gradient is masked where the
+        // convolution output was ≤ 0, before the tensor is wrapped.
+        let kept = cache.Relu.X.Data
+
+        let da =
+            MaxPool.backwardWith
+                "MaxPool.backward"
+                (fun dx off len -> ReluKernels.maskedAt off len kept dx dx)
+                dout
+                cache.Pool
+
+        Conv.backward da cache.Conv

@@ -33,7 +33,7 @@ module Dropout =
                 "keepProb"
                 $"keepProb is the probability of keeping a unit and must be in (0, 1], got {keepProb}."
 
-        NormCheck.mode fn mode
+        Guard.mode fn mode
 
         if mode = Mode.Train && isNull (box rng) then
             Guard.fail fn "rng" "a key is required in training mode (it draws the mask); test mode needs none."
@@ -55,7 +55,7 @@ module Dropout =
     /// </summary>
     let forward (keepProb: float) (mode: Mode) (rng: Rng) (x: Tensor) : Tensor * DropoutCache =
         validate "Dropout.forward" keepProb mode rng
-        NormCheck.notNull "Dropout.forward" "x" (box x)
+        Guard.notNull "Dropout.forward" "x" x
 
         if mode = Mode.Test then
             x,
@@ -85,8 +85,9 @@ module Dropout =
 
     /// <summary>Backward pass. dout: x's shape. Returns dx = dout · mask / keepProb (training) or dout (test).</summary>
     let backward (dout: Tensor) (cache: DropoutCache) : Tensor =
-        NormCheck.notNull "Dropout.backward" "cache" (box cache)
-        NormCheck.dout "Dropout.backward" cache.Shape dout
+        Guard.notNull "Dropout.backward" "cache" cache
+        Guard.notNull "Dropout.backward" "dout" dout
+        Guard.upstream "Dropout.backward" cache.Shape dout.Dims
 
         if cache.Mode = Mode.Test then
             dout

@@ -22,8 +22,7 @@ module Losses =
     let internal validate (fn: string) (scores: Tensor) (y: int[]) =
         Guard.rank fn "scores" 2 scores.Dims
 
-        if isNull (box y) then
-            Guard.fail fn "y" "labels must not be null."
+        Guard.notNull fn "y" y
 
         let n, c = scores.Dims.[0], scores.Dims.[1]
 
@@ -123,11 +122,15 @@ module Losses =
         * System.Numerics.Tensors.TensorPrimitives.SumOfSquares(System.ReadOnlySpan w.Data),
         w * reg
 
+    /// The number of rows i of scores (N, C) whose arg-max (the first on ties; a row holding NaN predicts its first
+    /// NaN) equals label i; the one count behind Losses.accuracy and Solver.checkAccuracy.
+    let internal correct (scores: Tensor) (label: int -> int) =
+        scores.ArgMax 1
+        |> Array.fold (fun (acc, i) p -> (if p = label i then acc + 1 else acc), i + 1) (0, 0)
+        |> fst
+
     /// <summary>The fraction of rows whose arg-max score equals the label (a row holding NaN predicts its first NaN,
     /// as <c>np.argmax</c> does).</summary>
     let accuracy (scores: Tensor) (y: int[]) =
         let n, _ = validate "Losses.accuracy" scores y
-        let pred = scores.ArgMax 1
-
-        float (Array.fold2 (fun acc p t -> if p = t then acc + 1 else acc) 0 pred y)
-        / float n
+        float (correct scores (fun i -> y.[i])) / float n

@@ -54,15 +54,13 @@ type AvgPoolCache = internal {
 namespace Functional.FSharp
 
 open System
-open System.Threading.Tasks
 open Functional
 open Functional.Kernels
 
 /// Shape checks and geometry shared by the pooling layers.
 module internal Pooling =
     let geometry (fn: string) (cfg: PoolConfig) (xShape: int[]) : Window =
-        if isNull (box cfg) then
-            Guard.fail fn "config" "config must not be null."
+        Guard.notNull fn "config" cfg
 
         if cfg.PoolHeight < 1 || cfg.PoolWidth < 1 then
             Guard.fail fn "poolHeight" $"the pool window must be at least 1×1, got {cfg.PoolHeight}×{cfg.PoolWidth}."
@@ -97,37 +95,28 @@ module internal Pooling =
         }
 
     let ofTensor (fn: string) (cfg: PoolConfig) (x: Tensor) =
-        if isNull (box x) then
-            Guard.fail fn "x" "x must not be null."
+        Guard.notNull fn "x" x
 
         geometry fn cfg x.Dims
 
     let outShape (n: int) (g: Window) = [| n; g.C; g.Ho; g.Wo |]
 
     let checkDout (fn: string) (expected: int[]) (dout: Tensor) =
-        if isNull (box dout) then
-            Guard.fail fn "dout" "dout must not be null."
-
-        if dout.Dims <> expected then
-            Guard.fail
-                fn
-                "dout"
-                $"dout must have the output's shape {Guard.shapeText expected}, got {Guard.shapeText dout.Dims}."
-
-    let checkCache (fn: string) (cache: 'c) =
-        if isNull (box cache) then
-            Guard.fail fn "cache" "cache must not be null."
+        Guard.notNull fn "dout" dout
+        Guard.upstream fn expected dout.Dims
 
     /// Input elements above which images are processed in parallel: about a millisecond of work, so that handing
     /// work to other threads stays a small cost.
     let parallelElements = 1 <<< 20
 
     let perImage (n: int) (elements: int) (body: int -> unit) =
-        if n > 1 && elements >= parallelElements then
-            Parallel.For(0, n, body) |> ignore
-        else
-            for i in 0 .. n - 1 do
-                body i
+        ParallelPolicy.forEach
+            (if elements >= parallelElements then
+                 ParallelPolicy.threads ()
+             else
+                 1)
+            n
+            body
 
 /// <summary>
 /// Max pooling over x (N, C, H, W): out (N, C, H', W') holds the maximum of each window. The backward pass routes
@@ -164,16 +153,11 @@ module MaxPool =
 
         Tensor.Wrap(Pooling.outShape n g, out), { X = x; Config = cfg; ArgMax = None }
 
-    /// <summary>
-    /// Naive backward pass. dout: (N, C, H', W'). Returns dx (N, C, H, W): each dout goes to the first maximal
-    /// element of its window. Works with a cache from either forward pass.
-    /// </summary>
-    let backwardNaive (dout: Tensor) (cache: MaxPoolCache) : Tensor =
-        Pooling.checkCache "MaxPool.backwardNaive" cache
+    /// The naive backward loops over checked arguments: dx (x's length) with each upstream gradient added at its
+    /// window's arg-max.
+    let private backwardLoops (g: Window) (dout: Tensor) (cache: MaxPoolCache) =
         let x = cache.X
         let n = x.Dims.[0]
-        let g = Pooling.geometry "MaxPool.backwardNaive" cache.Config x.Dims
-        Pooling.checkDout "MaxPool.backwardNaive" (Pooling.outShape n g) dout
         let xd, dd = x.Data, dout.Data
         let dx = Array.zeroCreate xd.Length
 
@@ -194,7 +178,19 @@ module MaxPool =
 
                         dx.[at] <- dx.[at] + dd.[((b * g.C + c) * g.Ho + i) * g.Wo + j]
 
-        Tensor.Wrap(Array.copy x.Dims, dx)
+        dx
+
+    /// <summary>
+    /// Naive backward pass. dout: (N, C, H', W'). Returns dx (N, C, H, W): each dout goes to the first maximal
+    /// element of its window. Works with a cache from either forward pass.
+    /// </summary>
+    let backwardNaive (dout: Tensor) (cache: MaxPoolCache) : Tensor =
+        let fn = "MaxPool.backwardNaive"
+        Guard.notNull fn "cache" cache
+        let x = cache.X
+        let g = Pooling.geometry fn cache.Config x.Dims
+        Pooling.checkDout fn (Pooling.outShape x.Dims.[0] g) dout
+        Tensor.Wrap(Array.copy x.Dims, backwardLoops g dout cache)
 
     /// True when the windows tile the input exactly: stride = window and H, W multiples of it.
     let internal tiles (g: Window) =
@@ -236,19 +232,29 @@ module MaxPool =
                 ArgMax = Some arg
             }
 
-    /// <summary>
-    /// Fast backward pass: scatters dout to the arg-maxes kept by <c>forward</c> (the naive loops for a cache without
-    /// them); equal to <c>backwardNaive</c> bit for bit. dout: (N, C, H', W'). Returns dx (N, C, H, W).
-    /// </summary>
-    let backward (dout: Tensor) (cache: MaxPoolCache) : Tensor =
-        Pooling.checkCache "MaxPool.backward" cache
+    /// The fast backward pass with an epilogue: epilogue dx off len runs on each image's gradient (off, len) once it
+    /// is complete, before dx is wrapped in a tensor (a fused sandwich's activation gradient).
+    let internal backwardWith
+        (fn: string)
+        (epilogue: float[] -> int -> int -> unit)
+        (dout: Tensor)
+        (cache: MaxPoolCache)
+        : Tensor =
+        Guard.notNull fn "cache" cache
         let x = cache.X
         let n = x.Dims.[0]
-        let g = Pooling.geometry "MaxPool.backward" cache.Config x.Dims
-        Pooling.checkDout "MaxPool.backward" (Pooling.outShape n g) dout
+        let g = Pooling.geometry fn cache.Config x.Dims
+        Pooling.checkDout fn (Pooling.outShape n g) dout
+        let image = g.C * g.H * g.W
 
         match cache.ArgMax with
-        | None -> backwardNaive dout cache
+        | None ->
+            let dx = backwardLoops g dout cache
+
+            for b in 0 .. n - 1 do
+                epilogue dx (b * image) image
+
+            Tensor.Wrap(Array.copy x.Dims, dx)
         | Some arg ->
             // The 2×2 kernel writes every element of dx; the general scatter adds onto zeros.
             let tiled2x2 = PoolKernels.isTiled2x2 g
@@ -272,9 +278,18 @@ module MaxPool =
             Pooling.perImage n x.Data.Length (fun b ->
                 for c in 0 .. g.C - 1 do
                     let p = b * g.C + c
-                    kernel g dout.Data arg (p * planeOut) dx (p * planeIn))
+                    kernel g dout.Data arg (p * planeOut) dx (p * planeIn)
+
+                epilogue dx (b * image) image)
 
             Tensor.Wrap(Array.copy x.Dims, dx)
+
+    /// <summary>
+    /// Fast backward pass: scatters dout to the arg-maxes kept by <c>forward</c> (the naive loops for a cache without
+    /// them); equal to <c>backwardNaive</c> bit for bit. dout: (N, C, H', W'). Returns dx (N, C, H, W).
+    /// </summary>
+    let backward (dout: Tensor) (cache: MaxPoolCache) : Tensor =
+        backwardWith "MaxPool.backward" (fun _ _ _ -> ()) dout cache
 
 /// <summary>Average pooling over x (N, C, H, W): out (N, C, H', W') holds the mean of each window.</summary>
 [<RequireQualifiedAccess>]
@@ -310,7 +325,7 @@ module AvgPool =
     /// <summary>Backward pass: each dout is shared equally by the PoolHeight·PoolWidth inputs of its window.
     /// dout: (N, C, H', W'). Returns dx (N, C, H, W).</summary>
     let backward (dout: Tensor) (cache: AvgPoolCache) : Tensor =
-        Pooling.checkCache "AvgPool.backward" cache
+        Guard.notNull "AvgPool.backward" "cache" cache
         let xs = cache.XShape
         let n = xs.[0]
         let g = Pooling.geometry "AvgPool.backward" cache.Config xs

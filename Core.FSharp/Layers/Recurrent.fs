@@ -195,12 +195,8 @@ open Functional.Kernels
 /// its recurrent product h_{t-1}·Wh in place (strided rows, leading dimension T·K·H); the backward gathers the
 /// gate gradients of all steps and computes dx, dWx and dWh as one product each.
 module internal RecurrentKernels =
-    let notNull (fn: string) (arg: string) (t: Tensor) =
-        if isNull (box t) then
-            Guard.fail fn arg $"{arg} must not be null."
-
     let expectShape (fn: string) (arg: string) (names: string) (expected: int[]) (t: Tensor) =
-        notNull fn arg t
+        Guard.notNull fn arg t
 
         if t.Dims <> expected then
             Guard.fail
@@ -221,8 +217,8 @@ module internal RecurrentKernels =
         (wh: Tensor)
         (biases: (string * Tensor) list)
         =
-        notNull fn "x" x
-        notNull fn hArg h0
+        Guard.notNull fn "x" x
+        Guard.notNull fn hArg h0
         Guard.rank fn "x" (if step then 2 else 3) x.Dims
         Guard.rank fn hArg 2 h0.Dims
         let n = x.Dims.[0]
@@ -614,7 +610,7 @@ module Lstm =
     /// </summary>
     /// <exception cref="System.ArgumentException">The last axis is missing or not a multiple of 4.</exception>
     let swapGateOrder (w: Tensor) : Tensor =
-        notNull "Lstm.swapGateOrder" "w" w
+        Guard.notNull "Lstm.swapGateOrder" "w" w
 
         if w.Rank < 1 || w.Dims.[w.Rank - 1] % 4 <> 0 then
             Guard.fail
@@ -641,7 +637,7 @@ module Lstm =
     /// <exception cref="System.ArgumentException">The shapes do not fit (4H, D), (4H, H), (4H,), (4H,).</exception>
     let ofPyTorch (weightIh: Tensor) (weightHh: Tensor) (biasIh: Tensor) (biasHh: Tensor) : Tensor * Tensor * Tensor =
         let fn = "Lstm.ofPyTorch"
-        notNull fn "weightIh" weightIh
+        Guard.notNull fn "weightIh" weightIh
         Guard.rank fn "weightIh" 2 weightIh.Dims
         let k = weightIh.Dims.[0]
 

@@ -32,6 +32,7 @@ type GroupNormCache = internal {
 namespace Functional.FSharp
 
 open Functional
+open Functional.Kernels
 
 /// <summary>
 /// Spatial (convolutional) batch normalization of x (N, C, H, W): each channel is normalized with statistics over
@@ -65,7 +66,7 @@ module SpatialBatchNorm =
                 $"training mode needs N*H*W >= 2 values per channel (the variance of one value is 0), got x of shape {Guard.shapeText x.Dims}; use Mode.Test for a single 1x1 sample."
 
         let out, state', mean, var =
-            NormKernels.batchForward cfg mode state n c s x.Data gamma.Data beta.Data
+            BatchNormStep.batchForward cfg mode state n c s x.Data gamma.Data beta.Data
 
         Tensor.Wrap(Array.copy x.Dims, out),
         state',
@@ -80,9 +81,10 @@ module SpatialBatchNorm =
 
     /// <summary>Backward pass (closed form). dout: (N, C, H, W). Returns Dx (N, C, H, W), Dgamma (C,), Dbeta (C,).</summary>
     let backward (dout: Tensor) (cache: SpatialBatchNormCache) : NormGrads =
-        NormCheck.notNull "SpatialBatchNorm.backward" "cache" (box cache)
+        Guard.notNull "SpatialBatchNorm.backward" "cache" cache
         let shape = cache.X.Dims
-        NormCheck.dout "SpatialBatchNorm.backward" shape dout
+        Guard.notNull "SpatialBatchNorm.backward" "dout" dout
+        Guard.upstream "SpatialBatchNorm.backward" shape dout.Dims
         let n, c, s = shape.[0], shape.[1], shape.[2] * shape.[3]
 
         let dx, dgamma, dbeta =
@@ -120,7 +122,7 @@ module SpatialBatchNorm =
 module GroupNorm =
     let internal run (fn: string) (eps: float) (groups: int) (gamma: Tensor) (beta: Tensor) (x: Tensor) =
         NormCheck.eps fn eps
-        NormCheck.notNull fn "x" (box x)
+        Guard.notNull fn "x" x
         Guard.rank fn "x" 4 x.Dims
         NormCheck.nonEmpty fn "x" x
         let n, c, s = x.Dims.[0], x.Dims.[1], x.Dims.[2] * x.Dims.[3]
@@ -134,8 +136,8 @@ module GroupNorm =
                 "groups"
                 $"the C = {c} channels of x {Guard.shapeText x.Dims} cannot be split into G = {groups} equal groups (C must be divisible by G)."
 
-        NormCheck.notNull fn "gamma" (box gamma)
-        NormCheck.notNull fn "beta" (box beta)
+        Guard.notNull fn "gamma" gamma
+        Guard.notNull fn "beta" beta
 
         let course = [| 1; c; 1; 1 |]
 
@@ -168,8 +170,9 @@ module GroupNorm =
         }
 
     let internal runBackward (fn: string) (dout: Tensor) (cache: GroupNormCache) : NormGrads =
-        NormCheck.notNull fn "cache" (box cache)
-        NormCheck.dout fn cache.Shape dout
+        Guard.notNull fn "cache" cache
+        Guard.notNull fn "dout" dout
+        Guard.upstream fn cache.Shape dout.Dims
         let n, c, s = cache.Shape.[0], cache.Shape.[1], cache.Shape.[2] * cache.Shape.[3]
         let groups = cache.Groups
         let k = c / groups

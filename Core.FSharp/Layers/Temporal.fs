@@ -8,8 +8,7 @@ module internal Grid =
     let checkData (fn: string) (data: 'a[]) (shape: int[]) =
         Guard.checkShape fn "shape" shape
 
-        if isNull (box data) then
-            Guard.fail fn "data" "data must not be null."
+        Guard.notNull fn "data" data
 
         if Guard.size shape <> data.Length then
             Guard.fail
@@ -188,11 +187,6 @@ open System.Numerics.Tensors
 open Functional
 open Functional.Kernels
 
-module internal TemporalCheck =
-    let notNull (fn: string) (arg: string) (v: 'a) =
-        if isNull (box v) then
-            Guard.fail fn arg $"{arg} must not be null."
-
 /// <summary>
 /// Word embedding (cs231n assignment 3, <c>word_embedding_forward</c>): x (N, T) of word indices in [0, V) and
 /// W (V, D) → out (N, T, D) with out[n, t] = W[x[n, t]].
@@ -203,8 +197,8 @@ module WordEmbedding =
     /// <exception cref="System.ArgumentException">x is not (N, T), w is not (V, D), or an index is outside [0, V).</exception>
     let forward (x: Indices) (w: Tensor) : Tensor * WordEmbeddingCache =
         let fn = "WordEmbedding.forward"
-        TemporalCheck.notNull fn "x" x
-        TemporalCheck.notNull fn "w" w
+        Guard.notNull fn "x" x
+        Guard.notNull fn "w" w
         Guard.rank fn "w" 2 w.Dims
         let v, d = w.Dims.[0], w.Dims.[1]
         let n, t = x.CheckRange(fn, "x", v, "V")
@@ -240,8 +234,8 @@ module TemporalAffine =
     /// <exception cref="System.ArgumentException">A rank or a size does not fit (N, T, D, M).</exception>
     let forward (x: Tensor) (w: Tensor) (b: Tensor) : Tensor * TemporalAffineCache =
         let fn = "TemporalAffine.forward"
-        TemporalCheck.notNull fn "x" x
-        TemporalCheck.notNull fn "w" w
+        Guard.notNull fn "x" x
+        Guard.notNull fn "w" w
         Guard.rank fn "x" 3 x.Dims
         Guard.rank fn "w" 2 w.Dims
         let n, t, d = x.Dims.[0], x.Dims.[1], x.Dims.[2]
@@ -286,9 +280,9 @@ module TemporalSoftmax =
     /// outside [0, V), or mask is not (N, T).</exception>
     let loss (scores: Tensor) (y: Indices) (mask: Mask) : LossResult =
         let fn = "TemporalSoftmax.loss"
-        TemporalCheck.notNull fn "scores" scores
-        TemporalCheck.notNull fn "y" y
-        TemporalCheck.notNull fn "mask" mask
+        Guard.notNull fn "scores" scores
+        Guard.notNull fn "y" y
+        Guard.notNull fn "mask" mask
         Guard.rank fn "scores" 3 scores.Dims
         let n, t, v = scores.Dims.[0], scores.Dims.[1], scores.Dims.[2]
 
@@ -332,15 +326,11 @@ module TemporalSoftmax =
 
         let parts =
             if int64 count * int64 v >= Gemm.parallelRowsWork then
-                min Gemm.threads.Value count
+                min (ParallelPolicy.threads ()) count
             else
                 1
 
-        if parts > 1 then
-            Threading.Tasks.Parallel.For(0, parts, (fun p -> rows (p * count / parts) ((p + 1) * count / parts)))
-            |> ignore
-        else
-            rows 0 count
+        ParallelPolicy.forEach parts parts (fun p -> rows (p * count / parts) ((p + 1) * count / parts))
 
         {
             Loss = Array.sum rowLoss * invN

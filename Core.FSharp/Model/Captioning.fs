@@ -140,8 +140,7 @@ module Captioning =
         | _ -> Guard.fail fn "parameters" $"the parameter '{key}' is missing."
 
     let private checkFeatures (fn: string) (cfg: CaptioningConfig) (features: Tensor) =
-        if isNull (box features) then
-            Guard.fail fn "features" "features must not be null."
+        Guard.notNull fn "features" features
 
         if features.Rank <> 2 || features.Dims.[1] <> cfg.InputDim || features.Dims.[0] < 1 then
             Guard.fail
@@ -159,8 +158,7 @@ module Captioning =
         let fn = "Captioning.loss"
         checkFeatures fn cfg features
 
-        if isNull (box captions) then
-            Guard.fail fn "captions" "captions must not be null."
+        Guard.notNull fn "captions" captions
 
         if
             captions.Rank <> 2

@@ -55,8 +55,7 @@ module ConvNet =
         Guard.positive fn "filterSize" cfg.FilterSize
         Guard.positive fn "hiddenDim" cfg.HiddenDim
         Guard.positive fn "numClasses" cfg.NumClasses
-        Guard.finiteScalar fn "weightScale" cfg.WeightScale
-        Guard.finiteScalar fn "reg" cfg.Reg
+        Nets.checkScaleAndReg fn cfg.WeightScale cfg.Reg
 
         if cfg.FilterSize % 2 = 0 then
             Guard.fail
@@ -67,12 +66,6 @@ module ConvNet =
         if h < 2 || w < 2 then
             Guard.fail fn "inputDims" $"H and W must be >= 2 for the 2x2 max pool, got ({c}, {h}, {w})."
 
-        if cfg.WeightScale < 0.0 then
-            Guard.fail fn "weightScale" $"weightScale must be >= 0, got {cfg.WeightScale}."
-
-        if cfg.Reg < 0.0 then
-            Guard.fail fn "reg" $"reg must be >= 0, got {cfg.Reg}."
-
         let conv = ConvConfig.Create(1, (cfg.FilterSize - 1) / 2)
         let pool = PoolConfig.Create(2, 2, 2)
 
@@ -82,8 +75,7 @@ module ConvNet =
             let hp, wp = (h - 2) / 2 + 1, (w - 2) / 2 + 1
             let flat = cfg.NumFilters * hp * wp
 
-            let weight i (shape: int[]) =
-                Tensor.randn (Rng.derive i key) cfg.WeightScale shape
+            let weight = Nets.weight key cfg.WeightScale
 
             Map [
                 "W1", weight 1 [| cfg.NumFilters; c; cfg.FilterSize; cfg.FilterSize |]

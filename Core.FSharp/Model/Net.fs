@@ -46,8 +46,7 @@ module Net =
     /// "fn: x must be <paramref name="expected"/>, got (shape)".
     /// </summary>
     let input (fn: string) (expected: string) (ok: int[] -> bool) (x: Value) : Value =
-        if isNull (box x) then
-            Guard.fail fn "x" "x must not be null."
+        Guard.notNull fn "x" x
 
         if not (ok x.Primal.Dims) then
             Guard.fail fn "x" $"x must be {expected}, got {Guard.shapeText x.Primal.Dims}."
@@ -80,12 +79,8 @@ module Net =
             if not (parameters.ContainsKey name) then
                 Guard.fail fn "regularized" $"missing parameter '{name}' (given: {keysText parameters})."
 
-        let notNull (arg: string) (v: objnull) =
-            if isNull v then
-                Guard.fail fn arg $"{arg} must not be null."
-
         let batch (x: Tensor) =
-            notNull "x" (box x)
+            Guard.notNull fn "x" x
             Autodiff.constant x
 
         {
@@ -94,8 +89,8 @@ module Net =
             State = state
             Scores =
                 fun p s x ->
-                    notNull "params" (box p)
-                    notNull "state" (box s)
+                    Guard.notNull fn "params" p
+                    Guard.notNull fn "state" s
 
                     let scores, _ =
                         net.Apply (p |> Map.map (fun _ t -> Autodiff.constant t)) s Mode.Test (Rng.create 0L) (batch x)
@@ -103,8 +98,8 @@ module Net =
                     Autodiff.primal scores
             Loss =
                 fun p s rng x y ->
-                    notNull "params" (box p)
-                    notNull "state" (box s)
+                    Guard.notNull fn "params" p
+                    Guard.notNull fn "state" s
 
                     let total, grads, updated =
                         Autodiff.gradientsWithAux

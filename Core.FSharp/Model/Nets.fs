@@ -66,7 +66,8 @@ type FullyConnectedNetConfig = {
 module Nets =
     let private positive (fn: string) (arg: string) (v: int) = Guard.positive fn arg v
 
-    let private checkScaleAndReg (fn: string) (weightScale: float) (reg: float) =
+    /// The checks every net's configuration shares: weightScale and reg finite and >= 0.
+    let internal checkScaleAndReg (fn: string) (weightScale: float) (reg: float) =
         Guard.finiteScalar fn "weightScale" weightScale
         Guard.finiteScalar fn "reg" reg
 
@@ -77,7 +78,7 @@ module Nets =
             Guard.fail fn "reg" $"reg must be >= 0, got {reg}."
 
     /// The initial weight number i (1-based): weightScale · N(0, 1), shape (rows, cols), from the key's i-th key.
-    let private weight (key: Rng) (scale: float) (i: int) (shape: int[]) =
+    let internal weight (key: Rng) (scale: float) (i: int) (shape: int[]) =
         Tensor.randn (Rng.derive i key) scale shape
 
     /// The check on a flat input (N, d1, …, dk) with d1·…·dk = D.
@@ -99,8 +100,7 @@ module Nets =
     }
 
     let private validateFullyConnected (fn: string) (cfg: FullyConnectedNetConfig) =
-        if isNull (box cfg.HiddenDims) then
-            Guard.fail fn "hiddenDims" "hiddenDims must not be null."
+        Guard.notNull fn "hiddenDims" cfg.HiddenDims
 
         cfg.HiddenDims
         |> List.iteri (fun i h ->
@@ -114,8 +114,7 @@ module Nets =
         if not (System.Enum.IsDefined(typeof<Normalization>, cfg.Normalization)) then
             Guard.fail fn "normalization" $"normalization must be None, Batch or Layer, got {int cfg.Normalization}."
 
-        if isNull (box cfg.Norm) then
-            Guard.fail fn "norm" "norm must not be null."
+        Guard.notNull fn "norm" cfg.Norm
 
         if not (System.Double.IsFinite cfg.Norm.Eps && cfg.Norm.Eps > 0.0) then
             Guard.fail fn "normEps" $"the normalization's eps must be finite and > 0, got {cfg.Norm.Eps}."

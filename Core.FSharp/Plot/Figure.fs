@@ -95,29 +95,9 @@ module Figure =
     /// <summary>A chart alone as a self-contained HTML page (plotly.js inlined).</summary>
     let toHtml (chart: GenericChart) = page "" [ Chart chart ]
 
-    let private writeAtomically (path: string) (write: string -> unit) =
-        let full = Path.GetFullPath path
-
-        let dir =
-            match Path.GetDirectoryName full with
-            | null -> "/"
-            | d -> d
-
-        if not (Directory.Exists dir) then
-            raise (DirectoryNotFoundException $"Figure: the folder '{dir}' of '{path}' does not exist.")
-
-        let tmp = Path.Combine(dir, $".tmp-{Guid.NewGuid():N}-{Path.GetFileName full}")
-
-        try
-            write tmp
-            File.Move(tmp, full, true)
-        finally
-            if File.Exists tmp then
-                File.Delete tmp
-
     /// <summary>Writes text to a file atomically (UTF-8).</summary>
     let writeText (path: string) (text: string) =
-        writeAtomically path (fun tmp -> File.WriteAllText(tmp, text, UTF8Encoding false))
+        AtomicFile.writeBytes "Figure.writeText" path (UTF8Encoding(false).GetBytes text)
 
     /// <summary>Saves a chart as a self-contained HTML file (about 3.6 MB: plotly.js is inside).</summary>
     let saveHtml (path: string) (chart: GenericChart) = writeText path (toHtml chart)
@@ -174,7 +154,7 @@ module Figure =
             Path.Combine(Path.GetTempPath(), $"functional-chromium-{Guid.NewGuid():N}")
 
         try
-            writeAtomically pngPath (fun tmp ->
+            AtomicFile.writeVia "Figure.savePng" pngPath (fun tmp ->
                 let psi = ProcessStartInfo(exe)
 
                 for a in chromiumFlags do

@@ -24,9 +24,7 @@ module Plot =
     let private logY (chart: GenericChart) =
         chart |> Chart.withYAxis (LinearAxis.init (AxisType = StyleParam.AxisType.Log))
 
-    let private checkHistory (fn: string) (h: TrainingHistory) =
-        if isNull (box h) then
-            Guard.fail fn "history" "the history must not be null."
+    let private checkHistory (fn: string) (h: TrainingHistory) = Guard.notNull fn "history" h
 
     /// <summary>
     /// The trailing moving average of <paramref name="values"/> over <paramref name="window"/> points (fewer at the
@@ -92,8 +90,7 @@ module Plot =
     let visualizeGrid (padding: int) (images: Tensor) : int[][][] * int =
         let fn = "Plot.visualizeGrid"
 
-        if isNull (box images) then
-            Guard.fail fn "images" "the images must not be null."
+        Guard.notNull fn "images" images
 
         Guard.nonNegative fn "padding" padding
         let d = images.Dims
@@ -181,8 +178,7 @@ module Plot =
         then
             Guard.fail fn "predicted" $"{n} images need {n} predicted and {n} true labels."
 
-        if isNull (box classNames) then
-            Guard.fail fn "classNames" "the class names must not be null."
+        Guard.notNull fn "classNames" classNames
 
         let name label =
             if label < 0 || label >= classNames.Length then
@@ -260,8 +256,7 @@ module Plot =
     /// written in every cell: one heatmap trace, C × C annotations.
     /// </summary>
     let confusionMatrix (classNames: string[]) (predicted: int[]) (actual: int[]) =
-        if isNull (box classNames) then
-            Guard.fail "Plot.confusionMatrix" "classNames" "the class names must not be null."
+        Guard.notNull "Plot.confusionMatrix" "classNames" classNames
 
         let counts = confusionCounts classNames.Length predicted actual
         let top = counts |> Array.map Array.max |> Array.max

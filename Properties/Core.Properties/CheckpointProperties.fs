@@ -40,7 +40,7 @@ let ``npy round-trips every shape and value bit for bit`` () =
         let t = awkward c.Rng (shapeOf c)
         let bytes = Npy.toBytes t
         let back = Npy.ofBytes bytes
-        Prop.ensure (bitsEqual t back) (fun () -> $"{c}: {t} came back as {back}")
+        Prop.ensure (Prop.bitsEqual t back) (fun () -> $"{c}: {t} came back as {back}")
         // The layout numpy expects: magic, version 1.0, a header padded to a multiple of 64 ending in '\n'.
         let headerLen = int bytes.[8] + 256 * int bytes.[9]
         let header = Encoding.ASCII.GetString(bytes, 10, headerLen)
@@ -170,7 +170,7 @@ let ``npy rejects bad magic, versions, dtypes, headers and data lengths`` () =
 
 [<Fact>]
 let ``npz archives round-trip named tensors and open as zip files of .npy entries`` () =
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let path = Path.Combine(dir, "a.npz")
         let rng = Rng.create 5L
 
@@ -196,7 +196,9 @@ let ``npz archives round-trip named tensors and open as zip files of .npy entrie
 
         Prop.throwsWith [ "Npz.save"; "does not exist" ] (fun () -> Npz.save (Path.Combine(dir, "no", "a.npz")) arrays)
         Npy.save (Path.Combine(dir, "t.npy")) arrays.["W1"]
-        Prop.ensure (bitsEqual arrays.["W1"] (Npy.load (Path.Combine(dir, "t.npy")))) (fun () -> "npy file round trip"))
+
+        Prop.ensure (Prop.bitsEqual arrays.["W1"] (Npy.load (Path.Combine(dir, "t.npy")))) (fun () ->
+            "npy file round trip"))
 
 /// A trained state (with model state, optimizer slots and histories) from a small run.
 let private trainedState (seed: int) (ruleIndex: int) =
@@ -224,7 +226,7 @@ let ``checkpoints round-trip the solver state bit for bit`` () =
                 LearningRate = s.LearningRate * (1.0 + 1e-15 * float (c.Seed % 7))
         }
 
-        withTempDir (fun dir ->
+        Prop.withTempDir (fun dir ->
             let path = Path.Combine(dir, "c.npz")
             Checkpoint.save path s
             ensureSame (string c) s (Checkpoint.load path)
@@ -234,7 +236,7 @@ let ``checkpoints round-trip the solver state bit for bit`` () =
 
 let internal savedBytes =
     lazy
-        (withTempDir (fun dir ->
+        (Prop.withTempDir (fun dir ->
             let path = Path.Combine(dir, "c.npz")
             let s = trainedState 42 4
             Checkpoint.save path s
@@ -257,7 +259,7 @@ let private loadBytes (dir: string) (bytes: byte[]) =
 let ``a truncated checkpoint is a clear error`` () =
     let _, bytes = savedBytes.Force()
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         Prop.check "truncated checkpoint" 100 (cases [ "cut", 0, 1000 ]) (fun c ->
             let keep = bytes.Length * c.["cut"] / 1001
 
@@ -272,7 +274,7 @@ let ``a truncated checkpoint is a clear error`` () =
 let ``a corrupted checkpoint is a clear error, or reads back exactly`` () =
     let s, bytes = savedBytes.Force()
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         Prop.check "corrupted checkpoint" 200 (cases [ "at", 0, bytes.Length - 1; "bit", 0, 7 ]) (fun c ->
             let b = Array.copy bytes
             b.[c.["at"]] <- b.[c.["at"]] ^^^ (1uy <<< c.["bit"])
@@ -287,7 +289,7 @@ let ``a corrupted checkpoint is a clear error, or reads back exactly`` () =
 let ``foreign files and newer versions are clear errors`` () =
     let s, good = savedBytes.Force()
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let expectError (fragments: string list) (bytes: byte[]) =
             match loadBytes dir bytes with
             | Error(:? CheckpointException as e) ->
@@ -349,7 +351,7 @@ let ``foreign files and newer versions are clear errors`` () =
 let ``a failed save leaves no temporary file and the target untouched`` () =
     let s, _ = savedBytes.Force()
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         // The target is a folder: the final rename fails.
         let target = Path.Combine(dir, "taken")
         Directory.CreateDirectory target |> ignore

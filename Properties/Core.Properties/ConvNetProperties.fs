@@ -75,18 +75,7 @@ let ``three-layer convnet gradients match numeric gradients, with and without re
     Prop.check "convnet gradients" 100 cases (fun c ->
         let model = ConvNet.threeLayer (config c)
         let x, y = data c
-        let r = model.Loss model.Params model.State (Rng.create 0L) x y
-        Prop.ensure (Set.ofSeq r.Grads.Keys = Set.ofSeq model.Params.Keys) (fun () -> $"{c}: gradient names")
-
-        for KeyValue(name, value) in model.Params do
-            let f (t: Tensor) =
-                (model.Loss (Map.add name t model.Params) model.State (Rng.create 0L) x y).Loss
-
-            let numeric = GradCheck.numericGradient 1e-5 f value
-            let report = GradCheck.compareWith Prop.GradFloor name 1e-6 r.Grads.[name] numeric
-
-            if not report.Passed then
-                failwith $"{c}: {report}")
+        ModelProperties.checkModelGrads "convnet gradients" (string c) model model.Params (Rng.create 0L) x y)
 
 [<Fact>]
 let ``the convnet as functions equals the same net wired by hand`` () =

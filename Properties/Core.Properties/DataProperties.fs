@@ -143,17 +143,6 @@ let ``digits: load is the documented split of all, and the three sets partition 
 // ---------------------------------------------------------------------------------------------------------------
 // CIFAR-10 binary files
 
-let private withTempDir (f: string -> unit) =
-    let dir =
-        Path.Combine(Path.GetTempPath(), "functional-cifar-" + Guid.NewGuid().ToString("N"))
-
-    Directory.CreateDirectory dir |> ignore
-
-    try
-        f dir
-    finally
-        Directory.Delete(dir, true)
-
 /// Records of the binary format: label byte then 3,072 pixel bytes, from a key.
 let private records (rng: Rng) (n: int) : byte[] * int[] =
     let u = rng.Uniforms(n * Cifar10.RecordSize)
@@ -204,7 +193,7 @@ let private cifarCases =
 [<Fact>]
 let ``cifar10: load reads the batches in order, the last validationSize training records are validation`` () =
     Prop.check "cifar10 load" 100 cifarCases (fun c ->
-        withTempDir (fun dir ->
+        Prop.withTempDir (fun dir ->
             let counts = [| c.["b1"]; c.["b2"]; c.["b3"]; c.["b4"]; c.["b5"]; c.["test"] |]
             let files = writeCifar dir c.Rng counts
             let trainBytes = files.[0..4] |> Array.map fst |> Array.concat
@@ -243,7 +232,7 @@ let ``cifar10: clear errors for a missing folder or file, a wrong size, a bad la
     Prop.throwsWith [ "Cifar10.load"; "folder not found"; "cifar-10-binary.tar.gz" ] (fun () ->
         Cifar10.load "/no/such/folder")
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         writeCifar dir (Rng.create 5L) [| 2; 2; 2; 2; 2; 2 |] |> ignore
         // The default validation size is larger than these 10 training records.
         Prop.throwsWith [ "Cifar10.load"; "validationSize"; "[0, 10)"; "got 1000" ] (fun () -> Cifar10.load dir)
@@ -288,7 +277,7 @@ let ``cifar10: clear errors for a missing folder or file, a wrong size, a bad la
         Prop.throwsWith [ "Cifar10.loadBatch"; "is a folder" ] (fun () -> Cifar10.loadBatch dir))
 
     // The python version: files without .bin, pickled (they start with the pickle protocol bytes 0x80 0x02).
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let pickled = Array.append [| 0x80uy; 0x02uy |] (Array.zeroCreate 3071)
 
         for name in [ "data_batch_1"; "data_batch_2"; "test_batch"; "batches.meta" ] do

@@ -124,7 +124,7 @@ let private firstParam (path: string) =
 let ``an archive entry declaring a huge size is rejected before its buffer is allocated`` () =
     let _, good = CheckpointProperties.savedBytes.Force()
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let path = Path.Combine(dir, "huge.npz")
         File.WriteAllBytes(path, good)
         let entry = firstParam path
@@ -154,7 +154,7 @@ let ``an archive entry declaring a huge size is rejected before its buffer is al
 let ``a checkpoint array stored as float32, float16 or int64 is rejected naming the entry and the dtype`` () =
     let _, good = CheckpointProperties.savedBytes.Force()
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let source = Path.Combine(dir, "good.npz")
         File.WriteAllBytes(source, good)
         let entries = Npz.readEntries source

@@ -435,10 +435,10 @@ let ``FUNCTIONAL_BLAS chooses the backend: automatic, forced, or a clear error n
 
 [<Fact>]
 let ``FUNCTIONAL_THREADS sets the thread count (default: the processor count)`` () =
-    Assert.Equal(Environment.ProcessorCount, Gemm.parseThreads null)
-    Assert.Equal(Environment.ProcessorCount, Gemm.parseThreads " ")
-    Assert.Equal(3, Gemm.parseThreads "3")
-    Assert.Equal(Gemm.MaxThreads, Gemm.parseThreads (string Gemm.MaxThreads))
+    Assert.Equal(Environment.ProcessorCount, ParallelPolicy.parseThreads null)
+    Assert.Equal(Environment.ProcessorCount, ParallelPolicy.parseThreads " ")
+    Assert.Equal(3, ParallelPolicy.parseThreads "3")
+    Assert.Equal(ParallelPolicy.MaxThreads, ParallelPolicy.parseThreads (string ParallelPolicy.MaxThreads))
 
     for bad in
         [
@@ -453,7 +453,8 @@ let ``FUNCTIONAL_THREADS sets the thread count (default: the processor count)`` 
             "1025"
             "NaN"
         ] do
-        throwsInvalid [ $"FUNCTIONAL_THREADS={bad}"; "an integer from 1 to 1024" ] (fun () -> Gemm.parseThreads bad)
+        throwsInvalid [ $"FUNCTIONAL_THREADS={bad}"; "an integer from 1 to 1024" ] (fun () ->
+            ParallelPolicy.parseThreads bad)
 
 [<Fact>]
 let ``Blas.Active reports the backend in force, and withBackend switches it for the enclosed calls`` () =

@@ -43,7 +43,7 @@ let private gradClose (property: string) (case: string) (name: string) (analytic
 
 /// Analytic gradients of a model's loss against numeric ones (centered differences, h = 1e-5) for every parameter,
 /// with the same state and key in every evaluation (fixed dropout masks; batchnorm in train mode).
-let private checkModelGrads
+let internal checkModelGrads
     (property: string)
     (case: string)
     (model: Model)

@@ -5,6 +5,7 @@ open System
 open Xunit
 open Functional
 open Functional.FSharp
+open Functional.Kernels
 open Functional.Properties.Generators
 open Functional.Properties.ConvGenerators
 
@@ -40,9 +41,16 @@ let ``relu keeps NaN and infinities, forward and backward, on the vector path an
         let dout = normal (key c 1) [| c.["N"] |]
         let out, cache = Relu.forward x
         let dx = Relu.backward dout cache
-        // The fused in-place forms the sandwiches use.
-        let owned, ownedCache = Relu.forwardOwned (Tensor.map id x)
-        let dxOwned = Relu.backwardOwned (Tensor.map id dout) ownedCache
+        // The fused epilogues the sandwiches use (in place on a buffer not yet wrapped).
+        let owned =
+            let a = Tensor.toArray x
+            ReluKernels.rectify a 0 a.Length
+            Tensor.Wrap(x.Dims, a)
+
+        let dxOwned =
+            let g = Tensor.toArray dout
+            ReluKernels.maskedAt 0 g.Length (Tensor.toArray owned) g g
+            Tensor.Wrap(dout.Dims, g)
 
         let xs, os, gs, ds =
             Tensor.toArray x, Tensor.toArray out, Tensor.toArray dout, Tensor.toArray dx

@@ -12,6 +12,7 @@ open System.Collections.Concurrent
 open Xunit
 open Functional
 open Functional.FSharp
+open Functional.Kernels
 open Functional.Properties.Generators
 
 // ---- helpers shared with DropoutProperties ----

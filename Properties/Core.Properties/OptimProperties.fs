@@ -28,12 +28,6 @@ let private trajectory (rule: UpdateRule) (w0: Tensor) (grads: Tensor list) =
 
     List.rev ws
 
-let private bitsEqual (a: Tensor) (b: Tensor) =
-    Tensor.shape a = Tensor.shape b
-    && Array.forall2
-        (fun (x: float) (y: float) -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y)
-        (Tensor.toArray a)
-        (Tensor.toArray b)
 
 /// The course's test inputs for the update rules: N, D = 4, 5 and linspaces.
 let private courseW = Tensor.linspace -0.4 0.6 [| 4; 5 |]
@@ -167,7 +161,7 @@ let ``momentum with mu = 0 equals SGD bit for bit`` () =
             }
 
         List.iter2
-            (fun a b -> Prop.ensure (bitsEqual a b) (fun () -> $"{c}: momentum(0) {b} differs from sgd {a}"))
+            (fun a b -> Prop.ensure (Prop.bitsEqual a b) (fun () -> $"{c}: momentum(0) {b} differs from sgd {a}"))
             (trajectory sgd w0 grads)
             (trajectory mom w0 grads))
 
@@ -230,7 +224,7 @@ let ``a zero gradient leaves the parameters unchanged`` () =
         // SGD always; the others from their initial (zero) state. AdamW decays the weights, so it is left out.
         for rule in [ Optim.sgd; Optim.momentum; Optim.nesterov; Optim.rmsprop; Optim.adam ] do
             let w', _ = Optim.step rule (Optim.init rule w) w zero
-            Prop.ensure (bitsEqual w w') (fun () -> $"{c}: {rule.Name} moved the parameters on a zero gradient"))
+            Prop.ensure (Prop.bitsEqual w w') (fun () -> $"{c}: {rule.Name} moved the parameters on a zero gradient"))
 
     Prop.check "zero gradient sgd any state" 100 ruleCases (fun c ->
         let shape = [| c.["N"]; c.["D"] |]
@@ -239,7 +233,7 @@ let ``a zero gradient leaves the parameters unchanged`` () =
         let s = OptimState.Create(Map.empty, c.["steps"])
 
         let w', _ = Optim.step Optim.sgd s w (Tensor.zeros shape)
-        Prop.ensure (bitsEqual w w') (fun () -> $"{c}: sgd moved the parameters on a zero gradient"))
+        Prop.ensure (Prop.bitsEqual w w') (fun () -> $"{c}: sgd moved the parameters on a zero gradient"))
 
 /// f(w) = ½ Σ a_i w_i², with a_i in [0.5, 2]: its gradient is a ⊙ w.
 let private quadratic (a: Tensor) (w: Tensor) = 0.5 * Tensor.sumAll (a * w * w)

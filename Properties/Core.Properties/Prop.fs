@@ -74,3 +74,28 @@ let throwsWith (fragments: string list) (f: unit -> 'a) =
         for frag in fragments do
             if not (e.Message.Contains(frag: string)) then
                 failwith $"the message \"{e.Message}\" does not mention \"{frag}\""
+
+/// Equal bit for bit: the same sequence of float64 values, element by element (NaN payloads and the sign of zero
+/// included).
+let floatsEqual (a: seq<float>) (b: seq<float>) =
+    let a, b = Seq.toArray a, Seq.toArray b
+
+    a.Length = b.Length
+    && Array.forall2 (fun (x: float) y -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y) a b
+
+/// Two tensors of the same shape, equal bit for bit.
+let bitsEqual (a: Tensor) (b: Tensor) =
+    Tensor.shape a = Tensor.shape b
+    && floatsEqual (Tensor.toArray a) (Tensor.toArray b)
+
+/// Runs f in a fresh temporary folder, deleted afterwards.
+let withTempDir (f: string -> 'a) =
+    let dir =
+        IO.Path.Combine(IO.Path.GetTempPath(), "functional-tests-" + Guid.NewGuid().ToString("N"))
+
+    IO.Directory.CreateDirectory dir |> ignore
+
+    try
+        f dir
+    finally
+        IO.Directory.Delete(dir, true)

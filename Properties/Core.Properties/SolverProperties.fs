@@ -117,22 +117,9 @@ let blobs (rng: Rng) (n: int) (nVal: int) (d: int) (c: int) : TrainingData =
 
 let internal rules = OptimProperties.allRules
 
-let internal bitsEqual (a: Tensor) (b: Tensor) =
-    Tensor.shape a = Tensor.shape b
-    && Array.forall2
-        (fun (x: float) (y: float) -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y)
-        (Tensor.toArray a)
-        (Tensor.toArray b)
-
 let internal mapsEqual (a: Map<string, Tensor>) (b: Map<string, Tensor>) =
     Set.ofSeq a.Keys = Set.ofSeq b.Keys
-    && a |> Map.forall (fun k t -> bitsEqual t b.[k])
-
-let internal floatsEqual (a: seq<float>) (b: seq<float>) =
-    let a, b = Seq.toArray a, Seq.toArray b
-
-    a.Length = b.Length
-    && Array.forall2 (fun (x: float) y -> BitConverter.DoubleToInt64Bits x = BitConverter.DoubleToInt64Bits y) a b
+    && a |> Map.forall (fun k t -> Prop.bitsEqual t b.[k])
 
 /// Every field of two solver states is bit for bit the same; the message names the first that is not.
 let internal statesEqual (a: SolverState) (b: SolverState) : string option =
@@ -144,14 +131,14 @@ let internal statesEqual (a: SolverState) (b: SolverState) : string option =
         (Set.ofSeq a.OptimStates.Keys = Set.ofSeq b.OptimStates.Keys
          && a.OptimStates
             |> Map.forall (fun k s -> s.Step = b.OptimStates.[k].Step && mapsEqual s.SlotMap b.OptimStates.[k].SlotMap))
-        "LearningRate", floatsEqual [ a.LearningRate ] [ b.LearningRate ]
+        "LearningRate", Prop.floatsEqual [ a.LearningRate ] [ b.LearningRate ]
         "Rng", (a.Rng = b.Rng)
         "Epoch", (a.Epoch = b.Epoch)
         "Iteration", (a.Iteration = b.Iteration)
-        "LossHistory", floatsEqual a.LossHistory b.LossHistory
-        "TrainMetricHistory", floatsEqual a.TrainMetricHistory b.TrainMetricHistory
-        "ValMetricHistory", floatsEqual a.ValMetricHistory b.ValMetricHistory
-        "BestValMetric", floatsEqual [ a.BestValMetric ] [ b.BestValMetric ]
+        "LossHistory", Prop.floatsEqual a.LossHistory b.LossHistory
+        "TrainMetricHistory", Prop.floatsEqual a.TrainMetricHistory b.TrainMetricHistory
+        "ValMetricHistory", Prop.floatsEqual a.ValMetricHistory b.ValMetricHistory
+        "BestValMetric", Prop.floatsEqual [ a.BestValMetric ] [ b.BestValMetric ]
         "BestParams", mapsEqual a.BestParams b.BestParams
         "BestModelState", mapsEqual a.BestModelState b.BestModelState
     ]
@@ -162,18 +149,6 @@ let internal ensureSame (case: string) (a: SolverState) (b: SolverState) =
     match statesEqual a b with
     | None -> ()
     | Some field -> failwith $"{case}: the states differ in {field}"
-
-/// A fresh temporary folder, deleted afterwards.
-let internal withTempDir (f: string -> 'a) =
-    let dir =
-        Path.Combine(Path.GetTempPath(), "functional-tests-" + Guid.NewGuid().ToString("N"))
-
-    Directory.CreateDirectory dir |> ignore
-
-    try
-        f dir
-    finally
-        Directory.Delete(dir, true)
 
 /// A small run: N training examples in D dims, C classes, a rule, a batch size, epochs, the stateful model.
 let private runCases =
@@ -204,7 +179,7 @@ let ``the same seed gives the same run bit for bit`` () =
         ensureSame (string c) a.State b.State
         let other = Solver.train rule { config with Seed = config.Seed + 1L } model data
 
-        Prop.ensure (not (floatsEqual a.State.LossHistory other.State.LossHistory)) (fun () ->
+        Prop.ensure (not (Prop.floatsEqual a.State.LossHistory other.State.LossHistory)) (fun () ->
             $"{c}: another seed gave the same loss history"))
 
 [<Fact>]
@@ -214,7 +189,7 @@ let ``resuming a checkpoint from epoch k gives the uninterrupted run bit for bit
         let full = Solver.train rule config model data
         let k = 1 + c.Seed % (config.NumEpochs - 1)
 
-        withTempDir (fun dir ->
+        Prop.withTempDir (fun dir ->
             let path = Path.Combine(dir, "run.npz")
 
             let first =
@@ -378,13 +353,13 @@ let ``progress events, learning-rate decay and the best parameters are consisten
 
         for p in iterEvents do
             Prop.ensure
-                (floatsEqual [ p.Loss ] [ s.LossHistory.[p.Iteration - 1] ]
+                (Prop.floatsEqual [ p.Loss ] [ s.LossHistory.[p.Iteration - 1] ]
                  && p.TotalIterations = total)
                 (fun () -> $"{c}: the event of iteration {p.Iteration} reports loss {p.Loss}")
 
         for p in epochEvents do
             Prop.ensure
-                (floatsEqual [ p.ValAccuracy; p.TrainAccuracy ] [
+                (Prop.floatsEqual [ p.ValAccuracy; p.TrainAccuracy ] [
                     s.ValMetricHistory.[p.Epoch]
                     s.TrainMetricHistory.[p.Epoch]
                  ]
@@ -394,7 +369,7 @@ let ``progress events, learning-rate decay and the best parameters are consisten
         let lr =
             Seq.fold (fun lr _ -> lr * config.LrDecay) rule.Config.LearningRate (seq { 1 .. config.NumEpochs })
 
-        Prop.ensure (floatsEqual [ s.LearningRate ] [ lr ]) (fun () ->
+        Prop.ensure (Prop.floatsEqual [ s.LearningRate ] [ lr ]) (fun () ->
             $"{c}: learning rate {s.LearningRate}, expected {lr}")
 
         Prop.ensure (s.TrainMetricHistory.Count = config.NumEpochs + 1) (fun () -> $"{c}: accuracy history length")

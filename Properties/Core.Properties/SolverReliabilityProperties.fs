@@ -226,7 +226,7 @@ let private counted (steps: Collections.Generic.List<int>) =
 let ``a checkpoint path that cannot be written is rejected before training starts`` () =
     let data = blobs (Rng.create 5L) 10 5 3 2
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let steps = Collections.Generic.List<int>()
 
         let train (path: string) () =
@@ -256,11 +256,9 @@ let ``a checkpoint path that cannot be written is rejected before training start
         Prop.ensure (Directory.GetFiles dir = [| file |]) (fun () ->
             "files left: " + String.Join(", ", Directory.GetFiles dir)))
 
-[<Fact>]
-let ``a save that fails mid-run loses nothing: training goes on, the failure is reported, later saves are retried`` () =
-    let data = blobs (Rng.create 6L) 12 5 3 2
-    let model = TestModels.softmax (Rng.create 7L) 3 2
-
+/// The checkpointing runs' setup: 4 epochs of batches of 4 with Adam, a line every iteration; the configuration and
+/// the run without checkpoints, the reference the runs with them must equal bit for bit.
+let private fourEpochs (model: Model) (data: TrainingData) =
     let config = {
         SolverConfig.Defaults with
             NumEpochs = 4
@@ -268,9 +266,16 @@ let ``a save that fails mid-run loses nothing: training goes on, the failure is 
             PrintEvery = 1
     }
 
-    let full = Solver.train Optim.adam config model data
+    config, Solver.train Optim.adam config model data
 
-    withTempDir (fun dir ->
+[<Fact>]
+let ``a save that fails mid-run loses nothing: training goes on, the failure is reported, later saves are retried`` () =
+    let data = blobs (Rng.create 6L) 12 5 3 2
+    let model = TestModels.softmax (Rng.create 7L) 3 2
+
+    let config, full = fourEpochs model data
+
+    Prop.withTempDir (fun dir ->
         let path = Path.Combine(dir, "c.npz")
         // After the first step the target becomes a folder (the rename fails); during epoch 3 it is freed again.
         let hooks = {
@@ -314,16 +319,9 @@ let ``on cancellation the state reached is saved and resumes bit for bit; only f
         let data = blobs (Rng.create 8L) 12 5 3 2
         let model = TestModels.centered (Rng.create 9L) 3 2
 
-        let config = {
-            SolverConfig.Defaults with
-                NumEpochs = 4
-                BatchSize = 4
-                PrintEvery = 1
-        }
+        let config, full = fourEpochs model data
 
-        let full = Solver.train Optim.adam config model data
-
-        withTempDir (fun dir ->
+        Prop.withTempDir (fun dir ->
             let path = Path.Combine(dir, "c.npz")
             // A stale file of an earlier run of another model: never reported as written by this run.
             File.WriteAllText(path, "stale")
@@ -398,7 +396,7 @@ let private trainedState (seed: int64) (epochs: int) (rule: UpdateRule) =
 let ``a save removes stale temporary files of its target, not those a writer holds open nor other targets'`` () =
     let s = trainedState 10L 1 Optim.sgd
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let path = Path.Combine(dir, "c.npz")
         let stale = [ for _ in 1..3 -> $"{path}.tmp-{Guid.NewGuid():N}" ]
 
@@ -423,7 +421,7 @@ let ``a save removes stale temporary files of its target, not those a writer hol
 let ``a version-1 checkpoint (accuracy histories) still loads, as metric accuracy`` () =
     let s = trainedState 12L 2 Optim.adam
 
-    withTempDir (fun dir ->
+    Prop.withTempDir (fun dir ->
         let path = Path.Combine(dir, "v2.npz")
         Checkpoint.save path s
 

@@ -201,9 +201,7 @@ internal static class CaptionCommand
             bestValBleu4 = result.BestValAccuracy,
             final = scores,
         }, new JsonSerializerOptions { WriteIndented = true });
-        var tmp = historyPath + ".tmp-" + Guid.NewGuid().ToString("N");
-        File.WriteAllBytes(tmp, history);
-        File.Move(tmp, historyPath, overwrite: true);
+        Files.WriteAllBytes(historyPath, history);
 
         AnsiConsole.MarkupLine($"Trained {result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s; total {clock.Elapsed.TotalSeconds:F1} s " +
                                $"({featureSeconds:F1} s to the features, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s of CPU)" +

@@ -55,18 +55,6 @@ internal sealed record History(
             result.BestValAccuracy, final);
 
     /// <summary>Writes the history as JSON, atomically (a temporary file in the same folder, then a rename).</summary>
-    public static void Write(string path, History history)
-    {
-        var tmp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
-        {
-            File.WriteAllBytes(tmp, JsonSerializer.SerializeToUtf8Bytes(history, Json));
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp))
-                File.Delete(tmp);
-        }
-    }
+    public static void Write(string path, History history) =>
+        Files.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(history, Json));
 }

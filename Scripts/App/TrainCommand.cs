@@ -347,7 +347,7 @@ internal static class TrainCommand
     {
         if (p.Kind == ProgressKind.Epoch)
             epochEnds.Add(p.Elapsed.TotalSeconds);
-        if (p.Kind == ProgressKind.Epoch || p.Iteration % 40 == 0)
+        if (TrainingDisplay.IsPlainLine(p))
             console.WriteLine(Describe(p));
     }
 
@@ -355,6 +355,5 @@ internal static class TrainCommand
         p.Kind == ProgressKind.Epoch
             ? $"epoch {p.Epoch}/{p.NumEpochs} done: loss {p.Loss:F4}, train acc {p.TrainAccuracy:P1}, val acc {p.ValAccuracy:P1}, " +
               $"{p.ExamplesPerSecond:F0} ex/s, elapsed {p.Elapsed.TotalSeconds:F0} s"
-            : $"epoch {p.Epoch}/{p.NumEpochs} iter {p.Iteration}/{p.TotalIterations}: loss {p.Loss:F4}, " +
-              $"{p.ExamplesPerSecond:F0} ex/s, ETA {p.Eta.TotalSeconds:F0} s";
+            : TrainingDisplay.DescribeIteration(p);
 }

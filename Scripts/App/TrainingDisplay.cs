@@ -27,16 +27,24 @@ internal static class TrainingDisplay
                 })
             : train(new Reporter(p =>
             {
-                if (p.Kind == ProgressKind.Epoch || p.Iteration % 40 == 0)
+                if (IsPlainLine(p))
                     Console.WriteLine(Describe(p));
             }));
 
+    /// <summary>Whether plain (non-interactive) output prints a line for this report: every epoch, every 40 iterations.</summary>
+    public static bool IsPlainLine(TrainingProgress p) => p.Kind == ProgressKind.Epoch || p.Iteration % 40 == 0;
+
+    /// <summary>The line of a report: the epoch's summary (the run's metric by name), or the iteration's progress.</summary>
     public static string Describe(TrainingProgress p) =>
         p.Kind == ProgressKind.Epoch
             ? $"epoch {p.Epoch}/{p.NumEpochs} done: loss {p.Loss:F4}, train {p.Metric} {p.TrainMetric:F4}, val {p.Metric} {p.ValMetric:F4}, " +
               $"{p.ExamplesPerSecond:F0} ex/s, elapsed {p.Elapsed.TotalSeconds:F0} s"
-            : $"epoch {p.Epoch}/{p.NumEpochs} iter {p.Iteration}/{p.TotalIterations}: loss {p.Loss:F4}, " +
-              $"{p.ExamplesPerSecond:F0} ex/s, ETA {p.Eta.TotalSeconds:F0} s";
+            : DescribeIteration(p);
+
+    /// <summary>The line of an iteration report: the iteration, the loss, the throughput and the time left.</summary>
+    public static string DescribeIteration(TrainingProgress p) =>
+        $"epoch {p.Epoch}/{p.NumEpochs} iter {p.Iteration}/{p.TotalIterations}: loss {p.Loss:F4}, " +
+        $"{p.ExamplesPerSecond:F0} ex/s, ETA {p.Eta.TotalSeconds:F0} s";
 
     /// <summary>A synchronous IProgress (System.Progress posts to the thread pool, which would reorder lines).</summary>
     private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
