@@ -33,14 +33,15 @@ internal sealed record CaseVerdict(CaseParams Params, IReadOnlyDictionary<string
 /// </summary>
 internal sealed class Runner(Func<PythonDriver> driver, Action restart, double callTimeout, int shrinkBudget = 60)
 {
-    /// <summary>One case needs at most this long before the driver is stopped (its calls ignore their own limit).</summary>
-    private TimeSpan CaseBudget => TimeSpan.FromSeconds(callTimeout * 8 + 5);
 
     private IReadOnlyList<CaseVerdict> RunBatch(CourseFunction f, IReadOnlyList<CaseParams> configs)
     {
         var request = new PyRequest();
         var runs = configs.Select(c => f.Build(c, request.NewCase())).ToList();
-        var replies = driver().Run(request, callTimeout, CaseBudget);
+        // A case of k calls gets k time limits and 5 s more before the driver is stopped (a call that ignores its
+        // own limit, e.g. by catching the timeout exception).
+        var budget = TimeSpan.FromSeconds(callTimeout * request.Cases.Max(c => c.Count) + 5);
+        var replies = driver().Run(request, callTimeout, budget);
         var verdicts = new List<CaseVerdict>();
         for (var i = 0; i < replies.Count; i++)
             verdicts.Add(Judge(configs[i], runs[i], replies[i]));

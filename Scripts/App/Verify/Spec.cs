@@ -126,8 +126,10 @@ internal static class Spec
             double d => Tensor.Scalar(d),
             _ => null,
         };
+        if (actual is null)
+            throw new NotAnsweredException("not-implemented", $"{output} is None.");
         if (a is null)
-            return new Check(output, expected, null, tolerance ?? Tolerance, actual is null ? "None" : "not an array");
+            return new Check(output, expected, null, tolerance ?? Tolerance, $"not an array ({Describe(actual)})");
         if (a.Count == expected.Count && !a.Shape.SequenceEqual(expected.Shape))
         {
             // A (D,) answer for a (1, D) output, or a 0-d loss for a scalar: same values, a harmless shape.

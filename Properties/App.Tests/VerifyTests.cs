@@ -1,0 +1,213 @@
+using System.Text.Json;
+
+namespace Functional.App.Tests;
+
+/// <summary>
+/// The <c>verify</c> verb on the fixtures under Properties/VerifyFixtures: a correct numpy answer set in the course's
+/// layout, and variants of it, each an overlay appended to the correct module (a later <c>def</c> replaces the
+/// function; <c>del</c> removes it). The app runs in its own process with the machine's Python and numpy (CI
+/// installs python3 and python3-numpy).
+/// </summary>
+public class VerifyTests
+{
+    private static readonly string Fixtures = Path.Combine(Root(), "Properties", "VerifyFixtures");
+
+    private static string Root()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Functional.sln")))
+            dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Functional.sln not found.");
+    }
+
+    /// <summary>The correct set copied into <paramref name="tmp"/>, with the variants' overlays appended.</summary>
+    internal static string Assignment(TempFolder tmp, params string[] variants)
+    {
+        var target = tmp["assignment"];
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(Fixtures, "correct"), "*.py", SearchOption.AllDirectories))
+        {
+            var to = Path.Combine(target, Path.GetRelativePath(Path.Combine(Fixtures, "correct"), file));
+            Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+            File.Copy(file, to);
+        }
+
+        foreach (var variant in variants)
+        {
+            var from = Path.Combine(Fixtures, "variants", variant);
+            foreach (var file in Directory.EnumerateFiles(from, "*.py", SearchOption.AllDirectories))
+                File.AppendAllText(Path.Combine(target, Path.GetRelativePath(from, file)), "\n" + File.ReadAllText(file));
+        }
+
+        return target;
+    }
+
+    /// <summary>Runs verify with --json and returns the run and the JSON's functions by name.</summary>
+    internal static (AppOutput Run, Dictionary<string, JsonElement> Functions, JsonElement Root) Verify(TempFolder tmp, string path, params string[] args)
+    {
+        var json = tmp["report.json"];
+        File.Delete(json);
+        var run = AppProcess.Run(["verify", path, "--json", json, .. args]);
+        if (!File.Exists(json))
+            return (run, [], default);
+        var doc = JsonDocument.Parse(File.ReadAllText(json)).RootElement.Clone();
+        return (run, doc.GetProperty("functions").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!), doc);
+    }
+
+    /// <summary>A script that answers like a Python without numpy.</summary>
+    private static string FakePythonWithoutNumpy(string path)
+    {
+        File.WriteAllText(path, "#!/bin/sh\necho \"ModuleNotFoundError: No module named 'numpy'\" >&2\nexit 1\n");
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    private static string Status(Dictionary<string, JsonElement> fs, string name) => fs[name].GetProperty("status").GetString()!;
+
+    [Fact]
+    public void TheCorrectSetPassesEveryFunctionAndWritesNoBytecode()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var path = Assignment(tmp);
+        var (run, fs, root) = Verify(tmp, path, "--cases", "30");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.NotEmpty(fs);
+        foreach (var (name, f) in fs)
+            Assert.True(f.GetProperty("status").GetString() == "pass", $"{name}: {f}\n{run}");
+        Assert.True(root.GetProperty("seconds").GetDouble() > 0);
+        Assert.Contains("pass", run.Out);
+        Assert.Contains("numpy", run.Out);
+        // The student's files are never written: no bytecode next to them, nor in the fixtures.
+        Assert.Empty(Directory.EnumerateFileSystemEntries(path, "__pycache__", SearchOption.AllDirectories));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Fixtures, "__pycache__", SearchOption.AllDirectories));
+        Assert.Empty(Directory.EnumerateFiles(path, "*.pyc", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void TheCs231nFolderItselfIsAcceptedAsPath()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var path = Assignment(tmp);
+        var (run, fs, _) = Verify(tmp, Path.Combine(path, "cs231n"), "--cases", "5", "--function", "affine_forward");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("pass", Status(fs, "affine_forward"));
+        Assert.Single(fs);
+    }
+
+    [Fact]
+    public void StubsAndMissingFunctionsAreReportedAsSuchNotAsFailures()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var path = Assignment(tmp, "stub", "returns-none", "missing");
+        var (run, fs, _) = Verify(tmp, path, "--cases", "10", "--function", "relu_forward", "--function", "relu_backward",
+            "--function", "layernorm_forward", "--function", "layernorm_backward", "--function", "svm_loss", "--function", "softmax_loss");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("not-implemented", Status(fs, "relu_forward"));
+        Assert.Equal("not-implemented", Status(fs, "relu_backward"));      // its forward is a stub
+        Assert.Equal("not-implemented", Status(fs, "layernorm_forward"));  // returns None
+        Assert.Equal("not-implemented", Status(fs, "layernorm_backward"));
+        Assert.Equal("not-found", Status(fs, "svm_loss"));
+        Assert.Equal("pass", Status(fs, "softmax_loss"));
+    }
+
+    [Fact]
+    public void AnExceptionACrashAndAnInfiniteLoopAreReportedPerFunctionAndTheRunGoesOn()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var path = Assignment(tmp, "raises", "loops");
+        var (run, fs, _) = Verify(tmp, path, "--cases", "10", "--timeout", "1", "--function", "relu_forward", "--function", "svm_loss",
+            "--function", "softmax_loss", "--function", "affine_forward");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Equal("timeout", Status(fs, "relu_forward"));
+        Assert.Equal("error", Status(fs, "svm_loss"));
+        Assert.Contains("a bug in svm_loss", fs["svm_loss"].GetProperty("message").GetString());
+        Assert.Contains("a bug in svm_loss", run.Out);   // the student's traceback is shown
+        Assert.Equal("pass", Status(fs, "softmax_loss"));
+        Assert.Equal("pass", Status(fs, "affine_forward"));
+
+        using var tmp2 = AppProcess.TempFolder();
+        var crash = Assignment(tmp2, "crashes", "ignores-timeout");
+        var (run2, fs2, _) = Verify(tmp2, crash, "--cases", "5", "--timeout", "1", "--function", "svm_loss", "--function", "relu_forward",
+            "--function", "softmax_loss");
+        Assert.True(run2.ExitCode == 1, run2.ToString());
+        Assert.Equal("error", Status(fs2, "svm_loss"));        // os._exit: the driver is restarted
+        Assert.Contains("exit code 3", fs2["svm_loss"].GetProperty("message").GetString());
+        Assert.Equal("timeout", Status(fs2, "relu_forward"));  // catches its time limit: the driver is stopped
+        Assert.Equal("pass", Status(fs2, "softmax_loss"));
+    }
+
+    [Fact]
+    public void TheStudentsPrintsDoNotBreakTheProtocol()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var (run, fs, _) = Verify(tmp, Assignment(tmp, "prints"), "--cases", "10", "--function", "affine_forward", "--function", "affine_backward");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Equal("pass", Status(fs, "affine_forward"));
+        Assert.Equal("pass", Status(fs, "affine_backward"));
+    }
+
+    [Theory]
+    [InlineData("syntax-error", "SyntaxError")]
+    [InlineData("import-raises", "the module fails at import time")]
+    public void APackageThatDoesNotImportIsASetupErrorWithItsTraceback(string variant, string message)
+    {
+        using var tmp = AppProcess.TempFolder();
+        var (run, _, _) = Verify(tmp, Assignment(tmp, variant), "--cases", "5");
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("cs231n.layers does not import", run.Err);
+        Assert.Contains(message, run.Err);
+        Assert.Contains("layers.py", run.Err);
+    }
+
+    [Fact]
+    public void NoPythonWithNumpyIsASetupErrorThatSaysWhatWasTriedAndHowToInstall()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var fake = FakePythonWithoutNumpy(tmp["python-without-numpy"]);
+        var run = AppProcess.Run(["verify", Assignment(tmp), "--python", fake]);
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains(fake, run.Err);
+        Assert.Contains("No module named 'numpy'", run.Err);
+        Assert.Contains("apt-get install python3-numpy", run.Err);
+        Assert.Contains("pip install numpy", run.Err);
+    }
+
+    [Fact]
+    public void WithoutPythonOptionTheFirstCandidateWithNumpyIsUsed()
+    {
+        // A python3 first on PATH without numpy (as a version manager's shim may be): the search goes on to
+        // /usr/bin/python3.
+        using var tmp = AppProcess.TempFolder();
+        var bin = Directory.CreateDirectory(tmp["bin"]).FullName;
+        FakePythonWithoutNumpy(Path.Combine(bin, "python3"));
+        var path = Assignment(tmp);
+        var run = AppProcess.Run(["verify", path, "--cases", "3", "--function", "relu_forward"],
+            new Dictionary<string, string?> { ["PATH"] = bin + ":" + Environment.GetEnvironmentVariable("PATH") });
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.Contains("/usr/bin/python3", run.Out);
+    }
+
+    [Theory]
+    [InlineData("--cases", "0", "--cases must be at least 1")]
+    [InlineData("--timeout", "0", "--timeout")]
+    [InlineData("--function", "conv_forward_fast", "unknown function 'conv_forward_fast'")]
+    public void BadOptionsAreUsageErrors(string option, string value, string message)
+    {
+        using var tmp = AppProcess.TempFolder();
+        var run = AppProcess.Run(["verify", Assignment(tmp), option, value]);
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains(message, run.Err);
+    }
+
+    [Fact]
+    public void AFolderWithoutThePackageIsAUsageError()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var run = AppProcess.Run(["verify", tmp.Path]);
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains("no cs231n package", run.Err);
+        var missing = AppProcess.Run(["verify", tmp["nowhere"]]);
+        Assert.True(missing.ExitCode == 2, missing.ToString());
+        Assert.Contains("no folder", missing.Err);
+    }
+}
