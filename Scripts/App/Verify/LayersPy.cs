@@ -1,11 +1,13 @@
+using Functional.FSharp;
+using LibVerify = Functional.FSharp.Verify;
 using static Functional.App.Verify.Spec;
 
 namespace Functional.App.Verify;
 
 /// <summary>
 /// The functions of the course's <c>cs231n/layers.py</c>, with its signatures and parameter dicts, each against the
-/// library's layer of the same name (through the C# facade). A backward case runs the student's forward first and
-/// passes the cache it returned to the student's backward.
+/// library's layer (through the C# facade) on the library's cases. A backward case runs the student's forward first
+/// and passes the cache it returned to the student's backward.
 /// </summary>
 internal static class LayersPy
 {
@@ -13,332 +15,250 @@ internal static class LayersPy
 
     private static string F(string name) => "cs231n.layers." + name;
 
-    private static CourseFunction Function(string name, (Func<Random, int, CaseParams>, Func<CaseParams, IEnumerable<CaseParams>>) g,
-        Func<CaseParams, PyCase, CaseRun> build) => new(name, File, g.Item1, g.Item2, build);
+    private static CourseFunction Function(string name, VerifySpec<VerificationCase> spec, Func<VerificationCase, PyCase, CaseRun> build) =>
+        new(name, File, spec, build);
+
+    /// <summary>Forward, then backward on the forward's cache (None from the forward: "not implemented").</summary>
+    private static PyRef ForwardBackward(PyCase py, string forward, object?[] args, string backward, Tensor dout)
+    {
+        var fwd = py.Call(F(forward), args, returned: false);
+        return py.Call(F(backward), [dout, fwd[1]], needs: fwd, needsName: forward);
+    }
+
+    private static List<Comparison> Grads(object? returned, string what, params (string Name, Tensor Expected)[] grads) =>
+        grads.Select((g, i) => Compare(g.Name, g.Expected, Item(returned, i, what))).ToList();
 
     public static IEnumerable<CourseFunction> All()
     {
-        // ---- affine ----
-        var affine = Ranges(_ => true, new IntParam("N", 1, 5, 1, 2), new IntParam("A", 1, 4, 3), new IntParam("B", 0, 3, 0, 2), new IntParam("M", 1, 5, 1));
-        (Tensor X, Tensor W, Tensor B, Tensor Dout) AffineInputs(CaseParams c)
+        // ---- affine: x of rank 2 to 4 (the course flattens x to (N, D)) ----
+        var affine = Over("affine", [("N", 1, 4), ("d1", 1, 4), ("d2", 1, 3), ("d3", 1, 2), ("rank", 2, 4), ("M", 1, 5)], null,
+            c => Describe(Sizes(c, "N", "M"), [("x", AffineX(c)), ("w", [AffineX(c).Skip(1).Aggregate(1, (a, b) => a * b), c.Item("M")]), ("b", [c.Item("M")])]));
+        (Tensor X, Tensor W, Tensor B, Tensor Dout) AffineInputs(VerificationCase c)
         {
-            int n = c.I("N"), a = c.I("A"), b = c.I("B"), m = c.I("M");
-            var x = b == 0 ? Normal(c, 0, n, a) : Normal(c, 0, n, a, b);
-            return (x, Normal(c, 1, a * Math.Max(b, 1), m), Normal(c, 2, m), Normal(c, 3, n, m));
+            var shape = AffineX(c);
+            var d = shape.Skip(1).Aggregate(1, (a, b) => a * b);
+            return (Normal(c, 0, shape), Normal(c, 1, d, c.Item("M")), Normal(c, 2, c.Item("M")), Normal(c, 3, c.Item("N"), c.Item("M")));
         }
 
-        yield return Function("affine_forward", affine, (c, py) =>
+        yield return Function("affine_forward", Named("affine_forward", affine), (c, py) =>
         {
             var (x, w, b, _) = AffineInputs(c);
             py.Call(F("affine_forward"), [x, w, b], pick: 0);
-            return new CaseRun(Shapes(("x", x), ("w", w), ("b", b)),
-                v => [Compare("out", Layers.AffineForward(x, w, b).Out, Array(v[0], "affine_forward out"))]);
+            return new CaseRun(v => [Compare("out", Layers.AffineForward(x, w, b).Out, v[0])]);
         });
-        yield return Function("affine_backward", affine, (c, py) =>
+        yield return Function("affine_backward", Named("affine_backward", affine), (c, py) =>
         {
             var (x, w, b, dout) = AffineInputs(c);
-            var fwd = py.Call(F("affine_forward"), [x, w, b], returned: false);
-            py.Call(F("affine_backward"), [dout, fwd[1]], needs: fwd, needsName: "affine_forward");
-            return new CaseRun(Shapes(("x", x), ("w", w), ("b", b), ("dout", dout)), v =>
+            ForwardBackward(py, "affine_forward", [x, w, b], "affine_backward", dout);
+            return new CaseRun(v =>
             {
                 var g = Layers.AffineBackward(dout, Layers.AffineForward(x, w, b).Cache);
-                return [Compare("dx", g.Dx, Item(v[1], 0, "affine_backward")), Compare("dw", g.Dw, Item(v[1], 1, "affine_backward")),
-                        Compare("db", g.Db, Item(v[1], 2, "affine_backward"))];
+                return Grads(v[1], "affine_backward", ("dx", g.Dx), ("dw", g.Dw), ("db", g.Db));
             });
         });
 
-        // ---- relu ----
-        var relu = Ranges(_ => true, new IntParam("N", 1, 6, 1), new IntParam("D", 1, 8, 1));
-        yield return Function("relu_forward", relu, (c, py) =>
+        // ---- relu (x at least 0.1 from the kink) ----
+        (Tensor X, Tensor Dout) ReluInputs(VerificationCase c) =>
+            (Cases.awayFromZero(0.1, Key(c, 0), [c.Item("N"), c.Item("D")]), Normal(c, 1, c.Item("N"), c.Item("D")));
+        yield return Function("relu_forward", Named("relu_forward", LibVerify.reluSpec), (c, py) =>
         {
-            var x = Normal(c, 0, c.I("N"), c.I("D"));
+            var (x, _) = ReluInputs(c);
             py.Call(F("relu_forward"), [x], pick: 0);
-            return new CaseRun(Shapes(("x", x)), v => [Compare("out", Layers.ReluForward(x).Out, Array(v[0], "relu_forward out"))]);
+            return new CaseRun(v => [Compare("out", Layers.ReluForward(x).Out, v[0])]);
         });
-        yield return Function("relu_backward", relu, (c, py) =>
+        yield return Function("relu_backward", Named("relu_backward", LibVerify.reluSpec), (c, py) =>
         {
-            var x = Normal(c, 0, c.I("N"), c.I("D"));
-            var dout = Normal(c, 1, c.I("N"), c.I("D"));
-            var fwd = py.Call(F("relu_forward"), [x], returned: false);
-            py.Call(F("relu_backward"), [dout, fwd[1]], needs: fwd, needsName: "relu_forward");
-            return new CaseRun(Shapes(("x", x), ("dout", dout)),
-                v => [Compare("dx", Layers.ReluBackward(dout, Layers.ReluForward(x).Cache), v[1])]);
+            var (x, dout) = ReluInputs(c);
+            ForwardBackward(py, "relu_forward", [x], "relu_backward", dout);
+            return new CaseRun(v => [Compare("dx", Layers.ReluBackward(dout, Layers.ReluForward(x).Cache), v[1])]);
         });
 
         // ---- losses (averaged over N) ----
-        var loss = Ranges(_ => true, new IntParam("N", 1, 8, 1, 5), new IntParam("C", 2, 6, 2, 4));
-        foreach (var (name, reference) in new (string, Func<Tensor, int[], LossResult>)[] { ("softmax_loss", (s, y) => Losses.Softmax(s, y)), ("svm_loss", (s, y) => Losses.Svm(s, y)) })
+        foreach (var (name, spec, reference) in new (string, VerifySpec<VerificationCase>, Func<Tensor, int[], LossResult>)[]
+                 {
+                     ("softmax_loss", LibVerify.softmaxLossSpec, (s, y) => Losses.Softmax(s, y)),
+                     ("svm_loss", LibVerify.svmLossSpec, (s, y) => Losses.Svm(s, y)),
+                 })
         {
-            yield return Function(name, loss, (c, py) =>
+            yield return Function(name, spec, (c, py) =>
             {
-                int n = c.I("N"), k = c.I("C");
-                var x = Normal(c, 0, n, k) * 2.0;
-                var y = Labels(c, 1, k, n);
-                py.Call(F(name), [x, new PyInts(IntTensor(y, n))]);
-                return new CaseRun(Shapes(("x", x), ("y", IntTensor(y, n))), v =>
+                int n = c.Item("N"), k = c.Item("C");
+                var x = Normal(c, 0, n, k);
+                var y = Cases.labels(Key(c, 1), n, k);
+                py.Call(F(name), [x, new PyInts(Ints(y, n))]);
+                return new CaseRun(v =>
                 {
                     var r = reference(x, y);
-                    return [Compare("loss", Tensor.Scalar(r.Loss), Number(Item(v[0], 0, name), name + " loss")), Compare("dx", r.Dscores, Item(v[0], 1, name))];
+                    return [Compare("loss", Tensor.Scalar(r.Loss), Item(v[0], 0, name)), Compare("dx", r.Dscores, Item(v[0], 1, name))];
                 });
             });
         }
 
-        // ---- batch normalization (bn_param: mode, eps, momentum, running_mean, running_var) ----
-        var bn = Ranges(c => c.I("test") == 1 || c.I("N") >= 2, new IntParam("N", 1, 8, 2, 4), new IntParam("D", 1, 5, 1, 3),
-            new IntParam("test", 0, 1, 0, 0, 1), new IntParam("momentum%", 0, 99, 90, 50));
-        (Tensor X, Tensor Gamma, Tensor Beta, BatchNormState State, Tensor Dout) BnInputs(CaseParams c)
+        // ---- batch normalization (bn_param: mode, eps, momentum, running_mean, running_var, updated in the dict) ----
+        yield return Function("batchnorm_forward", Named("batchnorm_forward", LibVerify.batchnormSpec), (c, py) =>
         {
-            int n = c.I("N"), d = c.I("D");
-            var x = Normal(c, 0, n, d) * 3.0 + 2.0;
-            return (x, Normal(c, 1, d), Normal(c, 2, d), new BatchNormState(Normal(c, 3, d), Uniform(c, 4, 0.5, 2.0, d)), Normal(c, 5, n, d));
-        }
-
-        Dictionary<string, object?> BnParam(CaseParams c, BatchNormState s) => Dict(
-            ("mode", c.I("test") == 1 ? "test" : "train"), ("eps", 1e-5), ("momentum", c.I("momentum%") / 100.0),
-            ("running_mean", s.RunningMean), ("running_var", s.RunningVar));
-
-        yield return Function("batchnorm_forward", bn, (c, py) =>
-        {
-            var (x, gamma, beta, state, _) = BnInputs(c);
-            var p = py.Let(BnParam(c, state));
+            var (x, gamma, beta, _, state, test) = LibraryInputs.BatchNorm(c);
+            var p = py.Let(BnParam(state, test));
             py.Call(F("batchnorm_forward"), [x, gamma, beta, p], pick: 0);
             py.Get(p);
-            return new CaseRun(Shapes(("x", x), ("gamma", gamma), ("beta", beta)), v =>
+            return new CaseRun(v =>
             {
-                var test = c.I("test") == 1;
-                var (o, s, _) = Layers.BatchNormForward(x, gamma, beta, state, test ? Mode.Test : Mode.Train, 1e-5, c.I("momentum%") / 100.0);
-                var checks = new List<Check> { Compare("out", o, Array(v[1], "batchnorm_forward out")) };
-                if (!test)
-                {
-                    var dict = v[2] as IReadOnlyDictionary<string, object?> ?? throw new NotAnsweredException("error", "bn_param is no longer a dict.");
-                    checks.Add(Compare("running_mean", s.RunningMean, dict.GetValueOrDefault("running_mean")));
-                    checks.Add(Compare("running_var", s.RunningVar, dict.GetValueOrDefault("running_var")));
-                }
-
-                return checks;
+                var (o, s, _) = Layers.BatchNormForward(x, gamma, beta, state, test ? Mode.Test : Mode.Train);
+                return RunningChecks(Compare("out", o, v[1]), s, test ? null : v[2], "bn_param");
             });
         });
-        var bnTrain = Ranges(c => c.I("N") >= 2, new IntParam("N", 2, 8, 2, 4), new IntParam("D", 1, 5, 1, 3), new IntParam("test", 0, 0), new IntParam("momentum%", 90, 90));
+        var bnTrain = Over("batchnorm_backward", [("N", 2, 6), ("D", 1, 4)], null,
+            c => Describe(Sizes(c, "N", "D"), [("x", [c.Item("N"), c.Item("D")]), ("gamma", [c.Item("D")]), ("beta", [c.Item("D")])]));
         foreach (var backward in new[] { "batchnorm_backward", "batchnorm_backward_alt" })
         {
-            yield return Function(backward, bnTrain, (c, py) =>
+            yield return Function(backward, Named(backward, bnTrain), (c, py) =>
             {
-                var (x, gamma, beta, state, dout) = BnInputs(c);
-                var fwd = py.Call(F("batchnorm_forward"), [x, gamma, beta, BnParam(c, state)], returned: false);
-                py.Call(F(backward), [dout, fwd[1]], needs: fwd, needsName: "batchnorm_forward");
-                return new CaseRun(Shapes(("x", x), ("gamma", gamma), ("beta", beta), ("dout", dout)), v =>
+                var (x, gamma, beta, dout, state, _) = LibraryInputs.BatchNorm(c);
+                ForwardBackward(py, "batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], backward, dout);
+                return new CaseRun(v =>
                 {
                     var g = Layers.BatchNormBackward(dout, Layers.BatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
-                    return NormChecks(g, v[1], backward);
+                    return Grads(v[1], backward, ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
                 });
             });
         }
 
         // ---- layer normalization (ln_param: eps) ----
-        var ln = Ranges(_ => true, new IntParam("N", 1, 6, 1, 3), new IntParam("D", 2, 6, 2, 5));
-        (Tensor X, Tensor Gamma, Tensor Beta, Tensor Dout) LnInputs(CaseParams c)
+        yield return Function("layernorm_forward", Named("layernorm_forward", LibVerify.layernormSpec), (c, py) =>
         {
-            int n = c.I("N"), d = c.I("D");
-            return (Normal(c, 0, n, d) * 3.0 + 1.0, Normal(c, 1, d), Normal(c, 2, d), Normal(c, 3, n, d));
-        }
-
-        yield return Function("layernorm_forward", ln, (c, py) =>
-        {
-            var (x, gamma, beta, _) = LnInputs(c);
+            var (x, gamma, beta, _) = LibraryInputs.LayerNorm(c);
             py.Call(F("layernorm_forward"), [x, gamma, beta, Dict(("eps", 1e-5))], pick: 0);
-            return new CaseRun(Shapes(("x", x), ("gamma", gamma), ("beta", beta)),
-                v => [Compare("out", Layers.LayerNormForward(x, gamma, beta).Out, Array(v[0], "layernorm_forward out"))]);
+            return new CaseRun(v => [Compare("out", Layers.LayerNormForward(x, gamma, beta).Out, v[0])]);
         });
-        yield return Function("layernorm_backward", ln, (c, py) =>
+        yield return Function("layernorm_backward", Named("layernorm_backward", LibVerify.layernormSpec), (c, py) =>
         {
-            var (x, gamma, beta, dout) = LnInputs(c);
-            var fwd = py.Call(F("layernorm_forward"), [x, gamma, beta, Dict(("eps", 1e-5))], returned: false);
-            py.Call(F("layernorm_backward"), [dout, fwd[1]], needs: fwd, needsName: "layernorm_forward");
-            return new CaseRun(Shapes(("x", x), ("gamma", gamma), ("beta", beta), ("dout", dout)),
-                v => NormChecks(Layers.LayerNormBackward(dout, Layers.LayerNormForward(x, gamma, beta).Cache), v[1], "layernorm_backward"));
-        });
-
-        // ---- dropout (dropout_param: p = keep probability, mode, seed) ----
-        // The student's random mask is their own (np.random.seed), so the output is judged against the mask it shows:
-        // every element is 0 or x / p, and the kept fraction is p within 5 standard deviations.
-        var dropout = Ranges(_ => true, new IntParam("N", 50, 200, 200, 100), new IntParam("D", 5, 20, 10, 20),
-            new IntParam("p%", 10, 95, 30, 50, 70, 90), new IntParam("test", 0, 1, 0, 0, 0, 1));
-        yield return Function("dropout_forward", dropout, (c, py) =>
-        {
-            var x = Uniform(c, 0, 0.5, 2.0, c.I("N"), c.I("D")) * Signs(c);
-            py.Call(F("dropout_forward"), [x, DropoutParam(c)], pick: 0);
-            return new CaseRun(Shapes(("x", x)), v => DropoutChecks(c, x, Array(v[0], "dropout_forward out"), x, "out"));
-        });
-        yield return Function("dropout_backward", dropout, (c, py) =>
-        {
-            var x = Uniform(c, 0, 0.5, 2.0, c.I("N"), c.I("D")) * Signs(c);
-            var dout = Normal(c, 1, c.I("N"), c.I("D"));
-            var fwd = py.Call(F("dropout_forward"), [x, DropoutParam(c)]);
-            py.Call(F("dropout_backward"), [dout, fwd[1]], needs: fwd, needsName: "dropout_forward");
-            return new CaseRun(Shapes(("x", x), ("dout", dout)), v =>
+            var (x, gamma, beta, dout) = LibraryInputs.LayerNorm(c);
+            ForwardBackward(py, "layernorm_forward", [x, gamma, beta, Dict(("eps", 1e-5))], "layernorm_backward", dout);
+            return new CaseRun(v =>
             {
-                var out0 = Array(Item(v[0], 0, "dropout_forward"), "dropout_forward out");
-                var dx = Array(v[1], "dropout_backward dx");
-                return DropoutChecks(c, x, out0, dout, "dx", dx);
+                var g = Layers.LayerNormBackward(dout, Layers.LayerNormForward(x, gamma, beta).Cache);
+                return Grads(v[1], "layernorm_backward", ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
             });
         });
 
-        // ---- convolution (conv_param: stride, pad) ----
-        var conv = Ranges(c => c.I("H") + 2 * c.I("pad") >= c.I("HH") && c.I("W") + 2 * c.I("pad") >= c.I("WW"),
-            new IntParam("N", 1, 3, 1, 2), new IntParam("C", 1, 3, 1, 3), new IntParam("H", 1, 7, 4, 5, 7), new IntParam("W", 1, 7, 4, 6, 7),
-            new IntParam("F", 1, 3, 1, 2), new IntParam("HH", 1, 4, 3, 2, 3), new IntParam("WW", 1, 4, 3, 3, 2),
-            new IntParam("stride", 1, 3, 1, 2, 3), new IntParam("pad", 0, 2, 0, 1, 0));
-        (Tensor X, Tensor W, Tensor B) ConvInputs(CaseParams c) =>
-            (Normal(c, 0, c.I("N"), c.I("C"), c.I("H"), c.I("W")), Normal(c, 1, c.I("F"), c.I("C"), c.I("HH"), c.I("WW")), Normal(c, 2, c.I("F")));
-        Dictionary<string, object?> ConvParam(CaseParams c) => Dict(("stride", c.I("stride")), ("pad", c.I("pad")));
-        yield return Function("conv_forward_naive", conv, (c, py) =>
+        // ---- dropout (dropout_param: p = keep probability, mode, seed) ----
+        foreach (var f in DropoutPy.All())
+            yield return f;
+
+        // ---- convolution (conv_param: stride, pad; one of each, as the course has them) ----
+        var conv = Over("conv", [.. Cases.courseConvRanges.Select(r => (r.Item1, r.Item2, r.Item3))],
+            c => Cases.validConv(c) && c.Item("SH") == c.Item("SW") && c.Item("PH") == c.Item("PW"),
+            c => Describe(
+                [("N", c.Item("N")), ("C", c.Item("C")), ("F", c.Item("F")), ("HH", c.Item("KH")), ("WW", c.Item("KW")), ("stride", c.Item("SH")), ("pad", c.Item("PH"))],
+                [("x", Cases.convXShape(c)), ("w", Cases.convWShape(c)), ("b", [c.Item("F")])]));
+        Dictionary<string, object?> ConvParam(VerificationCase c) => Dict(("stride", c.Item("SH")), ("pad", c.Item("PH")));
+        yield return Function("conv_forward_naive", Named("conv_forward_naive", conv), (c, py) =>
         {
-            var (x, w, b) = ConvInputs(c);
+            var (x, w, b, _) = Cases.convInputs(c);
             py.Call(F("conv_forward_naive"), [x, w, b, ConvParam(c)], pick: 0);
-            return new CaseRun(Shapes(("x", x), ("w", w), ("b", b)),
-                v => [Compare("out", Layers.Conv2dForward(x, w, b, c.I("stride"), c.I("pad")).Out, Array(v[0], "conv_forward_naive out"))]);
+            return new CaseRun(v => [Compare("out", Layers.Conv2dForward(x, w, b, c.Item("SH"), c.Item("PH")).Out, v[0])]);
         });
-        yield return Function("conv_backward_naive", conv, (c, py) =>
+        yield return Function("conv_backward_naive", Named("conv_backward_naive", conv), (c, py) =>
         {
-            var (x, w, b) = ConvInputs(c);
-            var (o, cache) = Layers.Conv2dForward(x, w, b, c.I("stride"), c.I("pad"));
-            var dout = Normal(c, 3, [.. o.Shape]);
-            var fwd = py.Call(F("conv_forward_naive"), [x, w, b, ConvParam(c)], returned: false);
-            py.Call(F("conv_backward_naive"), [dout, fwd[1]], needs: fwd, needsName: "conv_forward_naive");
-            return new CaseRun(Shapes(("x", x), ("w", w), ("b", b), ("dout", dout)), v =>
+            var (x, w, b, dout) = Cases.convInputs(c);
+            ForwardBackward(py, "conv_forward_naive", [x, w, b, ConvParam(c)], "conv_backward_naive", dout);
+            return new CaseRun(v =>
             {
-                var g = Layers.Conv2dBackward(dout, cache);
-                return [Compare("dx", g.Dx, Item(v[1], 0, "conv_backward_naive")), Compare("dw", g.Dw, Item(v[1], 1, "conv_backward_naive")),
-                        Compare("db", g.Db, Item(v[1], 2, "conv_backward_naive"))];
+                var g = Layers.Conv2dBackward(dout, Layers.Conv2dForward(x, w, b, c.Item("SH"), c.Item("PH")).Cache);
+                return Grads(v[1], "conv_backward_naive", ("dx", g.Dx), ("dw", g.Dw), ("db", g.Db));
             });
         });
 
         // ---- max pooling (pool_param: pool_height, pool_width, stride) ----
-        var pool = Ranges(c => c.I("H") >= c.I("pool_height") && c.I("W") >= c.I("pool_width"),
-            new IntParam("N", 1, 3, 1, 2), new IntParam("C", 1, 3, 1, 2), new IntParam("H", 1, 8, 4, 6, 7), new IntParam("W", 1, 8, 4, 7, 6),
-            new IntParam("pool_height", 1, 3, 2, 2, 3), new IntParam("pool_width", 1, 3, 2, 3, 2), new IntParam("stride", 1, 3, 2, 1, 2));
-        Dictionary<string, object?> PoolParam(CaseParams c) => Dict(("pool_height", c.I("pool_height")), ("pool_width", c.I("pool_width")), ("stride", c.I("stride")));
-        yield return Function("max_pool_forward_naive", pool, (c, py) =>
+        var pool = Over("max_pool", [.. Cases.poolRanges.Select(r => (r.Item1, r.Item2, r.Item3))],
+            c => c.Item("PH") <= c.Item("H") && c.Item("PW") <= c.Item("W") && c.Item("SH") == c.Item("SW"),
+            c => Describe([("N", c.Item("N")), ("C", c.Item("C")), ("pool_height", c.Item("PH")), ("pool_width", c.Item("PW")), ("stride", c.Item("SH"))],
+                [("x", Cases.poolSetup(c).Item2)]),
+            LibVerify.maxPoolSpec.Variants);
+        Dictionary<string, object?> PoolParam(VerificationCase c) => Dict(("pool_height", c.Item("PH")), ("pool_width", c.Item("PW")), ("stride", c.Item("SH")));
+        yield return Function("max_pool_forward_naive", Named("max_pool_forward_naive", pool), (c, py) =>
         {
-            var x = Distinct(c, 0, c.I("N"), c.I("C"), c.I("H"), c.I("W"));
+            var (x, _) = Cases.poolInputs(c);
             py.Call(F("max_pool_forward_naive"), [x, PoolParam(c)], pick: 0);
-            return new CaseRun(Shapes(("x", x)),
-                v => [Compare("out", Layers.MaxPoolForward(x, c.I("pool_height"), c.I("pool_width"), c.I("stride")).Out, Array(v[0], "max_pool_forward_naive out"))]);
+            return new CaseRun(v => [Compare("out", Layers.MaxPoolForward(x, c.Item("PH"), c.Item("PW"), c.Item("SH")).Out, v[0])]);
         });
-        yield return Function("max_pool_backward_naive", pool, (c, py) =>
+        yield return Function("max_pool_backward_naive", Named("max_pool_backward_naive", pool), (c, py) =>
         {
-            var x = Distinct(c, 0, c.I("N"), c.I("C"), c.I("H"), c.I("W"));
-            var (o, cache) = Layers.MaxPoolForward(x, c.I("pool_height"), c.I("pool_width"), c.I("stride"));
-            var dout = Normal(c, 1, [.. o.Shape]);
-            var fwd = py.Call(F("max_pool_forward_naive"), [x, PoolParam(c)], returned: false);
-            py.Call(F("max_pool_backward_naive"), [dout, fwd[1]], needs: fwd, needsName: "max_pool_forward_naive");
-            return new CaseRun(Shapes(("x", x), ("dout", dout)), v => [Compare("dx", Layers.MaxPoolBackward(dout, cache), v[1])]);
+            var (x, dout) = Cases.poolInputs(c);
+            ForwardBackward(py, "max_pool_forward_naive", [x, PoolParam(c)], "max_pool_backward_naive", dout);
+            return new CaseRun(v => [Compare("dx", Layers.MaxPoolBackward(dout, Layers.MaxPoolForward(x, c.Item("PH"), c.Item("PW"), c.Item("SH")).Cache), v[1])]);
         });
 
-        // ---- spatial batch normalization (bn_param as batchnorm's) ----
-        var sbn = Ranges(c => c.I("test") == 1 || c.I("N") * c.I("H") * c.I("W") >= 2,
-            new IntParam("N", 1, 4, 2, 1), new IntParam("C", 1, 4, 3, 2), new IntParam("H", 1, 4, 2, 3), new IntParam("W", 1, 4, 3, 2),
-            new IntParam("test", 0, 1, 0, 0, 1), new IntParam("momentum%", 0, 99, 90, 50));
-        (Tensor X, Tensor Gamma, Tensor Beta, BatchNormState State, Tensor Dout) SbnInputs(CaseParams c)
+        // ---- spatial batch normalization (bn_param as batchnorm's; training mode) ----
+        yield return Function("spatial_batchnorm_forward", Named("spatial_batchnorm_forward", LibVerify.spatialBatchnormSpec), (c, py) =>
         {
-            int n = c.I("N"), ch = c.I("C"), h = c.I("H"), w = c.I("W");
-            return (Normal(c, 0, n, ch, h, w) * 2.0 + 1.0, Normal(c, 1, ch), Normal(c, 2, ch),
-                new BatchNormState(Normal(c, 3, ch), Uniform(c, 4, 0.5, 2.0, ch)), Normal(c, 5, n, ch, h, w));
-        }
-
-        yield return Function("spatial_batchnorm_forward", sbn, (c, py) =>
-        {
-            var (x, gamma, beta, state, _) = SbnInputs(c);
-            var p = py.Let(BnParam(c, state));
+            var (x, gamma, beta, _) = LibraryInputs.Spatial(c);
+            var state = BatchNormState.Initial(c.Item("C"));
+            var p = py.Let(BnParam(state, test: false));
             py.Call(F("spatial_batchnorm_forward"), [x, gamma, beta, p], pick: 0);
             py.Get(p);
-            return new CaseRun(Shapes(("x", x), ("gamma", gamma), ("beta", beta)), v =>
+            return new CaseRun(v =>
             {
-                var test = c.I("test") == 1;
-                var (o, s, _) = Layers.SpatialBatchNormForward(x, gamma, beta, state, test ? Mode.Test : Mode.Train, 1e-5, c.I("momentum%") / 100.0);
-                var checks = new List<Check> { Compare("out", o, Array(v[1], "spatial_batchnorm_forward out")) };
-                if (!test && v[2] is IReadOnlyDictionary<string, object?> dict)
-                {
-                    checks.Add(Compare("running_mean", s.RunningMean, dict.GetValueOrDefault("running_mean")));
-                    checks.Add(Compare("running_var", s.RunningVar, dict.GetValueOrDefault("running_var")));
-                }
-
-                return checks;
+                var (o, s, _) = Layers.SpatialBatchNormForward(x, gamma, beta, state, Mode.Train);
+                return RunningChecks(Compare("out", o, v[1]), s, v[2], "bn_param");
             });
         });
-        var sbnTrain = Ranges(c => c.I("N") * c.I("H") * c.I("W") >= 2,
-            new IntParam("N", 1, 4, 2, 1), new IntParam("C", 1, 4, 3, 2), new IntParam("H", 1, 4, 2, 3), new IntParam("W", 1, 4, 3, 2),
-            new IntParam("test", 0, 0), new IntParam("momentum%", 90, 90));
-        yield return Function("spatial_batchnorm_backward", sbnTrain, (c, py) =>
+        yield return Function("spatial_batchnorm_backward", Named("spatial_batchnorm_backward", LibVerify.spatialBatchnormSpec), (c, py) =>
         {
-            var (x, gamma, beta, state, dout) = SbnInputs(c);
-            var fwd = py.Call(F("spatial_batchnorm_forward"), [x, gamma, beta, BnParam(c, state)], returned: false);
-            py.Call(F("spatial_batchnorm_backward"), [dout, fwd[1]], needs: fwd, needsName: "spatial_batchnorm_forward");
-            return new CaseRun(Shapes(("x", x), ("gamma", gamma), ("beta", beta), ("dout", dout)), v =>
-                NormChecks(Layers.SpatialBatchNormBackward(dout, Layers.SpatialBatchNormForward(x, gamma, beta, state, Mode.Train).Cache), v[1], "spatial_batchnorm_backward"));
+            var (x, gamma, beta, dout) = LibraryInputs.Spatial(c);
+            var state = BatchNormState.Initial(c.Item("C"));
+            ForwardBackward(py, "spatial_batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], "spatial_batchnorm_backward", dout);
+            return new CaseRun(v =>
+            {
+                var g = Layers.SpatialBatchNormBackward(dout, Layers.SpatialBatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
+                return Grads(v[1], "spatial_batchnorm_backward", ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
+            });
         });
 
         // ---- spatial group normalization (G; gamma and beta of shape (1, C, 1, 1); gn_param: eps) ----
-        var gn = Ranges(_ => true, new IntParam("N", 1, 3, 1, 2), new IntParam("G", 1, 3, 1, 2, 3), new IntParam("C/G", 1, 3, 2, 1, 2),
-            new IntParam("H", 1, 4, 2, 3), new IntParam("W", 1, 4, 3, 2));
-        (Tensor X, Tensor Gamma, Tensor Beta, Tensor Dout) GnInputs(CaseParams c)
+        static Tensor Course(Tensor t) => t.Reshape(1, t.Shape[0], 1, 1);
+        yield return Function("spatial_groupnorm_forward", Named("spatial_groupnorm_forward", LibVerify.groupnormSpec), (c, py) =>
         {
-            int n = c.I("N"), ch = c.I("G") * c.I("C/G"), h = c.I("H"), w = c.I("W");
-            return (Normal(c, 0, n, ch, h, w) * 2.0 + 1.0, Normal(c, 1, ch), Normal(c, 2, ch), Normal(c, 3, n, ch, h, w));
-        }
-
-        Tensor Course(Tensor t) => t.Reshape(1, t.Shape[0], 1, 1);
-        yield return Function("spatial_groupnorm_forward", gn, (c, py) =>
-        {
-            var (x, gamma, beta, _) = GnInputs(c);
-            py.Call(F("spatial_groupnorm_forward"), [x, Course(gamma), Course(beta), c.I("G"), Dict(("eps", 1e-5))], pick: 0);
-            return new CaseRun(Shapes(("x", x), ("gamma", Course(gamma)), ("beta", Course(beta))),
-                v => [Compare("out", Layers.GroupNormForward(x, gamma, beta, c.I("G")).Out, Array(v[0], "spatial_groupnorm_forward out"))]);
+            var (x, gamma, beta, _) = LibraryInputs.Spatial(c);
+            py.Call(F("spatial_groupnorm_forward"), [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))], pick: 0);
+            return new CaseRun(v => [Compare("out", Layers.GroupNormForward(x, gamma, beta, c.Item("G")).Out, v[0])]);
         });
-        yield return Function("spatial_groupnorm_backward", gn, (c, py) =>
+        yield return Function("spatial_groupnorm_backward", Named("spatial_groupnorm_backward", LibVerify.groupnormSpec), (c, py) =>
         {
-            var (x, gamma, beta, dout) = GnInputs(c);
-            var fwd = py.Call(F("spatial_groupnorm_forward"), [x, Course(gamma), Course(beta), c.I("G"), Dict(("eps", 1e-5))], returned: false);
+            var (x, gamma, beta, dout) = LibraryInputs.Spatial(c);
+            var fwd = py.Call(F("spatial_groupnorm_forward"), [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))], returned: false);
             py.Call(F("spatial_groupnorm_backward"), [dout, fwd[1]], needs: fwd, needsName: "spatial_groupnorm_forward");
-            return new CaseRun(Shapes(("x", x), ("gamma", Course(gamma)), ("beta", Course(beta)), ("dout", dout)), v =>
+            return new CaseRun(v =>
             {
-                var g = Layers.GroupNormBackward(dout, Layers.GroupNormForward(x, gamma, beta, c.I("G")).Cache);
-                return NormChecks(new NormGrads(g.Dx, Course(g.Dgamma), Course(g.Dbeta)), v[1], "spatial_groupnorm_backward");
+                var g = Layers.GroupNormBackward(dout, Layers.GroupNormForward(x, gamma, beta, c.Item("G")).Cache);
+                return Grads(v[1], "spatial_groupnorm_backward", ("dx", g.Dx), ("dgamma", Course(g.Dgamma)), ("dbeta", Course(g.Dbeta)));
             });
         });
     }
 
-    private static List<Check> NormChecks(NormGrads g, object? returned, string what) =>
-        [Compare("dx", g.Dx, Item(returned, 0, what)), Compare("dgamma", g.Dgamma, Item(returned, 1, what)), Compare("dbeta", g.Dbeta, Item(returned, 2, what))];
-
-    /// <summary>±1, so that dropout inputs are never 0 (a kept 0 would look dropped).</summary>
-    private static Tensor Signs(CaseParams c) =>
-        Uniform(c, 9, -1, 1, c.I("N"), c.I("D")).Map(u => u < 0 ? -1.0 : 1.0);
-
-    private static Dictionary<string, object?> DropoutParam(CaseParams c) =>
-        Dict(("p", c.I("p%") / 100.0), ("mode", c.I("test") == 1 ? "test" : "train"), ("seed", c.I("seed") % 100000));
-
-    /// <summary>
-    /// Dropout judged against the student's own mask (the nonzero elements of <paramref name="out0"/>): the output
-    /// (or dx) must be <paramref name="through"/> · mask / p, and the kept fraction p within 5 standard deviations.
-    /// In test mode the output is x (dx is dout).
-    /// </summary>
-    private static List<Check> DropoutChecks(CaseParams c, Tensor x, Tensor out0, Tensor through, string output, Tensor? actual = null)
+    private static int[] AffineX(VerificationCase c) => c.Item("rank") switch
     {
-        if (!out0.Shape.SequenceEqual(x.Shape))
-            return [Compare(output, x, out0)];
-        if (c.I("test") == 1)
-            return [Compare(output, through, actual ?? out0)];
-        var p = c.I("p%") / 100.0;
-        var mask = out0.Map(o => o != 0 ? 1.0 : 0.0);
-        var kept = mask.SumAll() / mask.Count;
-        var sigma = Math.Sqrt(p * (1 - p) / mask.Count);
-        // The rule's relative error of the kept fraction is |kept − p| / (kept + p): 5σ of it is the bound.
-        var bound = 5 * sigma / (2 * p - 5 * sigma);
-        return
-        [
-            Compare(output, through * mask / p, actual ?? out0),
-            Compare("kept fraction", Tensor.Scalar(p), Tensor.Scalar(kept), tolerance: bound),
-        ];
+        2 => [c.Item("N"), c.Item("d1")],
+        3 => [c.Item("N"), c.Item("d1"), c.Item("d2")],
+        _ => [c.Item("N"), c.Item("d1"), c.Item("d2"), c.Item("d3")],
+    };
+
+    /// <summary>Integers as a tensor of the given shape (labels, word indices), sent to Python as int64.</summary>
+    public static Tensor Ints(int[] values, params int[] shape) => Tensor.FromArray(values.Select(v => (double)v).ToArray(), shape);
+
+    /// <summary>The course's bn_param: mode, eps 1e-5, momentum 0.9, the running statistics.</summary>
+    public static Dictionary<string, object?> BnParam(BatchNormState s, bool test) => Dict(
+        ("mode", test ? "test" : "train"), ("eps", 1e-5), ("momentum", 0.9), ("running_mean", s.RunningMean), ("running_var", s.RunningVar));
+
+    /// <summary>The output, then (in training) the running statistics the student's function left in the dict.</summary>
+    private static List<Comparison> RunningChecks(Comparison output, BatchNormState expected, object? dict, string what)
+    {
+        var checks = new List<Comparison> { output };
+        if (dict is null)
+            return checks;
+        var d = dict as IReadOnlyDictionary<string, object?> ?? throw new NotAnsweredException("error", $"{what} is no longer a dict.");
+        checks.Add(Compare("running_mean", expected.RunningMean, d.GetValueOrDefault("running_mean")));
+        checks.Add(Compare("running_var", expected.RunningVar, d.GetValueOrDefault("running_var")));
+        return checks;
     }
 }

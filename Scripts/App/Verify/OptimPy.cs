@@ -1,11 +1,14 @@
+using Functional.FSharp;
+using LibVerify = Functional.FSharp.Verify;
 using static Functional.App.Verify.Spec;
 
 namespace Functional.App.Verify;
 
 /// <summary>
 /// The update rules of the course's <c>cs231n/optim.py</c>: (w, dw, config) → (next_w, config), with the course's
-/// keys and defaults. Each case takes several consecutive steps, the returned config carried into the next call (as
-/// the Solver does), and compares every step's next_w and the final state with the library's rule.
+/// keys and defaults. Each case takes several consecutive steps (the library's update cases: 1–5 steps, learning
+/// rate 1e-3 … 2e-2), the returned config carried into the next call as the Solver does; next_w of every step (as
+/// one (steps, R, K) output, the library's convention) and the final config's state are compared with the library's rule.
 /// </summary>
 internal static class OptimPy
 {
@@ -13,23 +16,19 @@ internal static class OptimPy
 
     public static IEnumerable<CourseFunction> All()
     {
-        var update = Ranges(_ => true, new IntParam("R", 1, 4, 1, 3), new IntParam("K", 1, 4, 1, 4), new IntParam("steps", 1, 5, 1, 3, 5),
-            new IntParam("lr", 1, 20, 10, 5));
-        yield return Rule("sgd", update, lr => UpdateRule.Sgd(lr), []);
-        yield return Rule("sgd_momentum", update, lr => UpdateRule.Momentum(lr), [("velocity", s => s.Velocity())]);
-        yield return Rule("rmsprop", update, lr => UpdateRule.RmsProp(lr), [("cache", s => s.Cache())]);
-        yield return Rule("adam", update, lr => UpdateRule.Adam(lr), [("m", s => s.FirstMoment()), ("v", s => s.SecondMoment()), ("t", s => Tensor.Scalar(s.Step))]);
+        yield return Rule("sgd", LibVerify.sgdSpec, lr => UpdateRule.Sgd(lr), []);
+        yield return Rule("sgd_momentum", LibVerify.momentumSpec, lr => UpdateRule.Momentum(lr), [("velocity", s => s.Velocity())]);
+        yield return Rule("rmsprop", LibVerify.rmspropSpec, lr => UpdateRule.RmsProp(lr), [("cache", s => s.Cache())]);
+        yield return Rule("adam", LibVerify.adamSpec, lr => UpdateRule.Adam(lr),
+            [("m", s => s.FirstMoment()), ("v", s => s.SecondMoment()), ("t", s => Tensor.Scalar(s.Step))]);
     }
 
-    private static CourseFunction Rule(string name, (Func<Random, int, CaseParams> Generate, Func<CaseParams, IEnumerable<CaseParams>> Shrink) g,
-        Func<double, UpdateRule> rule, (string Key, Func<OptimState, Tensor> Read)[] slots) =>
-        new(name, File, g.Generate, g.Shrink, (c, py) =>
+    private static CourseFunction Rule(string name, VerifySpec<VerificationCase> spec, Func<double, UpdateRule> rule,
+        (string Key, Func<OptimState, Tensor> Read)[] slots) =>
+        new(name, File, Named(name, spec), (c, py) =>
         {
-            int r = c.I("R"), k = c.I("K"), steps = c.I("steps");
-            // The course's learning rates: 1e-3 … 2e-2 (lr in thousandths).
-            var lr = c.I("lr") * 1e-3;
-            var w = Normal(c, 0, r, k);
-            var dws = Enumerable.Range(1, steps).Select(i => Normal(c, i, r, k)).ToList();
+            var lr = c.Item("lr") * 1e-3;
+            var (w, dws) = LibraryInputs.Update(c);
             PyRef? previous = null;
             foreach (var dw in dws)
             {
@@ -38,32 +37,34 @@ internal static class OptimPy
                     : py.Call("cs231n.optim." + name, [previous[0], dw, previous[1]], needs: previous, needsName: name);
             }
 
-            return new CaseRun(Shapes(("w", w), ("dw", dws[0])), v =>
+            return new CaseRun(v =>
             {
                 var u = rule(lr);
                 var state = u.Init(w);
                 var current = w;
-                var checks = new List<Check>();
+                var expected = new List<Tensor>();
+                var actual = new List<Tensor>();
                 object? config = null;
-                for (var i = 0; i < steps; i++)
+                for (var i = 0; i < dws.Count; i++)
                 {
                     (current, state) = u.Step(state, current, dws[i]);
-                    var returned = v[i];
-                    checks.Add(Compare(steps == 1 ? "next_w" : $"next_w step {i + 1}", current, Item(returned, 0, name)));
-                    config = Item(returned, 1, name);
+                    expected.Add(current);
+                    var next = Array(Item(v[i], 0, name), $"{name} next_w (step {i + 1})");
+                    if (!next.Shape.SequenceEqual(w.Shape))
+                        throw new NotAnsweredException("error", $"{name} next_w (step {i + 1}) has shape ({string.Join(", ", next.Shape)}), expected ({string.Join(", ", w.Shape)}).");
+                    actual.Add(next);
+                    config = Item(v[i], 1, name);
                 }
 
-                if (config is IReadOnlyDictionary<string, object?> dict)
-                {
-                    foreach (var (key, read) in slots)
-                        checks.Add(Compare($"config[\"{key}\"]", read(state), dict.GetValueOrDefault(key)));
-                }
-                else
-                {
-                    throw new NotAnsweredException("error", $"{name} returned {(config is null ? "None" : "something else")} as config, expected a dict.");
-                }
-
+                var checks = new List<Comparison> { Compare("next_w", Stack(expected), Stack(actual)) };
+                var dict = config as IReadOnlyDictionary<string, object?> ?? throw new NotAnsweredException("error", $"{name} returned no config dict.");
+                foreach (var (key, read) in slots)
+                    checks.Add(Compare($"config[\"{key}\"]", read(state), dict.GetValueOrDefault(key)));
                 return checks;
             });
         });
+
+    /// <summary>Tensors of one shape stacked along a new first axis.</summary>
+    private static Tensor Stack(IReadOnlyList<Tensor> ts) =>
+        Tensor.FromArray(ts.SelectMany(t => t.ToArray()).ToArray(), [ts.Count, .. ts[0].Shape]);
 }

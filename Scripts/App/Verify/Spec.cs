@@ -1,92 +1,58 @@
+using Functional.FSharp;
+using Microsoft.FSharp.Collections;
+using Microsoft.FSharp.Core;
+
 namespace Functional.App.Verify;
 
-/// <summary>An integer parameter of a configuration: its range, and fixed values the first cases take.</summary>
-internal sealed record IntParam(string Name, int Min, int Max, params int[] Edge);
-
-/// <summary>Building blocks of the course functions' specifications: configurations, inputs, and judging.</summary>
+/// <summary>
+/// Building blocks of the course functions: the library's cases (<see cref="Cases"/>) and specs as C# sees them,
+/// the case's tensors, and reading and comparing the student's values. This file (with LibraryInputs.cs) is the
+/// App's only direct use of F# modules.
+/// </summary>
 internal static class Spec
 {
-    /// <summary>The library's tolerance on a relative error (the property suite's and the <c>check</c> verb's).</summary>
-    public static double Tolerance => CheckCommand.Tolerance;
+    /// <summary>A spec named after the course function, from the library's spec (same cases, description, variants).</summary>
+    public static VerifySpec<VerificationCase> Named(string name, VerifySpec<VerificationCase> spec, IEnumerable<Variant<VerificationCase>>? extraVariants = null) =>
+        new(name, spec.Arbitrary, spec.Describe, extraVariants is null ? spec.Variants : ListModule.OfSeq(spec.Variants.Concat(extraVariants)));
 
-    /// <summary>
-    /// Configurations over integer ranges: case i &lt; (number of edge values) sets every parameter to its i-th edge
-    /// value (if it has one), so the edge cases (N = 1, pad 0, …) always run; the rest are uniform. Invalid draws
-    /// (<paramref name="valid"/> false) are redrawn. Shrinking moves one parameter at a time towards its minimum.
-    /// </summary>
-    public static (Func<Random, int, CaseParams> Generate, Func<CaseParams, IEnumerable<CaseParams>> Shrink) Ranges(
-        Func<CaseParams, bool> valid, params IntParam[] ps)
+    /// <summary>A spec over the library's case generator with the given ranges (and validity), described by <paramref name="describe"/>.</summary>
+    public static VerifySpec<VerificationCase> Over(string name, (string Name, int Lo, int Hi)[] ranges, Func<VerificationCase, bool>? valid,
+        Func<VerificationCase, CaseDescription> describe, IEnumerable<Variant<VerificationCase>>? variants = null)
     {
-        CaseParams Draw(Random r, int i)
-        {
-            for (var attempt = 0; ; attempt++)
-            {
-                var c = new CaseParams();
-                foreach (var p in ps)
-                {
-                    var edge = attempt < 20 && i < p.Edge.Length ? p.Edge[i] : (int?)null;
-                    c.Set(p.Name, edge ?? r.Next(p.Min, p.Max + 1));
-                }
-
-                c.Set("seed", r.Next());
-                if (valid(c))
-                    return c;
-            }
-        }
-
-        IEnumerable<CaseParams> Shrink(CaseParams c)
-        {
-            foreach (var p in ps)
-            {
-                var v = c.I(p.Name);
-                foreach (var smaller in new[] { p.Min, v / 2, v - 1 }.Where(s => s >= p.Min && s < v).Distinct())
-                {
-                    var candidate = c.With(p.Name, smaller);
-                    if (valid(candidate))
-                        yield return candidate;
-                }
-            }
-        }
-
-        return (Draw, Shrink);
+        var list = ListModule.OfSeq(ranges.Select(r => Tuple.Create(r.Name, r.Lo, r.Hi)));
+        var arb = valid is null ? Cases.over(list) : Cases.shrinkingPairs(list, FuncConvert.FromFunc(valid));
+        return new(name, arb, FuncConvert.FromFunc(describe), ListModule.OfSeq(variants ?? []));
     }
 
-    /// <summary>The case's random number generator (from its "seed" parameter), split per input by <paramref name="stream"/>.</summary>
-    public static Rng Rng(CaseParams c, int stream) => Functional.Rng.Create(c.I("seed") * 64L + stream);
+    /// <summary>A case's description: parameters and shapes in the course's names.</summary>
+    public static CaseDescription Describe(IEnumerable<(string Name, double Value)> parameters, IEnumerable<(string Name, int[] Shape)> shapes) =>
+        new(ListModule.OfSeq(parameters.Select(p => Tuple.Create(p.Name, p.Value))), ListModule.OfSeq(shapes.Select(s => Tuple.Create(s.Name, s.Shape))));
 
-    public static Tensor Normal(CaseParams c, int stream, params int[] shape) => Tensor.RandomNormal(Rng(c, stream), 1.0, shape);
+    /// <summary>The parameters of a case under their own names.</summary>
+    public static IEnumerable<(string, double)> Sizes(VerificationCase c, params string[] names) => names.Select(n => (n, (double)c.Item(n)));
 
-    public static Tensor Uniform(CaseParams c, int stream, double low, double high, params int[] shape) =>
-        Tensor.RandomUniform(Rng(c, stream), low, high, shape);
+    /// <summary>A known wrong formula: its outputs on a case, evidence for the catalogue's hint <paramref name="hint"/>.</summary>
+    public static Variant<VerificationCase> Variant(string hint, Func<VerificationCase, IEnumerable<(string Output, Tensor Value)>> outputs) =>
+        new(hint, FuncConvert.FromFunc<VerificationCase, FSharpList<Tuple<string, Tensor>>>(c => ListModule.OfSeq(outputs(c).Select(o => Tuple.Create(o.Output, o.Value)))));
 
-    /// <summary>Distinct, well-separated values in a random order (no ties in a max-pool window).</summary>
-    public static Tensor Distinct(CaseParams c, int stream, params int[] shape)
-    {
-        var n = shape.Aggregate(1, (a, b) => a * b);
-        var perm = Rng(c, stream).Permutation(n);
-        return Tensor.FromArray(perm.Select(i => (i - n / 2.0) * 0.1).ToArray(), shape);
-    }
+    // ---- the case's tensors (the library's keys and distributions) ----
 
-    /// <summary>Integers in [0, count) (labels, word indices), as doubles in a tensor of the given shape.</summary>
-    public static int[] Labels(CaseParams c, int stream, int count, int n) =>
-        Rng(c, stream).Uniforms(n).Select(u => Math.Min(count - 1, (int)(u * count))).ToArray();
+    public static Rng Key(VerificationCase c, int i) => Cases.key(c, i);
 
-    public static Tensor IntTensor(int[] values, params int[] shape) => Tensor.FromArray(values.Select(v => (double)v).ToArray(), shape);
+    public static Tensor Normal(VerificationCase c, int key, params int[] shape) => Cases.normal(Key(c, key), shape);
 
     public static int[] Shape(Tensor t) => [.. t.Shape];
 
     // ---- reading the student's values ----
 
-    /// <summary>Value <paramref name="index"/> of a returned tuple (or the value itself when <paramref name="index"/> is null).</summary>
-    public static object? Item(object? value, int? index, string what)
+    /// <summary>Value <paramref name="index"/> of a returned tuple.</summary>
+    public static object? Item(object? value, int index, string what)
     {
-        if (index is not { } i)
-            return value;
         if (value is IReadOnlyList<object?> list)
-            return i < list.Count ? list[i] : throw new NotAnsweredException("error", $"{what}: returned {list.Count} values, expected at least {i + 1}.");
+            return index < list.Count ? list[index] : throw new NotAnsweredException("error", $"{what} returned {list.Count} values, expected at least {index + 1}.");
         if (value is null)
-            throw new NotAnsweredException("not-implemented", $"{what} returned None.");
-        throw new NotAnsweredException("error", $"{what}: returned {Describe(value)}, expected a tuple.");
+            throw new NotAnsweredException("not-implemented", $"{what} returns None.");
+        throw new NotAnsweredException("error", $"{what} returned {Describe(value)}, expected a tuple.");
     }
 
     private static string Describe(object? v) => v switch
@@ -105,46 +71,30 @@ internal static class Spec
         Tensor t => t,
         double d => Tensor.Scalar(d),
         null => throw new NotAnsweredException("not-implemented", $"{what} is None."),
-        _ => throw new NotAnsweredException("error", $"{what}: returned {Describe(value)}, expected an array."),
+        _ => throw new NotAnsweredException("error", $"{what} is {Describe(value)}, expected an array."),
     };
 
-    /// <summary>A returned number (a 0-d or 1-element array is accepted).</summary>
-    public static double Number(object? value, string what) => value switch
+    /// <summary>
+    /// The student's value of <paramref name="output"/> against the library's, under the library's rule (reference
+    /// bound). A None is "not implemented"; a value of another shape is compared as it is (the engine fails it and
+    /// names both shapes); a (D,) answer for a (1, D) output, or a 0-d array for a number, is reshaped.
+    /// </summary>
+    public static Comparison Compare(string output, Tensor expected, object? actual)
     {
-        double d => d,
-        Tensor { Count: 1 } t => t.ToArray()[0],
-        null => throw new NotAnsweredException("not-implemented", $"{what} is None."),
-        _ => throw new NotAnsweredException("error", $"{what}: returned {Describe(value)}, expected a number."),
-    };
-
-    /// <summary>Compares with the library's tolerance; another shape is a failure that names both shapes.</summary>
-    public static Check Compare(string output, Tensor expected, object? actual, double? tolerance = null)
-    {
+        if (actual is null)
+            throw new NotAnsweredException("not-implemented", $"{output} is None.");
         var a = actual switch
         {
             Tensor t => t,
             double d => Tensor.Scalar(d),
-            _ => null,
+            _ => throw new NotAnsweredException("error", $"{output} is {Describe(actual)}, expected an array."),
         };
-        if (actual is null)
-            throw new NotAnsweredException("not-implemented", $"{output} is None.");
-        if (a is null)
-            return new Check(output, expected, null, tolerance ?? Tolerance, $"not an array ({Describe(actual)})");
-        if (a.Count == expected.Count && !a.Shape.SequenceEqual(expected.Shape))
-        {
-            // A (D,) answer for a (1, D) output, or a 0-d loss for a scalar: same values, a harmless shape.
-            if (a.Shape.Where(s => s != 1).SequenceEqual(expected.Shape.Where(s => s != 1)))
-                a = a.Reshape([.. expected.Shape]);
-        }
-
-        return a.Shape.SequenceEqual(expected.Shape)
-            ? new Check(output, expected, a, tolerance ?? Tolerance)
-            : new Check(output, expected, null, tolerance ?? Tolerance, $"shape ({string.Join(", ", a.Shape)}), expected ({string.Join(", ", expected.Shape)})");
+        if (a.Count == expected.Count && !a.Shape.SequenceEqual(expected.Shape)
+            && a.Shape.Where(s => s != 1).SequenceEqual(expected.Shape.Where(s => s != 1)))
+            a = a.Reshape([.. expected.Shape]);
+        return new Comparison(output, expected, a, Oracle.Reference);
     }
 
     public static Dictionary<string, object?> Dict(params (string Key, object? Value)[] items) =>
         items.ToDictionary(kv => kv.Key, kv => kv.Value);
-
-    public static Dictionary<string, int[]> Shapes(params (string Name, Tensor T)[] items) =>
-        items.ToDictionary(kv => kv.Name, kv => Shape(kv.T));
 }

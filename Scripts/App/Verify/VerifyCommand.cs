@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Functional.FSharp;
+using Microsoft.FSharp.Collections;
 using Spectre.Console;
 
 namespace Functional.App.Verify;
@@ -139,13 +141,13 @@ internal static class VerifyCommand
             Terminal.Out.MarkupLine(Markup.Escape(
                 $"Python {found.Executable} (numpy {found.NumpyVersion}); cs231n in {root}; {cases} cases per function, seed {seed}, {timeout:G} s per call."));
 
-            var runner = new Runner(() => driver!, () => Start(), timeout);
+            var runner = new PythonCheck(() => driver!, () => Start(), timeout);
             var results = new List<FunctionResult>();
             foreach (var f in functions)
             {
                 if (imported.TryGetValue(f.Module, out var m) && m.Status != "ok")
                 {
-                    results.Add(new FunctionResult(f, "not-found", 0, double.NaN, null, null, $"{f.File} not found"));
+                    results.Add(new FunctionResult(f, NotFound(f), $"{f.File} not found"));
                     continue;
                 }
 
@@ -172,6 +174,11 @@ internal static class VerifyCommand
 
     private static string ShapeText(int[] s) => "(" + string.Join(", ", s) + (s.Length == 1 ? ",)" : ")");
 
+    private static VerifyReport NotFound(CourseFunction f) =>
+        new(f.Name, VerifyStatus.NotFound, 0, double.NaN, FSharpList<OutputVerdict>.Empty, null, null, null, 0.0);
+
+    private static string Hint(FunctionResult r) => r.Report.Hint is { } h ? h.Value : "";
+
     private static void Print(IReadOnlyList<FunctionResult> results, double seconds)
     {
         var table = new Table().Border(TableBorder.Rounded)
@@ -185,8 +192,9 @@ internal static class VerifyCommand
                 "fail" or "error" or "timeout" => $"[red]{r.Status}[/]",
                 _ => $"[yellow]{r.Status}[/]",
             };
-            table.AddRow(Markup.Escape(r.Function.Name), status, r.Cases.ToString(CultureInfo.InvariantCulture), Number(r.WorstRelError),
-                Markup.Escape(r.Hint ?? (r.Status is "not-implemented" or "not-found" ? r.Message ?? "" : "")));
+            var note = r.Report.Hint is not null ? Hint(r) : r.Status is "not-implemented" or "not-found" ? FirstLine(r.Detail) : "";
+            table.AddRow(Markup.Escape(r.Function.Name), status, r.Report.Cases.ToString(CultureInfo.InvariantCulture),
+                Number(r.Report.WorstRelError), Markup.Escape(note));
         }
 
         Terminal.Out.Write(table);
@@ -194,26 +202,31 @@ internal static class VerifyCommand
         {
             Terminal.Out.WriteLine();
             Terminal.Out.MarkupLine($"[bold]{Markup.Escape(r.Function.Name)}[/] ({Markup.Escape(r.Function.File)}): {r.Status}");
-            if (r.Failure is { } f)
+            if (r.Report.Failure is { } fo)
             {
-                Terminal.Out.WriteLine($"  smallest failing case: {f.Params}");
-                Terminal.Out.WriteLine("  inputs: " + string.Join(", ", f.Shapes.Select(s => $"{s.Key} {ShapeText(s.Value)}")));
-                if (f.Message is null && f.Index is not null && !double.IsNaN(f.Expected))
-                    Terminal.Out.WriteLine($"  {f.Output} at {ShapeText(f.Index)}: expected {Values(f.Expected)}, actual {Values(f.Actual)}, relative error {Number(f.RelError)}");
-                else if (f.Message is not null && r.Status == "fail")
-                    Terminal.Out.WriteLine($"  {f.Output}: {f.Message}");
+                var f = fo.Value;
+                Terminal.Out.WriteLine($"  smallest failing case ({f.ShrinkSteps} shrinking steps): {Parameters(f.Description)}");
+                Terminal.Out.WriteLine("  inputs: " + string.Join(", ", f.Description.Shapes.Select(s => $"{s.Item1} {ShapeText(s.Item2)}")));
+                Terminal.Out.WriteLine(
+                    $"  {f.Output} at {ShapeText(f.Index)}: expected {Values(f.Expected)}, actual {Values(f.Actual)}, relative error {Number(f.RelError)}");
             }
 
-            if (r.Message is not null && r.Status != "fail")
-                Terminal.Out.WriteLine("  " + r.Message.Replace("\n", "\n  ", StringComparison.Ordinal));
-            if (r.Hint is not null)
-                Terminal.Out.WriteLine($"  hint: {r.Hint}");
+            var detail = r.Report.Message is { } m ? m.Value : r.Detail;
+            if (detail is not null && r.Report.Failure is null)
+                Terminal.Out.WriteLine("  " + detail.TrimEnd().Replace("\n", "\n  ", StringComparison.Ordinal));
+            if (r.Report.Hint is not null)
+                Terminal.Out.WriteLine($"  hint: {Hint(r)}");
         }
 
         var counts = results.GroupBy(r => r.Status).Select(g => $"{g.Count()} {g.Key}");
         Terminal.Out.WriteLine();
         Terminal.Out.MarkupLine(Markup.Escape($"{results.Count} functions: {string.Join(", ", counts)}; {seconds:F1} s."));
     }
+
+    private static string FirstLine(string? s) => s?.Split('\n')[0] ?? "";
+
+    private static string Parameters(CaseDescription d) =>
+        string.Join(", ", d.Parameters.Select(p => $"{p.Item1}={p.Item2.ToString("G6", CultureInfo.InvariantCulture)}"));
 
     private static void WriteJson(string path, IReadOnlyList<FunctionResult> results, double seconds, PythonFound python)
     {
@@ -257,35 +270,36 @@ internal static class VerifyCommand
         w.WriteString("name", r.Function.Name);
         w.WriteString("module", r.Function.File);
         w.WriteString("status", r.Status);
-        w.WriteNumber("cases", r.Cases);
-        WriteNumberOrNull(w, "worstRelError", r.WorstRelError);
-        if (r.Failure is { } f)
+        w.WriteNumber("cases", r.Report.Cases);
+        WriteNumberOrNull(w, "worstRelError", r.Report.WorstRelError);
+        if (r.Report.Failure is { } fo)
         {
+            var f = fo.Value;
             w.WriteStartObject("failure");
             w.WriteString("output", f.Output);
+            w.WriteString("oracle", f.Oracle.IsReference ? "reference" : "numeric");
             w.WriteStartObject("params");
-            foreach (var (name, value) in f.Params.Items)
-                w.WriteNumber(name, value);
+            foreach (var p in f.Description.Parameters)
+                w.WriteNumber(p.Item1, p.Item2);
             w.WriteEndObject();
             w.WriteStartObject("shapes");
-            foreach (var (name, shape) in f.Shapes)
+            foreach (var s in f.Description.Shapes)
             {
-                w.WriteStartArray(name);
-                foreach (var d in shape)
+                w.WriteStartArray(s.Item1);
+                foreach (var d in s.Item2)
                     w.WriteNumberValue(d);
                 w.WriteEndArray();
             }
 
             w.WriteEndObject();
             w.WriteStartArray("index");
-            foreach (var i in f.Index ?? [])
+            foreach (var i in f.Index)
                 w.WriteNumberValue(i);
             w.WriteEndArray();
             WriteNumberOrNull(w, "expected", f.Expected);
             WriteNumberOrNull(w, "actual", f.Actual);
             WriteNumberOrNull(w, "relError", f.RelError);
-            if (f.Message is not null)
-                w.WriteString("message", f.Message);
+            w.WriteNumber("shrinkSteps", f.ShrinkSteps);
             w.WriteEndObject();
         }
         else
@@ -293,12 +307,13 @@ internal static class VerifyCommand
             w.WriteNull("failure");
         }
 
-        if (r.Hint is not null)
-            w.WriteString("hint", r.Hint);
+        if (r.Report.Hint is not null)
+            w.WriteString("hint", Hint(r));
         else
             w.WriteNull("hint");
-        if (r.Message is not null)
-            w.WriteString("message", r.Message);
+        var detail = r.Report.Message is { } m ? m.Value : r.Detail;
+        if (detail is not null)
+            w.WriteString("message", detail);
         w.WriteEndObject();
     }
 }
