@@ -7,6 +7,9 @@ namespace Functional.App.Verify;
 /// <summary>An integer array for Python (labels, word indices, a mask): sent as .npy and converted to int64 there.</summary>
 internal sealed record PyInts(Tensor Values);
 
+/// <summary>A boolean array for Python (a mask): sent as .npy of 0/1 and converted to bool there.</summary>
+internal sealed record PyBools(Tensor Values);
+
 /// <summary>A Python tuple.</summary>
 internal sealed record PyTuple(params object?[] Items);
 
@@ -32,6 +35,9 @@ internal static class PyValues
             case PyInts ints:
                 payloads.Add(Npy.toBytes(ints.Values));
                 return new JsonObject { ["$npy"] = payloads.Count - 1, ["dtype"] = "int64" };
+            case PyBools bools:
+                payloads.Add(Npy.toBytes(bools.Values));
+                return new JsonObject { ["$npy"] = payloads.Count - 1, ["dtype"] = "bool" };
             case PyRef r:
                 return new JsonObject { ["$ref"] = new JsonArray([(JsonNode)r.Step, .. r.Path.Select(p => p is int i ? (JsonNode)i : (JsonNode)(string)p)]) };
             case PyTuple tuple:

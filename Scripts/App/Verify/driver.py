@@ -2,7 +2,7 @@
 
 Protocol (both directions): a frame is a 4-byte little-endian length, then a UTF-8 JSON header of that length, then
 the .npy payloads the header lists (header["payloads"] = [byte length, ...]). In a JSON value, {"$npy": i} is the
-i-th payload (with "dtype": "int64" it is converted to integers: labels, word indices), {"$ref": [s, k, ...]} is
+i-th payload (with "dtype": "int64" or "bool" it is converted: labels and word indices, masks), {"$ref": [s, k, ...]} is
 the result of step s of the same case (then item k of it, ...), a float is always written with a '.', and an
 object the app cannot read comes back as {"$obj": "type name"}.
 
@@ -127,7 +127,8 @@ def decode(value, payloads, results):
     if isinstance(value, dict):
         if "$npy" in value:
             a = from_npy(payloads[value["$npy"]])
-            return a.astype(np.int64) if value.get("dtype") == "int64" else a.copy()
+            dtype = value.get("dtype")
+            return a.astype(np.int64) if dtype == "int64" else a.astype(bool) if dtype == "bool" else a.copy()
         if "$ref" in value:
             path = value["$ref"]
             obj = results[path[0]]
