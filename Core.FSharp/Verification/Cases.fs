@@ -1,4 +1,6 @@
-namespace Functional
+namespace Functional.FSharp
+
+open Functional
 
 /// <summary>
 /// A random configuration of the verification: named integer sizes (each with its own range) and a seed for the

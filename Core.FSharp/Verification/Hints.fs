@@ -1,4 +1,6 @@
-namespace Functional
+namespace Functional.FSharp
+
+open Functional
 
 /// <summary>One case's result as the hints see it: the case's description and the outputs that failed in it.</summary>
 [<NoComparison>]
@@ -181,7 +183,7 @@ module Hints =
                     match ratio c with
                     | Some k when abs (k - n) <= 1e-6 * n ->
                         Some
-                            $"loss is exactly N = {n} times the expected ({c.Actual} vs {c.Expected}): the loss is summed over the N examples instead of averaged (divide by N)"
+                            $"loss is exactly N = {n} times the expected ({Tensor.toArray(c.Actual).[0]:G10} vs {Tensor.toArray(c.Expected).[0]:G10}): the loss is summed over the N examples instead of averaged (divide by N)"
                     | _ -> None
                 | _ -> None
     }

@@ -2,12 +2,30 @@ namespace Functional
 
 /// <summary>What a value is compared with: the library's reference layer, or the numeric gradient (centered
 /// differences) of the checked layer's own forward pass.</summary>
-[<RequireQualifiedAccess>]
 type Oracle =
     /// <summary>The library's reference computation on the same inputs.</summary>
-    | Reference
+    | Reference = 0
     /// <summary>The numeric gradient of the checked forward pass itself.</summary>
-    | Numeric
+    | Numeric = 1
+
+/// <summary>The verdict on one function.</summary>
+type VerifyStatus =
+    /// <summary>Every output of every case within its bound.</summary>
+    | Pass = 0
+    /// <summary>Some output of some case out of its bound.</summary>
+    | Fail = 1
+    /// <summary>The function is still a stub.</summary>
+    | NotImplemented = 2
+    /// <summary>The function does not exist.</summary>
+    | NotFound = 3
+    /// <summary>The function threw.</summary>
+    | Error = 4
+    /// <summary>The function did not return in time.</summary>
+    | Timeout = 5
+
+namespace Functional.FSharp
+
+open Functional
 
 /// <summary>One output of one case: the value the checked function produced and the value it should have.</summary>
 [<NoComparison>]
@@ -35,21 +53,6 @@ type Outcome =
     | NotImplemented
     /// <summary>It does not exist.</summary>
     | NotFound
-
-/// <summary>The verdict on one function.</summary>
-type VerifyStatus =
-    /// <summary>Every output of every case within its bound.</summary>
-    | Pass = 0
-    /// <summary>Some output of some case out of its bound.</summary>
-    | Fail = 1
-    /// <summary>The function is still a stub.</summary>
-    | NotImplemented = 2
-    /// <summary>The function does not exist.</summary>
-    | NotFound = 3
-    /// <summary>The function threw.</summary>
-    | Error = 4
-    /// <summary>The function did not return in time.</summary>
-    | Timeout = 5
 
 /// <summary>A case as a person reads it: its parameters (in the course's names: N, stride, pad, pool_height, T, …)
 /// and the shapes of its inputs.</summary>
@@ -157,7 +160,7 @@ type VerifyReport = {
             let against =
                 match o.Oracle with
                 | Oracle.Reference -> "vs reference"
-                | Oracle.Numeric -> "vs numeric"
+                | _ -> "vs numeric"
 
             line $"  {o.Output, -14} {against, -13} worst {o.WorstRelError:E2}  {verdict}"
 
@@ -170,7 +173,7 @@ type VerifyReport = {
             let against =
                 match f.Oracle with
                 | Oracle.Reference -> "the reference"
-                | Oracle.Numeric -> "the numeric gradient of the forward pass"
+                | _ -> "the numeric gradient of the forward pass"
 
             line $"  smallest failing case ({f.ShrinkSteps} shrinking steps): {f.Case}"
             line $"    {f.Description}"

@@ -1,6 +1,6 @@
-namespace Functional
+namespace Functional.FSharp
 
-open FsCheck
+open Functional
 
 /// <summary>What the engine needs to know about a function to verify: its name, its random cases (generator and
 /// shrinker), how a case reads, and the known wrong formulas of it (for the hints).</summary>
@@ -9,7 +9,7 @@ type VerifySpec<'case> = {
     /// <summary>The function's name (e.g. "conv_backward_naive").</summary>
     Name: string
     /// <summary>The random cases and their shrinker.</summary>
-    Arbitrary: Arbitrary<'case>
+    Arbitrary: FsCheck.Arbitrary<'case>
     /// <summary>A case's parameters and shapes, in the course's names.</summary>
     Describe: 'case -> CaseDescription
     /// <summary>The known wrong formulas (Variant.Hint names a catalogue entry of Hints.catalogue).</summary>
@@ -20,7 +20,6 @@ namespace Functional.FSharp
 
 open System
 open System.Diagnostics
-open FsCheck
 open FsCheck.FSharp
 open Functional
 
@@ -37,7 +36,7 @@ module Verification =
     let bound (oracle: Oracle) =
         match oracle with
         | Oracle.Reference -> Tolerance.Reference
-        | Oracle.Numeric -> Tolerance.Gradient
+        | _ -> Tolerance.Gradient
 
     /// <summary>A judged comparison: worst relative error, where, the two values there, and the verdict.</summary>
     [<NoComparison>]
@@ -119,7 +118,13 @@ module Verification =
     /// Shrinks a case while keep holds of its outcome: repeatedly takes the first shrink candidate that still
     /// satisfies keep (at most 300 evaluations). Returns the last case kept, its outcome and the steps taken.
     /// </summary>
-    let shrink (arb: Arbitrary<'case>) (check: 'case -> Outcome) (keep: Outcome -> bool) (c: 'case) (o: Outcome) =
+    let shrink
+        (arb: FsCheck.Arbitrary<'case>)
+        (check: 'case -> Outcome)
+        (keep: Outcome -> bool)
+        (c: 'case)
+        (o: Outcome)
+        =
         let mutable current = c, o
         let mutable steps = 0
         let mutable budget = 300
@@ -169,7 +174,7 @@ module Verification =
         let clock = Stopwatch.StartNew()
 
         let samples =
-            Gen.sampleWithSeed (Rnd(uint64 (uint32 seed))) 20 cases spec.Arbitrary.Generator
+            Gen.sampleWithSeed (FsCheck.Rnd(uint64 (uint32 seed))) 20 cases spec.Arbitrary.Generator
 
         let report status n (judged: Judged list) failure hint message =
             let verdicts =

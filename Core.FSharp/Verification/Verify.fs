@@ -1,4 +1,6 @@
-namespace Functional
+namespace Functional.FSharp
+
+open Functional
 
 /// <summary>How many random cases a verification runs and from which seed (the same seed gives the same cases).</summary>
 [<NoComparison>]
