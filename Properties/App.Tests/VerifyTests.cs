@@ -210,4 +210,104 @@ public class VerifyTests
         Assert.True(missing.ExitCode == 2, missing.ToString());
         Assert.Contains("no folder", missing.Err);
     }
+
+    /// <summary>The functions of one file of the assignment, as --function options.</summary>
+    private static string[] FunctionsOf(string group) => group switch
+    {
+        "layers" =>
+        [
+            "affine_forward", "affine_backward", "relu_forward", "relu_backward", "softmax_loss", "svm_loss", "batchnorm_forward",
+            "batchnorm_backward", "batchnorm_backward_alt", "layernorm_forward", "layernorm_backward", "dropout_forward",
+            "dropout_backward", "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive",
+            "spatial_batchnorm_forward", "spatial_batchnorm_backward", "spatial_groupnorm_forward", "spatial_groupnorm_backward",
+        ],
+        "optim" => ["sgd", "sgd_momentum", "rmsprop", "adam"],
+        "rnn_layers" =>
+        [
+            "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "word_embedding_forward", "word_embedding_backward",
+            "temporal_affine_forward", "temporal_affine_backward", "temporal_softmax_loss", "lstm_step_forward", "lstm_step_backward",
+            "lstm_forward", "lstm_backward",
+        ],
+        _ => throw new ArgumentException($"unknown group {group}", nameof(group)),
+    };
+
+    /// <summary>
+    /// Each buggy variant fails exactly the functions it breaks (every other function of its file passes), and the
+    /// first of them carries the hint its bug pattern should produce (null: no hint is claimed).
+    /// </summary>
+    [Theory]
+    [InlineData("pad-zero", "layers", "conv_backward_naive", "dx fails all", "with pad 0")]
+    [InlineData("loss-times-n", "layers", "softmax_loss", "loss is exactly N =", "summed over the N examples")]
+    [InlineData("backward-factor", "layers", "affine_backward", "dw is 2 ×", "constant factor 2")]
+    [InlineData("dropout-not-inverted", "layers", "dropout_forward,dropout_backward", "keep probability", "dropout is not inverted")]
+    [InlineData("dropout-drop-probability", "layers", "dropout_forward,dropout_backward", "kept fraction", "probability of KEEPING")]
+    [InlineData("dropout-test-mode", "layers", "dropout_forward", "with mode = test", "dropout must be the identity")]
+    [InlineData("batchnorm-test-batch-statistics", "layers", "batchnorm_forward", "known wrong formula", "test mode uses the batch's statistics")]
+    [InlineData("running-variance-std", "layers", "batchnorm_forward,spatial_batchnorm_forward", "running_var equals", "standard deviation")]
+    [InlineData("batchnorm-wrong-axis", "layers", "batchnorm_forward,batchnorm_backward,batchnorm_backward_alt,spatial_batchnorm_forward,spatial_batchnorm_backward", "out equals", "wrong axis")]
+    [InlineData("layernorm-wrong-axis", "layers", "layernorm_forward,layernorm_backward", null, null)]
+    [InlineData("max-pool-window", "layers", "max_pool_backward_naive", "dx equals", "wrong window size")]
+    [InlineData("groupnorm-wrong-dimension", "layers", "spatial_groupnorm_forward,spatial_groupnorm_backward", null, null)]
+    [InlineData("adam-no-bias-correction", "optim", "adam", "next_w equals", "not bias-corrected")]
+    [InlineData("embedding-no-accumulation", "rnn_layers", "word_embedding_backward", "dW equals", "np.add.at")]
+    [InlineData("temporal-mask-ignored", "rnn_layers", "temporal_softmax_loss", "equals the known wrong formula", "counts the masked steps")]
+    [InlineData("rnn-backward-t1", "rnn_layers", "rnn_backward", "fails all", "right only for T = 1")]
+    [InlineData("lstm-gate-order", "rnn_layers", "lstm_step_forward,lstm_step_backward,lstm_forward,lstm_backward", null, null)]
+    public void EachBuggyVariantFailsExactlyTheFunctionsItBreaksWithItsHint(string variant, string group, string failing, string? evidence, string? meaning)
+    {
+        using var tmp = AppProcess.TempFolder();
+        var options = FunctionsOf(group).SelectMany(f => new[] { "--function", f }).ToArray();
+        var (run, fs, _) = Verify(tmp, Assignment(tmp, variant), ["--cases", "40", .. options]);
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var expected = failing.Split(',');
+        foreach (var (name, f) in fs)
+            Assert.True(f.GetProperty("status").GetString() == (expected.Contains(name) ? "fail" : "pass"), $"{variant}: {name} {f}\n{run}");
+        var first = fs[expected[0]];
+        Assert.Equal(JsonValueKind.Object, first.GetProperty("failure").ValueKind);
+        if (evidence is not null)
+        {
+            var hint = first.GetProperty("hint").GetString() ?? "";
+            Assert.True(hint.Contains(evidence, StringComparison.Ordinal) && hint.Contains(meaning!, StringComparison.Ordinal), $"{variant}: hint '{hint}'");
+            Assert.Contains(hint, run.Out);
+        }
+    }
+
+    [Fact]
+    public void LstmGatesInAnotherOrderAreNamedOnLstmForward()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var (run, fs, _) = Verify(tmp, Assignment(tmp, "lstm-gate-order"), "--cases", "40", "--function", "lstm_forward");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.Contains("splits into i, f, o, g", fs["lstm_forward"].GetProperty("hint").GetString());
+    }
+
+    [Fact]
+    public void TheJsonReportHasTheIssuesShape()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var (run, fs, root) = Verify(tmp, Assignment(tmp, "max-pool-window"), "--cases", "30", "--function", "max_pool_backward_naive",
+            "--function", "relu_forward");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.True(root.GetProperty("seconds").GetDouble() > 0);
+        var f = fs["max_pool_backward_naive"];
+        Assert.Equal("cs231n/layers.py", f.GetProperty("module").GetString());
+        Assert.Equal("fail", f.GetProperty("status").GetString());
+        Assert.Equal(30, f.GetProperty("cases").GetInt32());
+        Assert.True(f.GetProperty("worstRelError").GetDouble() > 1e-3);
+        var failure = f.GetProperty("failure");
+        Assert.Equal("dx", failure.GetProperty("output").GetString());
+        foreach (var p in new[] { "N", "C", "pool_height", "pool_width", "stride" })
+            Assert.True(failure.GetProperty("params").TryGetProperty(p, out _), $"params lacks {p}: {failure}");
+        Assert.Equal(4, failure.GetProperty("shapes").GetProperty("x").GetArrayLength());
+        Assert.Equal(4, failure.GetProperty("index").GetArrayLength());
+        Assert.Equal(JsonValueKind.Number, failure.GetProperty("expected").ValueKind);
+        Assert.Equal(JsonValueKind.Number, failure.GetProperty("actual").ValueKind);
+        Assert.True(failure.GetProperty("relError").GetDouble() > 1e-3);
+        Assert.False(string.IsNullOrEmpty(f.GetProperty("hint").GetString()));
+        Assert.Equal(JsonValueKind.Null, fs["relu_forward"].GetProperty("failure").ValueKind);
+        Assert.Equal("pass", fs["relu_forward"].GetProperty("status").GetString());
+        // The console shows the same counterexample.
+        Assert.Contains("smallest failing case", run.Out);
+        Assert.Contains("pool_height=", run.Out);
+    }
 }

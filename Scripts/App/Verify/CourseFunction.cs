@@ -1,3 +1,5 @@
+using Functional.FSharp;
+using Comparison = Functional.FSharp.Comparison;
 namespace Functional.App.Verify;
 
 /// <summary>The student's function did not answer this case with values (a None, a missing function, a bad shape of answer).</summary>

@@ -1,3 +1,5 @@
+using Functional.FSharp;
+using Comparison = Functional.FSharp.Comparison;
 using System.Collections.Concurrent;
 using static Functional.App.Verify.Spec;
 

@@ -1,4 +1,5 @@
 using Functional.FSharp;
+using Comparison = Functional.FSharp.Comparison;
 using LibVerify = Functional.FSharp.Verify;
 using static Functional.App.Verify.Spec;
 

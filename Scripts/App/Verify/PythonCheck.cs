@@ -1,4 +1,5 @@
 using Functional.FSharp;
+using Comparison = Functional.FSharp.Comparison;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 

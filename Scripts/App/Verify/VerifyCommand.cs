@@ -277,7 +277,7 @@ internal static class VerifyCommand
             var f = fo.Value;
             w.WriteStartObject("failure");
             w.WriteString("output", f.Output);
-            w.WriteString("oracle", f.Oracle.IsReference ? "reference" : "numeric");
+            w.WriteString("oracle", f.Oracle == Oracle.Reference ? "reference" : "numeric");
             w.WriteStartObject("params");
             foreach (var p in f.Description.Parameters)
                 w.WriteNumber(p.Item1, p.Item2);
