@@ -222,6 +222,7 @@ public class VerifyTests
             "spatial_batchnorm_forward", "spatial_batchnorm_backward", "spatial_groupnorm_forward", "spatial_groupnorm_backward",
         ],
         "optim" => ["sgd", "sgd_momentum", "rmsprop", "adam"],
+        "nets" => ["FullyConnectedNet", "ThreeLayerConvNet"],
         "rnn_layers" =>
         [
             "rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "word_embedding_forward", "word_embedding_backward",
@@ -248,6 +249,8 @@ public class VerifyTests
     [InlineData("layernorm-wrong-axis", "layers", "layernorm_forward,layernorm_backward", null, null)]
     [InlineData("max-pool-window", "layers", "max_pool_backward_naive", "dx equals", "wrong window size")]
     [InlineData("groupnorm-wrong-dimension", "layers", "spatial_groupnorm_forward,spatial_groupnorm_backward", null, null)]
+    [InlineData("regularization-sign", "nets", "FullyConnectedNet", "equals the known wrong formula", "wrong sign")]
+    [InlineData("regularization-loss", "nets", "ThreeLayerConvNet", "with reg > 0, passes all", "regularization term or its gradient")]
     [InlineData("adam-no-bias-correction", "optim", "adam", "next_w equals", "not bias-corrected")]
     [InlineData("embedding-no-accumulation", "rnn_layers", "word_embedding_backward", "dW equals", "np.add.at")]
     [InlineData("temporal-mask-ignored", "rnn_layers", "temporal_softmax_loss", "equals the known wrong formula", "counts the masked steps")]

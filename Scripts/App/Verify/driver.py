@@ -3,7 +3,7 @@
 Protocol (both directions): a frame is a 4-byte little-endian length, then a UTF-8 JSON header of that length, then
 the .npy payloads the header lists (header["payloads"] = [byte length, ...]). In a JSON value, {"$npy": i} is the
 i-th payload (with "dtype": "int64" or "bool" it is converted: labels and word indices, masks), {"$ref": [s, k, ...]} is
-the result of step s of the same case (then item k of it, ...), a float is always written with a '.', and an
+the result of step s of the same case (then item k of it, or attribute a for ".a", ...), a float is always written with a '.', and an
 object the app cannot read comes back as {"$obj": "type name"}.
 
 Requests: {"op": "import", "root": DIR, "modules": [...]} imports the student's modules from DIR (read-only: no
@@ -133,7 +133,7 @@ def decode(value, payloads, results):
             path = value["$ref"]
             obj = results[path[0]]
             for k in path[1:]:
-                obj = obj[k]
+                obj = getattr(obj, k[1:]) if isinstance(k, str) and k.startswith(".") else obj[k]
             return obj
         if "$tuple" in value:
             return tuple(decode(v, payloads, results) for v in value["$tuple"])
