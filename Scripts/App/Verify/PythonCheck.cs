@@ -9,7 +9,8 @@ namespace Functional.App.Verify;
 /// <param name="Function">The course function.</param>
 /// <param name="Report">The engine's report (status, cases, worst relative error, shrunk counterexample, hint).</param>
 /// <param name="Detail">Why a function is not-found, not-implemented, errs or timed out (the driver's message or the traceback).</param>
-internal sealed record FunctionResult(CourseFunction Function, VerifyReport Report, string? Detail)
+/// <param name="ShapeProblem">When the counterexample's output has another shape than expected: both shapes.</param>
+internal sealed record FunctionResult(CourseFunction Function, VerifyReport Report, string? Detail, string? ShapeProblem = null)
 {
     /// <summary>pass, fail, not-implemented, not-found, error or timeout.</summary>
     public string Status => Report.Status switch
@@ -38,14 +39,27 @@ internal sealed class PythonCheck(Func<PythonDriver> driver, Action restart, dou
     public FunctionResult Run(CourseFunction f, int cases, int seed)
     {
         string? detail = null;
+        var compared = new Dictionary<string, IReadOnlyList<Comparison>>();
         var report = Verification.run(f.Spec, cases, seed, FuncConvert.FromFunc<VerificationCase, Outcome>(c =>
         {
             var (outcome, message) = Check(f, c);
-            if (message is not null && (detail is null || !outcome.IsCompared))
+            if (message is not null)
                 detail ??= message;
+            if (outcome is Outcome.Compared cs)
+                compared[c.ToString()] = [.. cs.Item];
             return outcome;
         }));
-        return new FunctionResult(f, report, report.Status == VerifyStatus.Pass || report.Status == VerifyStatus.Fail ? null : detail);
+        return new FunctionResult(f, report, report.Status is VerifyStatus.Pass or VerifyStatus.Fail ? null : detail, ShapeProblem(report, compared));
+    }
+
+    /// <summary>"dx has shape (…), expected (…)" when the counterexample's output has another shape (the engine reports no element then).</summary>
+    private static string? ShapeProblem(VerifyReport report, Dictionary<string, IReadOnlyList<Comparison>> compared)
+    {
+        if (report.Failure is not { } fo || fo.Value.Index.Length > 0 || !compared.TryGetValue(fo.Value.Case, out var cs))
+            return null;
+        static string Text(Tensor t) => "(" + string.Join(", ", t.Shape) + (t.Rank == 1 ? ",)" : ")");
+        var c = cs.FirstOrDefault(x => x.Output == fo.Value.Output && !x.Actual.Shape.SequenceEqual(x.Expected.Shape));
+        return c is null ? null : $"{c.Output} has shape {Text(c.Actual)}, expected {Text(c.Expected)}";
     }
 
     private (Outcome Outcome, string? Message) Check(CourseFunction f, VerificationCase c)

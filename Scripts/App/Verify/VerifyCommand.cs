@@ -192,7 +192,7 @@ internal static class VerifyCommand
                 "fail" or "error" or "timeout" => $"[red]{r.Status}[/]",
                 _ => $"[yellow]{r.Status}[/]",
             };
-            var note = r.Report.Hint is not null ? Hint(r) : r.Status is "not-implemented" or "not-found" ? FirstLine(r.Detail) : "";
+            var note = r.Report.Hint is not null ? ShortHint(Hint(r)) : r.Status is "not-implemented" or "not-found" ? FirstLine(r.Detail) : "";
             table.AddRow(Markup.Escape(r.Function.Name), status, r.Report.Cases.ToString(CultureInfo.InvariantCulture),
                 Number(r.Report.WorstRelError), Markup.Escape(note));
         }
@@ -207,8 +207,9 @@ internal static class VerifyCommand
                 var f = fo.Value;
                 Terminal.Out.WriteLine($"  smallest failing case ({f.ShrinkSteps} shrinking steps): {Parameters(f.Description)}");
                 Terminal.Out.WriteLine("  inputs: " + string.Join(", ", f.Description.Shapes.Select(s => $"{s.Item1} {ShapeText(s.Item2)}")));
-                Terminal.Out.WriteLine(
-                    $"  {f.Output} at {ShapeText(f.Index)}: expected {Values(f.Expected)}, actual {Values(f.Actual)}, relative error {Number(f.RelError)}");
+                Terminal.Out.WriteLine(r.ShapeProblem is { } shapes
+                    ? $"  {shapes}"
+                    : $"  {f.Output} at {ShapeText(f.Index)}: expected {Values(f.Expected)}, actual {Values(f.Actual)}, relative error {Number(f.RelError)}");
             }
 
             var detail = r.Report.Message is { } m ? m.Value : r.Detail;
@@ -221,6 +222,16 @@ internal static class VerifyCommand
         var counts = results.GroupBy(r => r.Status).Select(g => $"{g.Count()} {g.Key}");
         Terminal.Out.WriteLine();
         Terminal.Out.MarkupLine(Markup.Escape($"{results.Count} functions: {string.Join(", ", counts)}; {seconds:F1} s."));
+    }
+
+    /// <summary>A hint without its evidence (the table's column; the full hint follows the counterexample).</summary>
+    private static string ShortHint(string hint)
+    {
+        var i = hint.LastIndexOf("): ", StringComparison.Ordinal);
+        if (i >= 0)
+            return hint[(i + 3)..];
+        i = hint.IndexOf(": ", StringComparison.Ordinal);
+        return i >= 0 ? hint[(i + 2)..] : hint;
     }
 
     private static string FirstLine(string? s) => s?.Split('\n')[0] ?? "";
@@ -300,6 +311,8 @@ internal static class VerifyCommand
             WriteNumberOrNull(w, "actual", f.Actual);
             WriteNumberOrNull(w, "relError", f.RelError);
             w.WriteNumber("shrinkSteps", f.ShrinkSteps);
+            if (r.ShapeProblem is not null)
+                w.WriteString("message", r.ShapeProblem);
             w.WriteEndObject();
         }
         else
