@@ -180,21 +180,4 @@ internal sealed class PyCase(PyRequest request, List<JsonNode> steps)
     /// <summary>target[key] = value.</summary>
     public PyRef SetItem(PyRef target, object key, object? value) =>
         Add(new JsonObject { ["setitem"] = Enc(target), ["key"] = Enc(key), ["value"] = Enc(value), ["return"] = false });
-
-    /// <summary>
-    /// The centered-difference gradient of sum(f(args)[output] · dout) with respect to args[wrt] (or args[wrt][key]),
-    /// f being the student's own function.
-    /// </summary>
-    public PyRef NumericGradient(string function, object?[] args, int wrt, object? key, object dout, int? output)
-    {
-        var step = new JsonObject
-        {
-            ["numgrad"] = CallStep(function, null, args, null, true),
-            ["wrt"] = key is null ? new JsonArray(wrt) : new JsonArray(wrt, Enc(key)),
-            ["dout"] = Enc(dout),
-        };
-        if (output is { } k)
-            step["output"] = k;
-        return Add(step);
-    }
 }

@@ -2,19 +2,17 @@
 
 Protocol (both directions): a frame is a 4-byte little-endian length, then a UTF-8 JSON header of that length, then
 the .npy payloads the header lists (header["payloads"] = [byte length, ...]). In a JSON value, {"$npy": i} is the
-i-th payload (with "dtype": "int64" or "bool" it is converted: labels and word indices, masks), {"$ref": [s, k, ...]} is
-the result of step s of the same case (then item k of it, or attribute a for ".a", ...), a float is always written with a '.', and an
-object the app cannot read comes back as {"$obj": "type name"}.
+i-th payload (with "dtype": "int64" or "bool" it is converted: labels and word indices, masks),
+{"$ref": [s, k, ...]}
+is the result of step s of the same case (then item k of it, or attribute a for ".a", ...), a float is always
+written with a '.', and an object the app cannot read comes back as {"$obj": "type name"}.
 
 Requests: {"op": "import", "root": DIR, "modules": [...]} imports the student's modules from DIR (read-only: no
 bytecode is written); {"op": "run", "timeout": SECONDS, "cases": [[step, ...], ...]} runs each case's steps in
 order; {"op": "quit"}. A step is {"call": "module.function" | {"$ref": ...}, "method": NAME?, "args": [...],
-"kwargs": {...}, "return": true|false, "pick": k?, "needs": REF?}
-(pick: send back only item k of the result; needs: if that earlier result is None, or a tuple starting with None, the
-case is not-implemented), {"let": VALUE} (an object later steps refer to, e.g. a bn_param dict the
-student's function updates), {"get": {"$ref": ...}} (its current value), {"setitem": REF, "key": K, "value": V}, or
-{"numgrad": STEP-LIKE, "wrt": [arg index, key?], "dout": VALUE, "output": k?, "h": 1e-5} (the centered-difference
-gradient of sum(output * dout) of the student's own function, with respect to one argument).
+"kwargs": {...}, "return": true|false, "pick": k?, "needs": REF?} (pick: send back only item k of the result;
+needs: if that earlier result is None, or a tuple starting with None, the case is not-implemented), {"let": VALUE}
+(an object later steps refer to, e.g. a bn_param dict the student's function updates), {"get": {"$ref": ...}} (its current value), or {"setitem": REF, "key": K, "value": V}.
 
 Replies to "run": one {"progress": i} frame after each case, then {"results": [case, ...]} where a case is
 {"status": "ok", "values": [...]} (one value per step, null where the step is not returned) or {"status":
@@ -171,37 +169,6 @@ def timed(timeout, fn, *args, **kwargs):
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-def numgrad(step, payloads, results, timeout):
-    fn = resolve(step["numgrad"]["call"], payloads, results, step["numgrad"].get("method"))
-    args = decode(step["numgrad"].get("args", []), payloads, results)
-    kwargs = decode(step["numgrad"].get("kwargs", {}), payloads, results)
-    dout = decode(step["dout"], payloads, results)
-    output = step.get("output")
-    h = step.get("h", 1e-5)
-    wrt = step["wrt"]
-    x = args[wrt[0]] if len(wrt) == 1 else args[wrt[0]][wrt[1]]
-    grad = np.zeros_like(x, dtype=np.float64)
-
-    def value():
-        out = timed(timeout, fn, *args, **kwargs)
-        if output is not None:
-            out = out[output]
-        return float(np.sum(np.asarray(out, dtype=np.float64) * dout))
-
-    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
-    while not it.finished:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        plus = value()
-        x[i] = old - h
-        minus = value()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
-        it.iternext()
-    return grad
-
-
 def run_step(step, payloads, results, timeout):
     if "let" in step:
         return decode(step["let"], payloads, results)
@@ -211,8 +178,6 @@ def run_step(step, payloads, results, timeout):
         obj = decode(step["setitem"], payloads, results)
         obj[decode(step["key"], payloads, results)] = decode(step["value"], payloads, results)
         return None
-    if "numgrad" in step:
-        return numgrad(step, payloads, results, timeout)
     if "needs" in step:
         needed = decode(step["needs"], payloads, results)
         if needed is None or (isinstance(needed, tuple) and len(needed) > 0 and needed[0] is None):
