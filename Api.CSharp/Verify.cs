@@ -1,6 +1,6 @@
 using Functional.FSharp;
 using Microsoft.FSharp.Core;
-using FVerify = Functional.FSharp.Verify;
+using FVerify = Functional.FSharp.VerifyModule;
 
 namespace Functional;
 

@@ -30,7 +30,7 @@ open Functional
 /// both. The functions' signatures are the library's own: <c>Verify.convolution Conv.forward Conv.backward</c> passes.
 /// Each layer's <c>…Spec</c> is its cases, description and known wrong formulas, for <c>Verification.run</c>.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Verify =
     /// <summary>The engine (Verification.run), for a function of your own with a spec of your own.</summary>
     let run spec cases seed check = Verification.run spec cases seed check
@@ -200,7 +200,7 @@ module Verify =
 
     /// <summary>Verifies a softmax loss (scores (N, C), labels → LossResult: loss averaged over N, dscores).</summary>
     let softmaxLossWith (options: VerifyOptions) loss =
-        run softmaxLossSpec options.Cases options.Seed (classification Loss.softmax loss)
+        run softmaxLossSpec options.Cases options.Seed (classification Losses.softmax loss)
 
     /// <summary>Verifies a softmax loss with VerifyOptions.Default.</summary>
     let softmaxLoss loss =
@@ -208,7 +208,7 @@ module Verify =
 
     /// <summary>Verifies a multiclass SVM loss (margin 1, averaged over N).</summary>
     let svmLossWith (options: VerifyOptions) loss =
-        run svmLossSpec options.Cases options.Seed (classification Loss.svm loss)
+        run svmLossSpec options.Cases options.Seed (classification Losses.svm loss)
 
     /// <summary>Verifies a multiclass SVM loss with VerifyOptions.Default.</summary>
     let svmLoss loss = svmLossWith VerifyOptions.Default loss

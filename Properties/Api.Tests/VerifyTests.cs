@@ -12,7 +12,7 @@ public class VerifyTests
         Tensor.FromArray(new double[shape.Aggregate(1, (a, b) => a * b)], shape.ToArray());
 
     private static (Tensor Out, ConvCache Cache) LibraryConv(Tensor x, Tensor w, Tensor b, ConvConfig cfg) =>
-        Layers.Conv2dForward(x, w, b, strideHeight: cfg.StrideH, strideWidth: cfg.StrideW,
+        Layers.ConvForward(x, w, b, strideHeight: cfg.StrideH, strideWidth: cfg.StrideW,
             padHeight: cfg.PadH, padWidth: cfg.PadW);
 
     [Fact]
@@ -20,7 +20,7 @@ public class VerifyTests
     {
         var reports = new[]
         {
-            Verify.Convolution(LibraryConv, Layers.Conv2dBackward, cases: 10),
+            Verify.Convolution(LibraryConv, Layers.ConvBackward, cases: 10),
             Verify.MaxPool(
                 (x, cfg) => Layers.MaxPoolForward(x, cfg.PoolHeight, cfg.PoolWidth,
                     strideHeight: cfg.StrideH, strideWidth: cfg.StrideW),
@@ -47,7 +47,7 @@ public class VerifyTests
             },
             (dout, cache) =>
             {
-                var g = Layers.Conv2dBackward(dout, cache.Cache);
+                var g = Layers.ConvBackward(dout, cache.Cache);
                 return cache.Config is { PadH: 0, PadW: 0 } ? new ConvGrads(Zeros(g.Dx.Shape), g.Dw, g.Db) : g;
             },
             cases: 60, seed: 1);
@@ -201,6 +201,20 @@ public class VerifyTests
         var e = Assert.Throws<ArgumentException>(() => Verify.SoftmaxLoss(Losses.Softmax, cases: 0));
         Assert.Contains("Verify.SoftmaxLoss", e.Message);
         Assert.Throws<ArgumentNullException>(() => Verify.SoftmaxLoss(null!));
+    }
+
+    [Fact]
+    public void TheReadmeExamplePasses()
+    {
+        // README-BEGIN verify
+        var report = Verify.MaxPool(
+            (x, pool) => Layers.MaxPoolForward(x, pool.PoolHeight, pool.PoolWidth,
+                strideHeight: pool.StrideH, strideWidth: pool.StrideW),
+            Layers.MaxPoolBackward,
+            cases: 50, seed: 1);
+        Console.WriteLine(report);   // report.Status, .Outputs, .Failure (shrunk case, index, expected, actual), .Hint
+        // README-END verify
+        Assert.True(report.Passed, report.ToString());
     }
 
     [Fact]

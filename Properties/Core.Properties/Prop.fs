@@ -26,19 +26,19 @@ let ensure (cond: bool) (message: unit -> string) =
     if not cond then
         failwith (message ())
 
-/// The bound on analytic-vs-numeric relative error used by the gradient properties.
+/// The bound on analytic-vs-numeric relative error used by the gradient properties: the library's one rule,
+/// Tolerance.Gradient (1e-7; see Core.FSharp/Verification/Tolerance.fs for the reason).
 [<Literal>]
-let GradTolerance = 1e-7
+let GradTolerance = Tolerance.Gradient
 
-/// The floor of the relative error's denominator in the gradient properties: the numeric gradient's error is
-/// absolute (about 1e-10 for h = 1e-5 on O(1) values), so coordinates whose true gradient is near 0 are judged by
-/// |a − n| ≤ 1e-7 · 1e-2 = 1e-9 instead of by a ratio of two round-off noises.
+/// The floor of the relative error's denominator in the gradient properties: the library's Tolerance.Floor (1e-2).
 [<Literal>]
-let GradFloor = 1e-2
+let GradFloor = Tolerance.Floor
 
-/// Asserts that an analytic gradient matches the numeric one; the failure message names the case.
+/// Asserts that an analytic gradient matches the numeric one under the library's rule (Tolerance.gradient); the
+/// failure message names the case.
 let gradClose (case: string) (name: string) (analytic: Tensor) (numeric: Tensor) =
-    let r = GradCheck.compareWith GradFloor name GradTolerance analytic numeric
+    let r = Tolerance.gradient name analytic numeric
 
     if not r.Passed then
         failwith $"{case}: {r}"

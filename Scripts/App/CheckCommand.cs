@@ -6,7 +6,11 @@ namespace Functional.App;
 /// <summary>The <c>check</c> verb: every layer's analytic gradients against numeric ones, as a table.</summary>
 internal static class CheckCommand
 {
-    public const double Tolerance = 1e-7;
+    /// <summary>The library's bound on an analytic-vs-numeric relative error (<see cref="Verify.GradientTolerance"/>).</summary>
+    public const double Tolerance = Verify.GradientTolerance;
+
+    /// <summary>Random cases per layer in the verification table.</summary>
+    private const int RandomCases = 10;
 
     private static readonly Option<string> OutputOpt = new("--output") { Description = "Folder for check.html.", DefaultValueFactory = _ => "out" };
     private static readonly Option<bool> PngOpt = new("--png") { Description = "Also write check.png (needs Debian's chromium)." };
@@ -40,14 +44,25 @@ internal static class CheckCommand
 
         Terminal.Out.Write(table);
         Terminal.Out.MarkupLine(
-            $"max rel error = max |a − n| / max(|a| + |n|, {GradientSuite.Floor:G}) (the property suite's criterion, must be ≤ {Tolerance:E0}); " +
+            $"max rel error = max |a − n| / max(|a| + |n|, {GradientSuite.Floor:G}) (the library's one rule, Verify.GradientTolerance: must be ≤ {Tolerance:E0}); " +
             "course rel_error uses the floor 1e-8 and is shown for comparison. GEMM: " + Markup.Escape(Blas.Description) + ".");
-        var failed = rows.Count(r => !r.Report.Passed);
+        var verified = GradientSuite.RandomCases(RandomCases).ToList();
+        var cases = new Table().Border(TableBorder.Rounded)
+            .AddColumn("layer").AddColumn(new TableColumn("cases").RightAligned())
+            .AddColumn(new TableColumn("worst rel error").RightAligned()).AddColumn("result");
+        foreach (var v in verified)
+            cases.AddRow(Markup.Escape(v.Name), v.Cases.ToString(), v.WorstRelError.ToString("E2"),
+                v.Passed ? "[green]pass[/]" : "[red]" + Markup.Escape(v.ToString()) + "[/]");
+        Terminal.Out.Write(cases);
+        Terminal.Out.MarkupLine(
+            $"Random cases (the library's verification, Verify.*): forward vs reference ≤ {Verify.ReferenceTolerance:E0}, " +
+            $"gradients vs reference ≤ {Verify.ReferenceTolerance:E0} and vs numeric ≤ {Tolerance:E0}.");
+        var failed = rows.Count(r => !r.Report.Passed) + verified.Count(v => !v.Passed);
         var reportPath = Report.WriteCheck(Directory.CreateDirectory(output).FullName, rows, $"max rel error <= {Tolerance:E0} (floor {GradientSuite.Floor:G})", png);
         Terminal.Out.MarkupLine($"Report: [bold]{Markup.Escape(reportPath)}[/]");
         Terminal.Out.MarkupLine(failed == 0
-            ? $"[green]All {rows.Count} gradients within {Tolerance:E0} relative error.[/]"
-            : $"[red]{failed} of {rows.Count} gradients exceed {Tolerance:E0} relative error.[/]");
+            ? $"[green]All {rows.Count} gradients within {Tolerance:E0} relative error; all {verified.Count} layers pass {RandomCases} random cases.[/]"
+            : $"[red]{failed} of {rows.Count + verified.Count} checks fail.[/]");
         return failed == 0 ? 0 : 1;
     }
 

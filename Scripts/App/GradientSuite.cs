@@ -12,14 +12,46 @@ internal static class GradientSuite
         string.Join(" ", tensors.Select(t => "(" + string.Join(",", t.Shape) + ")"));
 
     /// <summary>
-    /// Judges with the property suite's criterion: |a − n| ≤ tolerance · max(|a| + |n|, 1e-2). The course's rel_error
-    /// (floor 1e-8) is reported beside it; it is meaningless for coordinates whose true gradient is near 0 (e.g. a
-    /// bias before batchnorm, exactly 0), where the numeric value is round-off.
+    /// Judges with the library's one rule (<see cref="Verify.ToleranceFloor"/>, <see cref="Verify.GradientTolerance"/>):
+    /// |a − n| ≤ 1e-7 · max(|a| + |n|, 1e-2). The course's rel_error (floor 1e-8) is reported beside it; it is
+    /// meaningless for coordinates whose true gradient is near 0 (e.g. a bias before batchnorm, exactly 0), where the
+    /// numeric value is round-off.
     /// </summary>
-    public const double Floor = 1e-2;
+    public const double Floor = Verify.ToleranceFloor;
 
     private static GradCheckReport Judge(string name, Tensor analytic, Tensor numeric) =>
         GradCheck.Compare(name, analytic, numeric, CheckCommand.Tolerance, Floor);
+
+    /// <summary>
+    /// The library's own layers through the verification (<see cref="Verify"/>), over the library's random cases: the
+    /// forward against the reference, every gradient against the reference and the numeric gradient.
+    /// </summary>
+    public static IEnumerable<VerificationReport> RandomCases(int cases)
+    {
+        yield return Verify.Affine(Layers.AffineForward, Layers.AffineBackward, cases);
+        yield return Verify.Relu(Layers.ReluForward, Layers.ReluBackward, cases);
+        yield return Verify.SoftmaxLoss(Losses.Softmax, cases);
+        yield return Verify.SvmLoss(Losses.Svm, cases);
+        yield return Verify.BatchNorm((x, g, b, s, m) => Layers.BatchNormForward(x, g, b, s, m), Layers.BatchNormBackward, cases);
+        yield return Verify.LayerNorm((x, g, b) => Layers.LayerNormForward(x, g, b), Layers.LayerNormBackward, cases);
+        yield return Verify.Dropout((x, p, m, r) => Layers.DropoutForward(x, p, m, r), Layers.DropoutBackward, cases);
+        yield return Verify.Convolution(
+            (x, w, b, c) => Layers.ConvForward(x, w, b, strideHeight: c.StrideH, strideWidth: c.StrideW, padHeight: c.PadH, padWidth: c.PadW),
+            Layers.ConvBackward, cases);
+        yield return Verify.MaxPool(
+            (x, c) => Layers.MaxPoolForward(x, c.PoolHeight, c.PoolWidth, strideHeight: c.StrideH, strideWidth: c.StrideW),
+            Layers.MaxPoolBackward, cases);
+        yield return Verify.SpatialBatchNorm(
+            (x, g, b, s, m) => Layers.SpatialBatchNormForward(x, g, b, s, m), Layers.SpatialBatchNormBackward, cases);
+        yield return Verify.GroupNorm((x, g, b, groups) => Layers.GroupNormForward(x, g, b, groups), Layers.GroupNormBackward, cases);
+        yield return Verify.WordEmbedding(Layers.WordEmbeddingForward, Layers.WordEmbeddingBackward, cases);
+        yield return Verify.TemporalAffine(Layers.TemporalAffineForward, Layers.TemporalAffineBackward, cases);
+        yield return Verify.TemporalSoftmaxLoss((s, y, m) => Losses.TemporalSoftmax(s, y, m), cases);
+        yield return Verify.RnnStep(Layers.RnnStepForward, Layers.RnnStepBackward, cases);
+        yield return Verify.Rnn(Layers.RnnForward, Layers.RnnBackward, cases);
+        yield return Verify.LstmStep(Layers.LstmStepForward, Layers.LstmStepBackward, cases);
+        yield return Verify.Lstm(Layers.LstmForward, Layers.LstmBackward, cases);
+    }
 
     private static GradCheckReport Check(string name, Func<Tensor, Tensor> f, Tensor x, Tensor dout, Tensor analytic) =>
         Judge(name, analytic, GradCheck.NumericOf(f, x, dout));
