@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Functional.App;
-using Functional.App.Verify;
+using Functional.App.Course;
 
 if (AppEnvironment.Problem() is { } problem)
     return Terminal.Fail($"functional: {problem}", ExitCodes.Usage);

@@ -1,4 +1,4 @@
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>Every course function the <c>verify</c> verb knows, in the order of the assignments.</summary>
 internal static class CourseCatalogue

@@ -1,6 +1,6 @@
 using Functional.FSharp;
 using Comparison = Functional.FSharp.Comparison;
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>The student's function did not answer this case with values (a None, a missing function, a bad shape of answer).</summary>
 internal sealed class NotAnsweredException(string status, string message) : Exception(message)

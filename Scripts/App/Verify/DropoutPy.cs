@@ -1,9 +1,9 @@
 using Functional.FSharp;
 using Comparison = Functional.FSharp.Comparison;
 using System.Collections.Concurrent;
-using static Functional.App.Verify.Spec;
+using static Functional.App.Course.Spec;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// The course's dropout_forward/backward (dropout_param: p = the probability of KEEPING a unit, mode, seed). The

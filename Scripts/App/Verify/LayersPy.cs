@@ -1,9 +1,9 @@
 using Functional.FSharp;
 using Comparison = Functional.FSharp.Comparison;
-using LibVerify = Functional.FSharp.Verify;
-using static Functional.App.Verify.Spec;
+using LibVerify = Functional.FSharp.VerifyModule;
+using static Functional.App.Course.Spec;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// The functions of the course's <c>cs231n/layers.py</c>, with its signatures and parameter dicts, each against the
@@ -157,7 +157,7 @@ internal static class LayersPy
         {
             var (x, w, b, _) = Cases.convInputs(c);
             py.Call(F("conv_forward_naive"), [x, w, b, ConvParam(c)], pick: 0);
-            return new CaseRun(v => [Compare("out", Layers.Conv2dForward(x, w, b, c.Item("SH"), c.Item("PH")).Out, v[0])]);
+            return new CaseRun(v => [Compare("out", Layers.ConvForward(x, w, b, c.Item("SH"), c.Item("PH")).Out, v[0])]);
         });
         yield return Function("conv_backward_naive", Named("conv_backward_naive", conv), (c, py) =>
         {
@@ -165,7 +165,7 @@ internal static class LayersPy
             ForwardBackward(py, "conv_forward_naive", [x, w, b, ConvParam(c)], "conv_backward_naive", dout);
             return new CaseRun(v =>
             {
-                var g = Layers.Conv2dBackward(dout, Layers.Conv2dForward(x, w, b, c.Item("SH"), c.Item("PH")).Cache);
+                var g = Layers.ConvBackward(dout, Layers.ConvForward(x, w, b, c.Item("SH"), c.Item("PH")).Cache);
                 return Grads(v[1], "conv_backward_naive", ("dx", g.Dx), ("dw", g.Dw), ("db", g.Db));
             });
         });

@@ -1,7 +1,7 @@
 using Functional.FSharp;
-using static Functional.App.Verify.Spec;
+using static Functional.App.Course.Spec;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// A case's tensors exactly as the library's specs draw them (Core.FSharp/Verification/Verify.fs, whose input

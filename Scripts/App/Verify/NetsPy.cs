@@ -1,8 +1,8 @@
 using Functional.FSharp;
 using Comparison = Functional.FSharp.Comparison;
-using static Functional.App.Verify.Spec;
+using static Functional.App.Course.Spec;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// The course's model classes, <c>FullyConnectedNet</c> (classifiers/fc_net.py) and <c>ThreeLayerConvNet</c>
@@ -19,7 +19,7 @@ internal static class NetsPy
     private static double Reg(VerificationCase c) => c.Item("reg") switch { 0 => 0.0, 1 => 0.3, _ => 0.7 };
 
     /// <summary>Known wrong formula: the regularization gradient with the wrong sign (dW − reg·W instead of dW + reg·W).</summary>
-    private static Variant<VerificationCase> RegularizationSign(Func<VerificationCase, (NeuralNet Net, Tensor X, int[] Y, Dictionary<string, Tensor> Params)> setup) =>
+    private static Variant<VerificationCase> RegularizationSign(Func<VerificationCase, (Model Net, Tensor X, int[] Y, Dictionary<string, Tensor> Params)> setup) =>
         Variant("regularization-sign", c =>
         {
             var reg = Reg(c);
@@ -99,7 +99,7 @@ internal static class NetsPy
     /// (when <paramref name="lossToo"/>) loss(X, y). The comparisons: each parameter's shape, the scores, the loss and
     /// every gradient, in the course's names (grads[W1], …).
     /// </summary>
-    private static CaseRun ModelSteps(PyCase py, PyRef model, NeuralNet net, Tensor x, int[] y, Dictionary<string, Tensor> ps, bool lossToo, string what)
+    private static CaseRun ModelSteps(PyCase py, PyRef model, Model net, Tensor x, int[] y, Dictionary<string, Tensor> ps, bool lossToo, string what)
     {
         var built = py.Get(model[".params"]);
         foreach (var (name, value) in ps)

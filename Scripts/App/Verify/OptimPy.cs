@@ -1,9 +1,9 @@
 using Functional.FSharp;
 using Comparison = Functional.FSharp.Comparison;
-using LibVerify = Functional.FSharp.Verify;
-using static Functional.App.Verify.Spec;
+using LibVerify = Functional.FSharp.VerifyModule;
+using static Functional.App.Course.Spec;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// The update rules of the course's <c>cs231n/optim.py</c>: (w, dw, config) → (next_w, config), with the course's

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Functional.FSharp;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>An integer array for Python (labels, word indices, a mask): sent as .npy and converted to int64 there.</summary>
 internal sealed record PyInts(Tensor Values);
@@ -30,13 +30,13 @@ internal static class PyValues
             case null:
                 return null;
             case Tensor t:
-                payloads.Add(Npy.toBytes(t));
+                payloads.Add(Functional.FSharp.NpyModule.toBytes(t));
                 return new JsonObject { ["$npy"] = payloads.Count - 1 };
             case PyInts ints:
-                payloads.Add(Npy.toBytes(ints.Values));
+                payloads.Add(Functional.FSharp.NpyModule.toBytes(ints.Values));
                 return new JsonObject { ["$npy"] = payloads.Count - 1, ["dtype"] = "int64" };
             case PyBools bools:
-                payloads.Add(Npy.toBytes(bools.Values));
+                payloads.Add(Functional.FSharp.NpyModule.toBytes(bools.Values));
                 return new JsonObject { ["$npy"] = payloads.Count - 1, ["dtype"] = "bool" };
             case PyRef r:
                 return new JsonObject { ["$ref"] = new JsonArray([(JsonNode)r.Step, .. r.Path.Select(p => p is int i ? (JsonNode)i : (JsonNode)(string)p)]) };
@@ -79,7 +79,7 @@ internal static class PyValues
             case JsonArray a:
                 return a.Select(n => Decode(n, payloads)).ToList();
             case JsonObject o when o["$npy"] is { } i:
-                return Npy.ofBytes(payloads[(int)i]);
+                return Functional.FSharp.NpyModule.ofBytes(payloads[(int)i]);
             case JsonObject o when o["$obj"] is { } name:
                 return new PyObject((string)name!);
             case JsonObject o when o["$float"] is { } f:

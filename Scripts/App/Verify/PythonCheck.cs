@@ -3,7 +3,7 @@ using Comparison = Functional.FSharp.Comparison;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>One function's verdict: the library engine's report, and what the driver said when it was not a comparison.</summary>
 /// <param name="Function">The course function.</param>

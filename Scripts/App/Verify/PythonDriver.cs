@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>An object the student's code returned that has no array or JSON form (a cache, a model).</summary>
 internal sealed record PyObject(string TypeName);

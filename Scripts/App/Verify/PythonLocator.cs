@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>A Python interpreter that imports numpy.</summary>
 internal sealed record PythonFound(string Command, string Executable, string NumpyVersion);

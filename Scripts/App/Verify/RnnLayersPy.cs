@@ -1,9 +1,9 @@
 using Functional.FSharp;
 using Comparison = Functional.FSharp.Comparison;
-using LibVerify = Functional.FSharp.Verify;
-using static Functional.App.Verify.Spec;
+using LibVerify = Functional.FSharp.VerifyModule;
+using static Functional.App.Course.Spec;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// The functions of the course's <c>cs231n/rnn_layers.py</c> (assignment 3) against the library's recurrent and

@@ -3,7 +3,7 @@ using Comparison = Functional.FSharp.Comparison;
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// Building blocks of the course functions: the library's cases (<see cref="Cases"/>) and specs as C# sees them,

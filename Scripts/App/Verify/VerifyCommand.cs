@@ -6,7 +6,7 @@ using Functional.FSharp;
 using Microsoft.FSharp.Collections;
 using Spectre.Console;
 
-namespace Functional.App.Verify;
+namespace Functional.App.Course;
 
 /// <summary>
 /// The <c>verify</c> verb: runs a student's course functions (numpy, the course's <c>cs231n</c> package) over random
