@@ -70,7 +70,7 @@ public sealed class CaptionedImageSplit
     public IReadOnlyList<string> Vocabulary => Train.Vocabulary;
 }
 
-/// <summary>What a captioning net sees of a strip: raw pixels, or a trained digit classifier's class probabilities per slot.</summary>
+/// <summary>What a captioning net sees of a strip: raw pixels, or a trained digit classifier's class probabilities and the ink per (re-centred) slot.</summary>
 public sealed class CaptionFeatureExtractor
 {
     private CaptionFeatureExtractor(CaptionFeatures core) => Core = core;
@@ -82,8 +82,10 @@ public sealed class CaptionFeatureExtractor
 
     /// <summary>
     /// A trained classifier of 28 × 28 digits (e.g. a <see cref="ThreeLayerConvNet"/> trained on
-    /// <see cref="Datasets.Digits"/>) applied to each of the strip's 4 slots; its class probabilities are concatenated
-    /// (4 · C features).
+    /// <see cref="Datasets.Digits"/>) applied to each of the strip's 4 slots, each slot re-centred first as MNIST
+    /// centres its digits (its ink's centre of mass moved to pixel (14, 14)): per slot the C class probabilities and
+    /// the slot's ink (mean pixel value × 8, about 1 for a digit and 0 for an empty slot), concatenated slot by slot
+    /// (4 · (C + 1) features).
     /// </summary>
     /// <param name="classifier">The net.</param>
     /// <param name="parameters">Its trained parameters (e.g. <see cref="TrainingResult.BestParameters"/>).</param>
@@ -98,6 +100,20 @@ public sealed class CaptionFeatureExtractor
         return new(CaptionFeatures.NewConvScores(
             net.Core, Maps.Of(Require.NotNull(parameters), net.Core.Params), Maps.Of(state, net.Core.State)));
     }
+
+    /// <summary>
+    /// Shift augmentation for training the classifier behind <see cref="FromClassifier"/>: the images followed by a
+    /// copy of each moved by a seeded offset, uniform in −<paramref name="maxShift"/> … <paramref name="maxShift"/>
+    /// pixels in each direction (the border uncovered is black), labels repeated. Re-centring a slot leaves its
+    /// digit up to about a pixel from where MNIST puts it; a classifier trained on these copies tolerates that.
+    /// </summary>
+    /// <param name="digits">The images (M, C, H, W) and labels, e.g. <c>Datasets.Digits().Train</c>.</param>
+    /// <param name="maxShift">The largest shift in pixels (≥ 0).</param>
+    /// <param name="seed">The seed of the offsets: the same seed gives the same copies.</param>
+    /// <returns>2M images and labels.</returns>
+    /// <exception cref="ArgumentException"><paramref name="maxShift"/> is negative.</exception>
+    public static Dataset WithShiftedCopies(Dataset digits, int maxShift = 1, long seed = 0) =>
+        new(FDigitCaptions.withShiftedCopies(seed, maxShift, Require.NotNull(digits).Source));
 
     /// <summary>The number of features D.</summary>
     public int Dimension => FCaptioning.featureDim(Core);

@@ -8,6 +8,12 @@ namespace Functional;
 /// backward passes (written in C#, F#, or exported from numpy). PyTorch's <c>torch.autograd.gradcheck</c>, the
 /// course's <c>gradient_check.py</c>.
 /// </summary>
+/// <remarks>
+/// Errors, for every member: a null argument throws <see cref="ArgumentNullException"/>; a step, tolerance or floor
+/// that is not finite and positive, shapes that differ, or a callback that returns null or a tensor of the wrong shape
+/// throw <see cref="ArgumentException"/> whose message starts with the member called (<c>GradCheck.Compare: …</c>).
+/// An exception thrown by your callback propagates unchanged.
+/// </remarks>
 public static class GradCheck
 {
     /// <summary>The default centered-difference step, 1e-5.</summary>

@@ -6,6 +6,13 @@ namespace Functional;
 /// The layers as pure forward/backward pairs. A forward pass returns its output and an opaque cache; the backward
 /// pass takes the upstream gradient and that cache and returns the gradients. Nothing is mutated.
 /// </summary>
+/// <remarks>
+/// Errors, for every member (a member's own <c>exception</c> tags add its specific conditions): a null argument throws
+/// <see cref="ArgumentNullException"/>; a shape, setting, mode or cache that does not fit throws
+/// <see cref="ArgumentException"/> whose message starts with the member called (<c>Layers.ConvForward: …</c>) and
+/// names the argument (<see cref="ArgumentException.ParamName"/>), the expected and the actual value. NaN and ±∞ in
+/// the inputs propagate to the outputs; they are never an error here.
+/// </remarks>
 public static partial class Layers
 {
     /// <summary>Affine (fully connected) forward pass: out = reshape(x, (N, D)) · w + b.</summary>

@@ -6,6 +6,11 @@ namespace Functional;
 /// Classification losses over scores of shape (N, C) and integer labels 0 ≤ y[i] &lt; C, and the temporal softmax
 /// loss over scores of shape (N, T, V).
 /// </summary>
+/// <remarks>
+/// Errors, for every member: a null argument throws <see cref="ArgumentNullException"/>; scores of the wrong rank, a
+/// label count other than N or a label out of range throw <see cref="ArgumentException"/> whose message starts with
+/// the member called (<c>Losses.Softmax: …</c>) and names the argument.
+/// </remarks>
 public static class Losses
 {
     /// <summary>

@@ -10,6 +10,10 @@ namespace Functional;
 /// their hand-written backward as the gradient). Shapes and errors are those of the tensor operation or layer of the
 /// same name; a wrong shape throws <see cref="ArgumentException"/> naming the op.
 /// </summary>
+/// <remarks>
+/// Errors, for every member: a null argument throws <see cref="ArgumentNullException"/> naming the member and the
+/// argument; shapes that do not fit throw <see cref="ArgumentException"/> naming the op.
+/// </remarks>
 public static class Ops
 {
     private static Variable V(Value v) => new(v);

@@ -55,8 +55,11 @@ type CaptionFeatures =
     /// <summary>The strip's raw pixels, flattened: D = 28 · 112 = 3136.</summary>
     | Pixels
     /// <summary>
-    /// A trained digit classifier (e.g. the three-layer convnet) applied to each of the strip's 4 slots, its class
-    /// probabilities (softmax of its scores) concatenated: D = 4 · C. The model, its parameters and its state.
+    /// A trained digit classifier (e.g. the three-layer convnet) applied to each of the strip's 4 slots after
+    /// re-centring it as MNIST centres its digits (<c>DigitCaptions.centredSlots</c>): per slot its C class
+    /// probabilities (softmax of its scores) and the slot's ink (its mean pixel value × 8: about 1 for a digit, 0
+    /// for an empty slot, which a classifier without a blank class cannot tell), concatenated slot by slot:
+    /// D = 4 · (C + 1). The model, its parameters and its state.
     /// </summary>
     | ConvScores of Model * Map<string, Tensor> * Map<string, Tensor>
 
@@ -467,17 +470,22 @@ module Captioning =
             Metric = { Name = "bleu-4"; Evaluate = evaluate }
         }
 
-    /// <summary>The feature size D of a kind of features (the convnet's is found by scoring one blank slot).</summary>
+    /// <summary>The scale of the ink feature: a slot's mean pixel value times this (an embedded digit's is 0.13 on average).</summary>
+    [<Literal>]
+    let InkScale = 8.0
+
+    /// <summary>The feature size D of a kind of features (the classifier's class count is found by scoring one blank slot).</summary>
     let featureDim (kind: CaptionFeatures) =
         match kind with
         | Pixels -> DigitCaptions.Height * DigitCaptions.Width
         | ConvScores(model, p, s) ->
             DigitCaptions.MaxDigits
-            * (model.Scores p s (Tensor.zeros [| 1; 1; 28; 28 |])).Dims.[1]
+            * ((model.Scores p s (Tensor.zeros [| 1; 1; 28; 28 |])).Dims.[1] + 1)
 
     /// <summary>
     /// The features of a set's strips, as a function of strip indices → (n, D). Pixels are drawn on demand (a set
-    /// never holds N · 3136 floats); convnet class probabilities are computed once for the whole set, in chunks of 500 strips.
+    /// never holds N · 3136 floats); the classifier's features are computed once for the whole set, in chunks of
+    /// 500 strips.
     /// </summary>
     let featuresOf (kind: CaptionFeatures) (set: CaptionSet) : int[] -> Tensor =
         match kind with
@@ -488,31 +496,52 @@ module Captioning =
         | ConvScores(model, p, s) ->
             let n = DigitCaptions.count set
             let d = featureDim kind
+            let k = d / DigitCaptions.MaxDigits
+            let c = k - 1
 
-            let c = d / DigitCaptions.MaxDigits
+            // The class probabilities (softmax of the scores: bounded whatever the scores' scale) of slot r of x into row r.
+            let probabilities (x: Tensor) (rows: int[]) (out: float[]) =
+                let scores = (model.Scores p s x).Data
 
-            // Class probabilities (softmax of the scores) per slot: bounded features whatever the scores' scale.
-            let probabilities (scores: float[]) =
-                for r in 0 .. scores.Length / c - 1 do
-                    let row = scores.AsSpan(r * c, c)
-                    let mx = Seq.max (scores.[r * c .. r * c + c - 1])
+                rows
+                |> Array.iteri (fun i r ->
+                    let mutable mx = Double.NegativeInfinity
+
+                    for j in 0 .. c - 1 do
+                        mx <- max mx scores.[i * c + j]
+
                     let mutable sum = 0.0
 
                     for j in 0 .. c - 1 do
-                        row.[j] <- exp (row.[j] - mx)
-                        sum <- sum + row.[j]
+                        let e = exp (scores.[i * c + j] - mx)
+                        out.[r * k + j] <- e
+                        sum <- sum + e
 
                     for j in 0 .. c - 1 do
-                        row.[j] <- row.[j] / sum
+                        out.[r * k + j] <- out.[r * k + j] / sum)
 
-                scores
+            // An empty slot (no ink) is all black after centring: the classifier sees the same image each time.
+            let blank = Array.zeroCreate k
+            probabilities (Tensor.zeros [| 1; 1; 28; 28 |]) [| 0 |] blank
 
-            let all =
-                Array.init n id
-                |> Array.chunkBySize 500
-                |> Array.collect (fun chunk ->
-                    probabilities (Array.copy (model.Scores p s (DigitCaptions.slotImages set chunk)).Data))
+            // Per slot: the class probabilities, then the ink; only slots with ink go through the classifier.
+            let slotFeatures (chunk: int[]) =
+                let slots, ink = DigitCaptions.centredSlots set chunk
+                let out = Array.zeroCreate (ink.Length * k)
+                let inked = Array.init ink.Length id |> Array.filter (fun r -> ink.[r] > 0.0)
 
+                if inked.Length > 0 then
+                    probabilities (slots.Take inked) inked out
+
+                for r in 0 .. ink.Length - 1 do
+                    if ink.[r] = 0.0 then
+                        Array.blit blank 0 out (r * k) c
+
+                    out.[r * k + c] <- InkScale * ink.[r]
+
+                out
+
+            let all = Array.init n id |> Array.chunkBySize 500 |> Array.collect slotFeatures
             let table = Tensor.Wrap([| n; d |], all)
             fun idx -> table.Take idx
 

@@ -292,3 +292,98 @@ let ``caption metrics: exact, per-token and BLEU on hand-worked cases`` () =
     // The only 4-gram, 5 6 9 4, does not match 5 6 7 4: BLEU-4 is 0.
     Prop.ensure (DigitCaptions.bleu 4 off reference = 0.0) (fun () -> "BLEU-4 with no 4-gram match")
     Prop.throwsWith [ "DigitCaptions.bleu"; "n must be in 1 … 4" ] (fun () -> DigitCaptions.bleu 5 off reference)
+
+[<Fact>]
+let ``centred slots undo the strips' offsets, show empty slots black with no ink, and are deterministic`` () =
+    let split = DigitCaptions.loadSized 400 1 1
+    let set = split.Train
+    let n = DigitCaptions.count set
+    let idx = Array.init n id
+    let x, ink = DigitCaptions.centredSlots set idx
+    let again, inkAgain = DigitCaptions.centredSlots set idx
+    Prop.ensure (x.Shape |> Seq.toList = [ n * 4; 1; 28; 28 ] && ink.Length = n * 4) (fun () -> "shapes")
+    Prop.ensure (x.ToArray() = again.ToArray() && ink = inkAgain) (fun () -> "two calls differ")
+    // The same digits drawn without offsets: re-centring a one-digit strip gives the same image whatever its
+    // offset, unless the offset pushed ink out of the strip (then the ink differs).
+    let still = {
+        set with
+            Offsets = Array.zeroCreate set.Offsets.Length
+    }
+
+    let y, inkStill = DigitCaptions.centredSlots still idx
+    let xs, ys = x.ToArray(), y.ToArray()
+    let mutable compared = 0
+
+    for i in 0 .. n - 1 do
+        let digits = set.Slots.[i * 4 .. i * 4 + 3] |> Array.filter (fun s -> s >= 0)
+
+        // A slot two or more past the last digit is black; the one right after it holds at most the last digit's
+        // MaxOffset columns that spill in.
+        for k in digits.Length .. 3 do
+            let black = Array.forall ((=) 0.0) xs.[(i * 4 + k) * 784 .. (i * 4 + k) * 784 + 783]
+
+            let spill = float (DigitCaptions.MaxOffset * 28) / 784.0
+
+            Prop.ensure
+                (if k > digits.Length then
+                     ink.[i * 4 + k] = 0.0 && black
+                 else
+                     ink.[i * 4 + k] <= spill)
+                (fun () -> $"strip {i}: empty slot {k} has ink {ink.[i * 4 + k]}")
+
+        if digits.Length = 1 && abs (ink.[i * 4] - inkStill.[i * 4]) < 1e-12 then
+            compared <- compared + 1
+
+            Prop.ensure (xs.[i * 4 * 784 .. i * 4 * 784 + 783] = ys.[i * 4 * 784 .. i * 4 * 784 + 783]) (fun () ->
+                let dx, dy = set.Offsets.[i * 8], set.Offsets.[i * 8 + 1]
+                $"strip {i}: the digit moved by ({dx}, {dy}) re-centres to another image")
+
+    Prop.ensure (compared >= 80) (fun () -> $"only {compared} one-digit strips compared")
+
+[<Fact>]
+let ``shifted copies: the originals first, then each digit moved by at most maxShift, the same for the same seed`` () =
+    let digits = Digits.load ()
+    let m = 300
+    let small = Dataset.head m digits.Train
+    let a = DigitCaptions.withShiftedCopies 7L 1 small
+    let b = DigitCaptions.withShiftedCopies 7L 1 small
+    let xa = a.X.ToArray()
+
+    Prop.ensure
+        (a.X.Shape |> Seq.toList = [ 2 * m; 1; 28; 28 ]
+         && a.Y = Array.append small.Y small.Y)
+        (fun () -> "shape or labels")
+
+    Prop.ensure (xa = b.X.ToArray()) (fun () -> "the same seed gives other copies")
+    let src = small.X.ToArray()
+    Prop.ensure (xa.[.. m * 784 - 1] = src) (fun () -> "the originals are not first")
+
+    let moved (i: int) dx dy =
+        Array.init 784 (fun j ->
+            let r, c = j / 28 - dy, j % 28 - dx
+
+            if r >= 0 && r < 28 && c >= 0 && c < 28 then
+                src.[i * 784 + r * 28 + c]
+            else
+                0.0)
+
+    let shifts = Collections.Generic.HashSet<int * int>()
+
+    for i in 0 .. m - 1 do
+        let copy = xa.[(m + i) * 784 .. (m + i) * 784 + 783]
+
+        match
+            [
+                for dy in -1 .. 1 do
+                    for dx in -1 .. 1 -> dx, dy
+            ]
+            |> List.tryFind (fun (dx, dy) -> moved i dx dy = copy)
+        with
+        | Some s -> shifts.Add s |> ignore
+        | None -> Prop.ensure false (fun () -> $"copy {i} is not the digit moved by at most a pixel")
+
+    // Every one of the 9 offsets occurs (300 draws), so the copies are not all moved alike.
+    Prop.ensure (shifts.Count = 9) (fun () -> $"only the offsets {Seq.toList shifts} occur")
+
+    Prop.throwsWith [ "DigitCaptions.withShiftedCopies"; "maxShift" ] (fun () ->
+        DigitCaptions.withShiftedCopies 7L -1 small)

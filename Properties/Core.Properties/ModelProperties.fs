@@ -148,6 +148,75 @@ let ``fully connected net gradients match numeric gradients: any depth, norm, dr
 
     report "fc net"
 
+/// The fully connected net's normalization settings reach its layers: after one training-mode loss, batchnorm's
+/// running statistics are momentum · initial + (1 − momentum) · the batch statistics of the first affine output (the
+/// course's bn_param), and the scores equal a hand-wired affine → batchnorm (test mode, those statistics, that eps).
+[<Fact>]
+let ``fully connected net: batchnorm momentum and eps are the configured ones`` () =
+    let ranges = [ "N", 2, 6; "D", 1, 5; "H", 1, 5; "C", 2, 4; "M", 0, 20; "E", 0, 6 ]
+
+    Prop.check "fc net norm settings" 100 (cases ranges) (fun c ->
+        let momentum, eps = float c.["M"] / 20.0, 10.0 ** -(float c.["E"])
+
+        let cfg = {
+            Nets.fullyConnectedDefaults with
+                HiddenDims = [ c.["H"] ]
+                InputDim = c.["D"]
+                NumClasses = c.["C"]
+                WeightScale = 0.7
+                Normalization = Normalization.Batch
+                Norm = { Eps = eps; Momentum = momentum }
+                Seed = int64 c.Seed
+        }
+
+        let m = Nets.fullyConnected cfg
+        let x = normal (key c 1) [| c.["N"]; c.["D"] |]
+
+        let s =
+            (m.Loss m.Params m.State (key c 2) x (labels (key c 3) c.["N"] c.["C"])).State
+
+        let a = Tensor.matmul x m.Params.["W1"] + m.Params.["b1"]
+        let mean = Tensor.mean [| 0 |] false a
+        let var = Tensor.mean [| 0 |] false ((a - mean) * (a - mean))
+        Prop.close (string c) 1e-12 (mean * (1.0 - momentum)) s.["running_mean1"]
+        Prop.close (string c) 1e-12 (var * (1.0 - momentum)) s.["running_var1"]
+
+        let hidden, _, _ =
+            BatchNorm.forward
+                cfg.Norm
+                Mode.Test
+                {
+                    RunningMean = s.["running_mean1"]
+                    RunningVar = s.["running_var1"]
+                }
+                m.Params.["gamma1"]
+                m.Params.["beta1"]
+                a
+
+        let expected =
+            Tensor.matmul (Relu.forward hidden |> fst) m.Params.["W2"] + m.Params.["b2"]
+
+        Prop.close (string c) 1e-10 expected (m.Scores m.Params s x))
+
+    let cfg = {
+        Nets.fullyConnectedDefaults with
+            HiddenDims = [ 3 ]
+            InputDim = 4
+            NumClasses = 2
+    }
+
+    Prop.throwsWith [ "Nets.fullyConnected"; "momentum must be in [0, 1]"; "1.5" ] (fun () ->
+        Nets.fullyConnected {
+            cfg with
+                Norm = { Eps = 1e-5; Momentum = 1.5 }
+        })
+
+    Prop.throwsWith [ "Nets.fullyConnected"; "eps must be finite and > 0"; "0" ] (fun () ->
+        Nets.fullyConnected {
+            cfg with
+                Norm = { Eps = 0.0; Momentum = 0.9 }
+        })
+
 /// What a hidden block of the hand-wired net keeps for its backward pass.
 type private HiddenCache = {
     Affine: AffineCache
