@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Functional.App;
+using Functional.App.Course;
 
 if (AppEnvironment.Problem() is { } problem)
     return Terminal.Fail($"functional: {problem}", ExitCodes.Usage);
@@ -8,6 +9,7 @@ var root = new RootCommand("Functional: neural-network layers with verified grad
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(CaptionCommand.Create());
 root.Subcommands.Add(CheckCommand.Create());
+root.Subcommands.Add(VerifyCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -1,0 +1,2 @@
+
+raise RuntimeError("the module fails at import time")

@@ -1,0 +1,2 @@
+
+del svm_loss
