@@ -18,7 +18,7 @@
 #   --mutants FILE  the mutant list (default Scripts/mutants.tsv)
 #   --work DIR      the copy to build in (default: a new temporary directory, removed at the end)
 #   --summary FILE  where to write the summary (default mutation-summary.txt in the repository root)
-# Environment: MUTATION_TIMEOUT (seconds per test run, default 900). Needs bash, python3, rsync, dotnet.
+# Environment: MUTATION_TIMEOUT (seconds per test run, default 900). Needs bash, python3, tar, dotnet.
 #
 # Not part of CI's default run: the full list takes a few hours on a loaded two-core machine (one incremental build
 # and up to two test runs per mutant).
@@ -159,7 +159,6 @@ if [ "$validate" = 1 ]; then
   exit $?
 fi
 
-command -v rsync >/dev/null || { echo "mutation-check: rsync is needed" >&2; exit 2; }
 py validate "$mutants" "$repo" >/dev/null || echo "mutation-check: some mutants are invalid (see --validate); they are reported as such"
 
 started=$(date +%s)
@@ -172,8 +171,10 @@ mkdir -p "$work"
 log="$work/logs"
 mkdir -p "$log"
 echo "mutation-check: copying the tree to $work"
-rsync -a --delete --exclude .git --exclude bin --exclude obj --exclude TestResults --exclude 'logs/' \
-  --exclude 'mutation-summary*' "$repo/" "$work/tree/"
+# The sources only (bin/ and obj/ of an earlier run in the same work directory are kept: incremental builds).
+mkdir -p "$work/tree"
+tar -C "$repo" --exclude=.git --exclude=bin --exclude=obj --exclude=TestResults --exclude='mutation-summary*' -cf - . \
+  | tar -C "$work/tree" -xf - || { echo "mutation-check: copying the tree failed" >&2; exit 2; }
 tree="$work/tree"
 cd "$tree" || exit 2
 py revert "$mutants" "$tree" x 2>/dev/null || true
