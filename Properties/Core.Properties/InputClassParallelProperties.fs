@@ -166,3 +166,21 @@ let ``convolution above the parallel threshold with 9 to 15 images equals the na
         within $"{c} dx" 1e-12 1e-12 (Tensor.toArray gN.Dx) (Tensor.toArray g.Dx)
         within $"{c} dw" 1e-11 1e-11 (Tensor.toArray gN.Dw) (Tensor.toArray g.Dw)
         within $"{c} db" 1e-12 1e-12 (Tensor.toArray gN.Db) (Tensor.toArray g.Db))
+
+/// The blocked GEMM packs B's panels in parallel when kc·nc ≥ 65,536 and there are at least two panels per thread:
+/// kc = nc = 256 with k, n from 257 (a second, partial slice and panel) and 2 or 3 threads.
+[<Fact>]
+let ``the blocked GEMM with B's panels packed in parallel equals the naive product`` () =
+    let kernels = [ Avx512; Avx2 ] |> List.filter Gemm.supports
+
+    Prop.check "gemm parallel packing" 4 (cases [ "m", 1, 9; "n", 257, 300; "k", 257, 300; "threads", 2, 3 ]) (fun c ->
+        let m, n, k, threads = c.["m"], c.["n"], c.["k"], c.["threads"]
+        let a = (normal (key c 0) [| m; k |]).ToArray()
+        let b = (normal (key c 1) [| k; n |]).ToArray()
+        let expected = Array.zeroCreate (m * n)
+        Gemm.naive false false m n k a 0 k b 0 n expected 0 n false
+
+        for kernel in kernels do
+            let actual = Array.create (m * n) nan
+            Gemm.blockedWith (256, 48, 256) kernel threads false false m n k a 0 k b 0 n actual 0 n false
+            within $"{c} {kernel}" 1e-12 1e-12 expected actual)
