@@ -30,7 +30,7 @@ public static class Autodiff
     {
         Require.NotNull(loss);
         var p = Maps.Of(Require.NotNull(parameters), MapModule.Empty<string, Tensor>());
-        var r = FSharp.Autodiff.gradients(
+        var r = FSharp.AutodiffModule.gradients(
             FuncConvert.FromFunc<FSharpMap<string, Value>, Value>(vs =>
                 Variable.Of(loss(Variables(vs)), "loss(parameters)")),
             p);
@@ -45,7 +45,7 @@ public static class Autodiff
     public static Tensor Gradient(Func<Variable, Variable> f, Tensor x)
     {
         Require.NotNull(f);
-        return FSharp.Autodiff.grad(
+        return FSharp.AutodiffModule.grad(
             FuncConvert.FromFunc<Value, Value>(v => Variable.Of(f(new Variable(v)), "f(x)")), Require.NotNull(x));
     }
 
@@ -59,7 +59,7 @@ public static class Autodiff
     public static Tensor Jacobian(Func<Variable, Variable> f, Tensor x)
     {
         Require.NotNull(f);
-        return FSharp.Autodiff.jacobian(
+        return FSharp.AutodiffModule.jacobian(
             FuncConvert.FromFunc<Value, Value>(v => Variable.Of(f(new Variable(v)), "f(x)")), Require.NotNull(x));
     }
 

@@ -2,7 +2,7 @@ using Functional.FSharp;
 using Microsoft.FSharp.Core;
 using FCaptioning = Functional.FSharp.Captioning;
 using FDigitCaptions = Functional.FSharp.DigitCaptions;
-using CoreSolver = Functional.FSharp.Solver;
+using CoreSolver = Functional.FSharp.SolverModule;
 
 namespace Functional;
 
@@ -90,7 +90,7 @@ public sealed class CaptionFeatureExtractor
     /// <param name="state">Its state (e.g. <see cref="TrainingResult.BestState"/>); the net's own when null.</param>
     /// <returns>The extractor.</returns>
     public static CaptionFeatureExtractor FromClassifier(
-        NeuralNet classifier,
+        Model classifier,
         IReadOnlyDictionary<string, Tensor> parameters,
         IReadOnlyDictionary<string, Tensor>? state = null)
     {
@@ -255,7 +255,7 @@ public sealed class CaptioningRnn
     /// <param name="data">The digit captions.</param>
     /// <param name="features">What the net sees of a strip; its <see cref="CaptionFeatureExtractor.Dimension"/> must be the net's D.</param>
     /// <param name="rule">The update rule.</param>
-    /// <param name="options">The solver's options; the defaults when null.</param>
+    /// <param name="solverConfig">The solver's configuration; the defaults when null.</param>
     /// <param name="progress">Progress reports (their metric is "bleu-4").</param>
     /// <param name="cancellationToken">Stops training after the current step.</param>
     /// <returns>The training result.</returns>
@@ -264,7 +264,7 @@ public sealed class CaptioningRnn
         CaptionedImageSplit data,
         CaptionFeatureExtractor features,
         UpdateRule rule,
-        SolverOptions? options = null,
+        SolverConfig? solverConfig = null,
         IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
@@ -272,9 +272,9 @@ public sealed class CaptioningRnn
         if (f.Dimension != Config.InputDim)
             throw new ArgumentException(
                 $"CaptioningRnn.Train: the features have {f.Dimension} dimensions, the net takes {Config.InputDim}.", nameof(features));
-        var config = (options ?? new SolverOptions()).ToCore();
+        var config = (solverConfig ?? new SolverConfig()).ToCore();
         var trainable = FCaptioning.trainable(config, Config, CoreParameters, FCaptioning.dataOf(f.Core, Require.NotNull(data).Source));
-        var hooks = new SolverHooks(
+        var hooks = new Functional.FSharp.SolverTypes.SolverHooks(
             progress is null
                 ? FuncConvert.FromAction<TrainingProgress>(_ => { })
                 : FuncConvert.FromAction<TrainingProgress>(progress.Report),

@@ -1,5 +1,5 @@
 using Functional.FSharp;
-using CoreCheckpoint = Functional.FSharp.Checkpoint;
+using CoreCheckpoint = Functional.FSharp.CheckpointModule;
 
 namespace Functional;
 

@@ -1,5 +1,7 @@
-using FCifar10 = Functional.FSharp.Cifar10;
-using FDataset = Functional.FSharp.Dataset;
+using CoreDataset = Functional.FSharp.DatasetTypes.Dataset;
+using CoreSplit = Functional.FSharp.DatasetTypes.DataSplit;
+using FCifar10 = Functional.FSharp.Cifar10Module;
+using FDataset = Functional.FSharp.DatasetModule;
 using FDigits = Functional.FSharp.Digits;
 using FPreprocess = Functional.FSharp.Preprocess;
 
@@ -8,9 +10,9 @@ namespace Functional;
 /// <summary>
 /// A labelled set of images: <see cref="X"/> of shape (N, C, H, W), N labels, and the class names. Immutable.
 /// </summary>
-public sealed class LabeledImages
+public class Dataset
 {
-    internal LabeledImages(Dataset source)
+    internal Dataset(CoreDataset source)
     {
         Source = source;
         Labels = Array.AsReadOnly(source.Y);
@@ -22,13 +24,13 @@ public sealed class LabeledImages
     /// <param name="labels">N labels, each in [0, classes.Count).</param>
     /// <param name="classes">The class names, at least one.</param>
     /// <exception cref="ArgumentException">x is not rank 4, the label count is not N, or a label is out of range.</exception>
-    public LabeledImages(Tensor x, IReadOnlyList<int> labels, IReadOnlyList<string> classes)
+    public Dataset(Tensor x, IReadOnlyList<int> labels, IReadOnlyList<string> classes)
         : this(FDataset.create(Require.NotNull(x), Require.Labels(labels), Require.NotNull(classes).ToArray()))
     {
     }
 
     /// <summary>The F# record behind this set (for the rest of the facade).</summary>
-    internal Dataset Source { get; }
+    internal CoreDataset Source { get; }
 
     /// <summary>The images, shape (N, C, H, W).</summary>
     public Tensor X => Source.X;
@@ -45,40 +47,40 @@ public sealed class LabeledImages
     /// <summary>The first <paramref name="count"/> images and labels (the course's <c>X_train[:count]</c>).</summary>
     /// <param name="count">How many, in [0, N].</param>
     /// <returns>A set of <paramref name="count"/> images.</returns>
-    public LabeledImages Head(int count) => new(FDataset.head(count, Source));
+    public Dataset Head(int count) => new(FDataset.head(count, Source));
 
     /// <summary>How many images each class has, one entry per class.</summary>
     /// <returns>A list of length <c>Classes.Count</c>.</returns>
     public IReadOnlyList<int> ClassCounts() => Array.AsReadOnly(FDataset.classCounts(Source));
 
-    /// <summary>The same set with a mean image subtracted from every image (see <see cref="ImageSplit.SubtractMean"/>).</summary>
+    /// <summary>The same set with a mean image subtracted from every image (see <see cref="DataSplit.SubtractMean"/>).</summary>
     /// <param name="mean">The mean image, shape (C, H, W).</param>
     /// <returns>The centred set.</returns>
-    public LabeledImages SubtractImage(Tensor mean) =>
-        new(new Dataset(FPreprocess.subtractImage(Require.NotNull(mean), Source.X), Source.Y, Source.Classes));
+    public Dataset SubtractImage(Tensor mean) =>
+        new(new CoreDataset(FPreprocess.subtractImage(Require.NotNull(mean), Source.X), Source.Y, Source.Classes));
 
     /// <summary>
-    /// The same set with every channel c mapped to (x − mean[c]) / std[c] (see <see cref="ImageSplit.NormalizePerChannel"/>).
+    /// The same set with every channel c mapped to (x − mean[c]) / std[c] (see <see cref="DataSplit.NormalizePerChannel"/>).
     /// </summary>
     /// <param name="stats">Per-channel statistics with C entries.</param>
     /// <returns>The normalized set.</returns>
-    public LabeledImages Normalize(ChannelStats stats) =>
-        new(new Dataset(FPreprocess.applyChannelStats(Require.NotNull(stats), Source.X), Source.Y, Source.Classes));
+    public Dataset Normalize(ChannelStats stats) =>
+        new(new CoreDataset(FPreprocess.applyChannelStats(Require.NotNull(stats), Source.X), Source.Y, Source.Classes));
 
     /// <inheritdoc/>
     public override string ToString() =>
-        $"LabeledImages({Count} images of shape ({string.Join(", ", X.Shape.Skip(1))}), {Classes.Count} classes)";
+        $"Dataset({Count} images of shape ({string.Join(", ", X.Shape.Skip(1))}), {Classes.Count} classes)";
 }
 
 /// <summary>A dataset split into training, validation and test sets. Immutable.</summary>
-public sealed class ImageSplit
+public class DataSplit
 {
-    internal ImageSplit(DataSplit source)
+    internal DataSplit(CoreSplit source)
     {
         Source = source;
-        Train = new LabeledImages(source.Train);
-        Validation = new LabeledImages(source.Val);
-        Test = new LabeledImages(source.Test);
+        Train = new Dataset(source.Train);
+        Validation = new Dataset(source.Val);
+        Test = new Dataset(source.Test);
     }
 
     /// <summary>A split from three sets.</summary>
@@ -86,53 +88,53 @@ public sealed class ImageSplit
     /// <param name="validation">The validation set.</param>
     /// <param name="test">The test set.</param>
     /// <exception cref="ArgumentException">The sets differ in image shape (C, H, W) or in their classes.</exception>
-    public ImageSplit(LabeledImages train, LabeledImages validation, LabeledImages test)
-        : this(new DataSplit(Require.NotNull(train).Source, Require.NotNull(validation).Source, Require.NotNull(test).Source))
+    public DataSplit(Dataset train, Dataset validation, Dataset test)
+        : this(new CoreSplit(Require.NotNull(train).Source, Require.NotNull(validation).Source, Require.NotNull(test).Source))
     {
         foreach (var (name, set) in new[] { ("validation", validation), ("test", test) })
         {
             if (!set.X.Shape.Skip(1).SequenceEqual(train.X.Shape.Skip(1)))
                 throw new ArgumentException(
-                    $"ImageSplit: the {name} images have shape ({string.Join(", ", set.X.Shape.Skip(1))}), the training images ({string.Join(", ", train.X.Shape.Skip(1))}).",
+                    $"DataSplit: the {name} images have shape ({string.Join(", ", set.X.Shape.Skip(1))}), the training images ({string.Join(", ", train.X.Shape.Skip(1))}).",
                     name);
             if (!set.Classes.SequenceEqual(train.Classes))
                 throw new ArgumentException(
-                    $"ImageSplit: the {name} classes [{string.Join(", ", set.Classes)}] differ from the training classes [{string.Join(", ", train.Classes)}].",
+                    $"DataSplit: the {name} classes [{string.Join(", ", set.Classes)}] differ from the training classes [{string.Join(", ", train.Classes)}].",
                     name);
         }
     }
 
     /// <summary>The F# record behind this split (for the rest of the facade).</summary>
-    internal DataSplit Source { get; }
+    internal CoreSplit Source { get; }
 
     /// <summary>The training set.</summary>
-    public LabeledImages Train { get; }
+    public Dataset Train { get; }
 
     /// <summary>The validation set (for choosing hyperparameters).</summary>
-    public LabeledImages Validation { get; }
+    public Dataset Validation { get; }
 
     /// <summary>The test set (for the final score only).</summary>
-    public LabeledImages Test { get; }
+    public Dataset Test { get; }
 
     /// <summary>
     /// Mean-image subtraction as in the course: the mean image of the training set is subtracted from all three sets.
     /// </summary>
-    /// <returns>The centred split and the mean image (C, H, W), to apply to new data with <see cref="LabeledImages.SubtractImage"/>.</returns>
-    public (ImageSplit Split, Tensor Mean) SubtractMean()
+    /// <returns>The centred split and the mean image (C, H, W), to apply to new data with <see cref="Dataset.SubtractImage"/>.</returns>
+    public (DataSplit Split, Tensor Mean) SubtractMean()
     {
         var (split, mean) = FPreprocess.subtractMean(Source);
-        return (new ImageSplit(split), mean);
+        return (new DataSplit(split), mean);
     }
 
     /// <summary>
     /// Per-channel normalization: each channel's mean and standard deviation over the training set map all three sets
     /// to (x − mean[c]) / std[c]. A constant channel is only centred.
     /// </summary>
-    /// <returns>The normalized split and the statistics, to apply to new data with <see cref="LabeledImages.Normalize"/>.</returns>
-    public (ImageSplit Split, ChannelStats Stats) NormalizePerChannel()
+    /// <returns>The normalized split and the statistics, to apply to new data with <see cref="Dataset.Normalize"/>.</returns>
+    public (DataSplit Split, ChannelStats Stats) NormalizePerChannel()
     {
         var (split, stats) = FPreprocess.normalizePerChannel(Source);
-        return (new ImageSplit(split), stats);
+        return (new DataSplit(split), stats);
     }
 }
 
@@ -145,7 +147,7 @@ public static class Datasets
     /// shape (1, 28, 28) with values in [0, 1]. Needs no network and no files.
     /// </summary>
     /// <returns>The split; X of each set has shape (N, 1, 28, 28), the classes are "0" … "9".</returns>
-    public static ImageSplit Digits() => new(FDigits.load());
+    public static DataSplit Digits() => new(FDigits.load());
 
     /// <summary>
     /// The embedded digit captions: strips of 1–4 embedded digits side by side (28 × 112 pixels, each digit in its
@@ -187,12 +189,42 @@ public static class Cifar10
     /// holds the python (pickle) version, the archive is not a gzip-compressed tar or lacks a batch, or validationSize
     /// is out of range.
     /// </exception>
-    public static ImageSplit Load(string directory, int validationSize = DefaultValidationSize) =>
+    public static DataSplit Load(string directory, int validationSize = DefaultValidationSize) =>
         new(FCifar10.loadWith(validationSize, Require.NotNull(directory)));
 
     /// <summary>Loads one batch file, e.g. data_batch_1.bin or test_batch.bin.</summary>
     /// <param name="path">The file.</param>
     /// <returns>Its images (N, 3, 32, 32) and labels.</returns>
     /// <exception cref="ArgumentException">The file is missing, has a wrong length or a bad label, or is a pickle.</exception>
-    public static LabeledImages LoadBatch(string path) => new(FCifar10.loadBatch(Require.NotNull(path)));
+    public static Dataset LoadBatch(string path) => new(FCifar10.loadBatch(Require.NotNull(path)));
+}
+
+/// <summary>The former name of <see cref="Dataset"/>, kept so that existing code compiles.</summary>
+[Obsolete("Use Dataset: the same set of labelled images under the library's one name for it.")]
+public sealed class LabeledImages : Dataset
+{
+    /// <summary>A labelled set from images, labels and class names; see <see cref="Dataset(Tensor, IReadOnlyList{int}, IReadOnlyList{string})"/>.</summary>
+    /// <param name="x">The images, shape (N, C, H, W).</param>
+    /// <param name="labels">N labels, each in [0, classes.Count).</param>
+    /// <param name="classes">The class names, at least one.</param>
+    /// <exception cref="ArgumentException">x is not rank 4, the label count is not N, or a label is out of range.</exception>
+    public LabeledImages(Tensor x, IReadOnlyList<int> labels, IReadOnlyList<string> classes)
+        : base(x, labels, classes)
+    {
+    }
+}
+
+/// <summary>The former name of <see cref="DataSplit"/>, kept so that existing code compiles.</summary>
+[Obsolete("Use DataSplit: the same training/validation/test split under the library's one name for it.")]
+public sealed class ImageSplit : DataSplit
+{
+    /// <summary>A split from three sets; see <see cref="DataSplit(Dataset, Dataset, Dataset)"/>.</summary>
+    /// <param name="train">The training set.</param>
+    /// <param name="validation">The validation set.</param>
+    /// <param name="test">The test set.</param>
+    /// <exception cref="ArgumentException">The sets differ in image shape (C, H, W) or in their classes.</exception>
+    public ImageSplit(Dataset train, Dataset validation, Dataset test)
+        : base(train, validation, test)
+    {
+    }
 }

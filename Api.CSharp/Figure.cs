@@ -1,7 +1,7 @@
 using Functional.FSharp;
 using Microsoft.FSharp.Collections;
 using Plotly.NET;
-using FFigure = Functional.FSharp.Figure;
+using FFigure = Functional.FSharp.FigureModule;
 
 namespace Functional;
 

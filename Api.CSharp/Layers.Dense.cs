@@ -16,7 +16,7 @@ public static partial class Layers
     /// <exception cref="ArgumentException">The shapes do not fit together.</exception>
     public static (Tensor Out, AffineCache Cache) AffineForward(Tensor x, Tensor w, Tensor b)
     {
-        var (o, c) = Affine.forward(Require.NotNull(x), Require.NotNull(w), Require.NotNull(b));
+        var (o, c) = Facade.Call(nameof(Layers), () => Affine.forward(Require.NotNull(x), Require.NotNull(w), Require.NotNull(b)));
         return (o, c);
     }
 
@@ -25,7 +25,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="AffineForward"/>.</param>
     /// <returns>Dx of shape (N, d1, …, dk), Dw of shape (D, M), Db of shape (M,).</returns>
     public static AffineGrads AffineBackward(Tensor dout, AffineCache cache) =>
-        Affine.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Affine.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>Affine → ReLU forward pass.</summary>
     /// <param name="x">Input of shape (N, d1, …, dk).</param>
@@ -34,7 +34,7 @@ public static partial class Layers
     /// <returns>The output of shape (N, M) and the cache for <see cref="AffineReluBackward"/>.</returns>
     public static (Tensor Out, AffineReluCache Cache) AffineReluForward(Tensor x, Tensor w, Tensor b)
     {
-        var (o, c) = AffineRelu.forward(Require.NotNull(x), Require.NotNull(w), Require.NotNull(b));
+        var (o, c) = Facade.Call(nameof(Layers), () => AffineRelu.forward(Require.NotNull(x), Require.NotNull(w), Require.NotNull(b)));
         return (o, c);
     }
 
@@ -43,14 +43,14 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="AffineReluForward"/>.</param>
     /// <returns>Dx of shape (N, d1, …, dk), Dw of shape (D, M), Db of shape (M,).</returns>
     public static AffineGrads AffineReluBackward(Tensor dout, AffineReluCache cache) =>
-        AffineRelu.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => AffineRelu.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>ReLU forward pass: max(0, x), elementwise, any shape.</summary>
     /// <param name="x">Input of any shape.</param>
     /// <returns>The output (x's shape) and the cache for <see cref="ReluBackward"/>.</returns>
     public static (Tensor Out, ReluCache Cache) ReluForward(Tensor x)
     {
-        var (o, c) = Relu.forward(Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => Relu.forward(Require.NotNull(x)));
         return (o, c);
     }
 
@@ -59,7 +59,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="ReluForward"/>.</param>
     /// <returns>Dx, of x's shape.</returns>
     public static Tensor ReluBackward(Tensor dout, ReluCache cache) =>
-        Relu.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Relu.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>Leaky ReLU forward pass: x where x &gt; 0, slope·x elsewhere.</summary>
     /// <param name="x">Input of any shape.</param>
@@ -67,7 +67,7 @@ public static partial class Layers
     /// <returns>The output (x's shape) and the cache for <see cref="LeakyReluBackward"/>.</returns>
     public static (Tensor Out, LeakyReluCache Cache) LeakyReluForward(Tensor x, double slope = 0.01)
     {
-        var (o, c) = LeakyRelu.forward(slope, Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => LeakyRelu.forward(slope, Require.NotNull(x)));
         return (o, c);
     }
 
@@ -76,14 +76,14 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="LeakyReluForward"/>.</param>
     /// <returns>Dx, of x's shape.</returns>
     public static Tensor LeakyReluBackward(Tensor dout, LeakyReluCache cache) =>
-        LeakyRelu.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => LeakyRelu.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>Sigmoid forward pass: 1 / (1 + e^-x), elementwise, stable for large |x|.</summary>
     /// <param name="x">Input of any shape.</param>
     /// <returns>The output (x's shape) and the cache for <see cref="SigmoidBackward"/>.</returns>
     public static (Tensor Out, SigmoidCache Cache) SigmoidForward(Tensor x)
     {
-        var (o, c) = Sigmoid.forward(Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => Sigmoid.forward(Require.NotNull(x)));
         return (o, c);
     }
 
@@ -92,14 +92,14 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="SigmoidForward"/>.</param>
     /// <returns>Dx, of x's shape.</returns>
     public static Tensor SigmoidBackward(Tensor dout, SigmoidCache cache) =>
-        Sigmoid.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Sigmoid.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>Tanh forward pass, elementwise.</summary>
     /// <param name="x">Input of any shape.</param>
     /// <returns>The output (x's shape) and the cache for <see cref="TanhBackward"/>.</returns>
     public static (Tensor Out, TanhCache Cache) TanhForward(Tensor x)
     {
-        var (o, c) = Tanh.forward(Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => Tanh.forward(Require.NotNull(x)));
         return (o, c);
     }
 
@@ -108,5 +108,5 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="TanhForward"/>.</param>
     /// <returns>Dx, of x's shape.</returns>
     public static Tensor TanhBackward(Tensor dout, TanhCache cache) =>
-        Tanh.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Tanh.backward(Require.NotNull(dout), Require.NotNull(cache)));
 }

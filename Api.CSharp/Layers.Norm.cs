@@ -2,8 +2,8 @@ using Functional.FSharp;
 
 namespace Functional;
 
-// Normalization and dropout: batch, layer, spatial batch, group, instance and spatial layer normalization, and
-// inverted dropout. State (running statistics, the dropout key, the mode) is passed in and returned; nothing is mutated.
+// Normalization: batch, layer, spatial batch, group, instance and spatial layer normalization. State (running
+// statistics, the mode) is passed in and returned; nothing is mutated.
 public static partial class Layers
 {
     /// <summary>
@@ -25,9 +25,9 @@ public static partial class Layers
     public static (Tensor Out, BatchNormState State, BatchNormCache Cache) BatchNormForward(
         Tensor x, Tensor gamma, Tensor beta, BatchNormState state, Mode mode, double eps = 1e-5, double momentum = 0.9)
     {
-        var (o, s, c) = BatchNorm.forward(
+        var (o, s, c) = Facade.Call(nameof(Layers), () => BatchNorm.forward(
             new BatchNormConfig(eps, momentum), mode, Require.NotNull(state),
-            Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x));
+            Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x)));
         return (o, s, c);
     }
 
@@ -36,7 +36,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="BatchNormForward"/>.</param>
     /// <returns>Dx of shape (N, D), Dgamma and Dbeta of shape (D,).</returns>
     public static NormGrads BatchNormBackward(Tensor dout, BatchNormCache cache) =>
-        BatchNorm.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => BatchNorm.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>
     /// Batch normalization backward pass in the simplified closed form
@@ -46,7 +46,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="BatchNormForward"/>.</param>
     /// <returns>Dx of shape (N, D), Dgamma and Dbeta of shape (D,).</returns>
     public static NormGrads BatchNormBackwardAlt(Tensor dout, BatchNormCache cache) =>
-        BatchNorm.backwardAlt(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => BatchNorm.backwardAlt(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>
     /// Layer normalization forward pass: each sample is normalized over its D features, then scaled by gamma and
@@ -61,7 +61,7 @@ public static partial class Layers
     public static (Tensor Out, LayerNormCache Cache) LayerNormForward(
         Tensor x, Tensor gamma, Tensor beta, double eps = 1e-5)
     {
-        var (o, c) = LayerNorm.forward(eps, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => LayerNorm.forward(eps, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x)));
         return (o, c);
     }
 
@@ -70,7 +70,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="LayerNormForward"/>.</param>
     /// <returns>Dx of shape (N, D), Dgamma and Dbeta of shape (D,).</returns>
     public static NormGrads LayerNormBackward(Tensor dout, LayerNormCache cache) =>
-        LayerNorm.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => LayerNorm.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>
     /// Spatial batch normalization forward pass: each channel is normalized with statistics over (N, H, W), then
@@ -88,9 +88,9 @@ public static partial class Layers
     public static (Tensor Out, BatchNormState State, SpatialBatchNormCache Cache) SpatialBatchNormForward(
         Tensor x, Tensor gamma, Tensor beta, BatchNormState state, Mode mode, double eps = 1e-5, double momentum = 0.9)
     {
-        var (o, s, c) = SpatialBatchNorm.forward(
+        var (o, s, c) = Facade.Call(nameof(Layers), () => SpatialBatchNorm.forward(
             new BatchNormConfig(eps, momentum), mode, Require.NotNull(state),
-            Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x));
+            Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x)));
         return (o, s, c);
     }
 
@@ -99,7 +99,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="SpatialBatchNormForward"/>.</param>
     /// <returns>Dx of shape (N, C, H, W), Dgamma and Dbeta of shape (C,).</returns>
     public static NormGrads SpatialBatchNormBackward(Tensor dout, SpatialBatchNormCache cache) =>
-        SpatialBatchNorm.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => SpatialBatchNorm.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>
     /// Group normalization forward pass: the C channels are split into <paramref name="groups"/> groups of C/G
@@ -116,7 +116,7 @@ public static partial class Layers
     public static (Tensor Out, GroupNormCache Cache) GroupNormForward(
         Tensor x, Tensor gamma, Tensor beta, int groups, double eps = 1e-5)
     {
-        var (o, c) = GroupNorm.forward(eps, groups, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => GroupNorm.forward(eps, groups, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x)));
         return (o, c);
     }
 
@@ -125,7 +125,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="GroupNormForward"/>.</param>
     /// <returns>Dx of shape (N, C, H, W), Dgamma and Dbeta of shape (C,).</returns>
     public static NormGrads GroupNormBackward(Tensor dout, GroupNormCache cache) =>
-        GroupNorm.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => GroupNorm.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>
     /// Instance normalization forward pass: each (sample, channel) plane is normalized over (H, W), then scaled by
@@ -140,7 +140,7 @@ public static partial class Layers
     public static (Tensor Out, GroupNormCache Cache) InstanceNormForward(
         Tensor x, Tensor gamma, Tensor beta, double eps = 1e-5)
     {
-        var (o, c) = InstanceNorm.forward(eps, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => InstanceNorm.forward(eps, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x)));
         return (o, c);
     }
 
@@ -149,7 +149,7 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="InstanceNormForward"/>.</param>
     /// <returns>Dx of shape (N, C, H, W), Dgamma and Dbeta of shape (C,).</returns>
     public static NormGrads InstanceNormBackward(Tensor dout, GroupNormCache cache) =>
-        InstanceNorm.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => InstanceNorm.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>
     /// Layer normalization of a spatial input: each sample is normalized over all of (C, H, W), then each channel is
@@ -164,7 +164,7 @@ public static partial class Layers
     public static (Tensor Out, GroupNormCache Cache) SpatialLayerNormForward(
         Tensor x, Tensor gamma, Tensor beta, double eps = 1e-5)
     {
-        var (o, c) = SpatialLayerNorm.forward(eps, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x));
+        var (o, c) = Facade.Call(nameof(Layers), () => SpatialLayerNorm.forward(eps, Require.NotNull(gamma), Require.NotNull(beta), Require.NotNull(x)));
         return (o, c);
     }
 
@@ -173,38 +173,5 @@ public static partial class Layers
     /// <param name="cache">The cache from <see cref="SpatialLayerNormForward"/>.</param>
     /// <returns>Dx of shape (N, C, H, W), Dgamma and Dbeta of shape (C,).</returns>
     public static NormGrads SpatialLayerNormBackward(Tensor dout, GroupNormCache cache) =>
-        SpatialLayerNorm.backward(Require.NotNull(dout), Require.NotNull(cache));
-
-    /// <summary>
-    /// Inverted dropout forward pass. <paramref name="keepProb"/> is the probability of KEEPING a unit (the course's
-    /// p since 2019): in training mode each unit is kept with that probability and scaled by 1/keepProb, so the
-    /// expected output is x; in test mode the output is x. The mask is a pure function of <paramref name="rng"/>:
-    /// the same key gives the same mask.
-    /// </summary>
-    /// <param name="x">Input of any shape.</param>
-    /// <param name="keepProb">The probability of keeping a unit, in (0, 1]; 1 is the identity.</param>
-    /// <param name="mode"><see cref="Mode.Train"/> (drop) or <see cref="Mode.Test"/> (identity).</param>
-    /// <param name="rng">The key of the mask: required in training mode; test mode needs none (null, the default).</param>
-    /// <returns>The output (x's shape) and the cache for <see cref="DropoutBackward"/>.</returns>
-    /// <exception cref="ArgumentException">keepProb is outside (0, 1], the mode is invalid, or rng is null in training mode.</exception>
-    public static (Tensor Out, DropoutCache Cache) DropoutForward(Tensor x, double keepProb, Mode mode, Rng? rng = null)
-    {
-        var (o, c) = Dropout.forward(keepProb, mode, rng!, Require.NotNull(x));
-        return (o, c);
-    }
-
-    /// <summary>Inverted dropout backward pass: dout times the scaled mask (training) or dout (test).</summary>
-    /// <param name="dout">Upstream gradient (x's shape).</param>
-    /// <param name="cache">The cache from <see cref="DropoutForward"/>.</param>
-    /// <returns>Dx, of x's shape.</returns>
-    public static Tensor DropoutBackward(Tensor dout, DropoutCache cache) =>
-        Dropout.backward(Require.NotNull(dout), Require.NotNull(cache));
-
-    /// <summary>The 0/1 keep-mask that <see cref="DropoutForward"/> draws in training mode from the same key.</summary>
-    /// <param name="keepProb">The probability of keeping a unit, in (0, 1].</param>
-    /// <param name="rng">The key of the mask.</param>
-    /// <param name="shape">The input's shape.</param>
-    /// <returns>A tensor of the given shape: 1 where the unit is kept, 0 where it is dropped.</returns>
-    public static Tensor DropoutMask(double keepProb, Rng rng, params int[] shape) =>
-        Dropout.mask(keepProb, Require.NotNull(rng), Require.NotNull(shape));
+        Facade.Call(nameof(Layers), () => SpatialLayerNorm.backward(Require.NotNull(dout), Require.NotNull(cache)));
 }

@@ -21,7 +21,7 @@ public static partial class Layers
     /// <exception cref="ArgumentException">A rank or a size does not fit (N, D, H).</exception>
     public static (Tensor NextH, RnnStepCache Cache) RnnStepForward(Tensor x, Tensor prevH, Tensor wx, Tensor wh, Tensor b)
     {
-        var (h, c) = Rnn.stepForward(Require.NotNull(x), Require.NotNull(prevH), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b));
+        var (h, c) = Facade.Call(nameof(Layers), () => Rnn.stepForward(Require.NotNull(x), Require.NotNull(prevH), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b)));
         return (h, c);
     }
 
@@ -31,7 +31,7 @@ public static partial class Layers
     /// <returns>Dx (N, D), DprevH (N, H), DWx (D, H), DWh (H, H), Db (H,).</returns>
     /// <exception cref="ArgumentException">dnextH is not (N, H).</exception>
     public static RnnStepGrads RnnStepBackward(Tensor dnextH, RnnStepCache cache) =>
-        Rnn.stepBackward(Require.NotNull(dnextH), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Rnn.stepBackward(Require.NotNull(dnextH), Require.NotNull(cache)));
 
     /// <summary>
     /// The vanilla RNN over a sequence: h[:, t] = tanh(x[:, t]·Wx + h[:, t−1]·Wh + b), with h[:, −1] = h0.
@@ -47,7 +47,7 @@ public static partial class Layers
     /// <exception cref="ArgumentException">A rank or a size does not fit (N, T, D, H).</exception>
     public static (Tensor H, RnnCache Cache) RnnForward(Tensor x, Tensor h0, Tensor wx, Tensor wh, Tensor b)
     {
-        var (h, c) = Rnn.forward(Require.NotNull(x), Require.NotNull(h0), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b));
+        var (h, c) = Facade.Call(nameof(Layers), () => Rnn.forward(Require.NotNull(x), Require.NotNull(h0), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b)));
         return (h, c);
     }
 
@@ -57,7 +57,7 @@ public static partial class Layers
     /// <returns>Dx (N, T, D), Dh0 (N, H), DWx (D, H), DWh (H, H), Db (H,).</returns>
     /// <exception cref="ArgumentException">dh is not (N, T, H).</exception>
     public static RnnGrads RnnBackward(Tensor dh, RnnCache cache) =>
-        Rnn.backward(Require.NotNull(dh), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Rnn.backward(Require.NotNull(dh), Require.NotNull(cache)));
 
     /// <summary>
     /// One LSTM step in the course's gate order i, f, o, g: a = x·Wx + prev_h·Wh + b (N, 4H) in four blocks of H;
@@ -75,8 +75,8 @@ public static partial class Layers
     public static (Tensor NextH, Tensor NextC, LstmStepCache Cache) LstmStepForward(
         Tensor x, Tensor prevH, Tensor prevC, Tensor wx, Tensor wh, Tensor b)
     {
-        var r = Lstm.stepForward(
-            Require.NotNull(x), Require.NotNull(prevH), Require.NotNull(prevC), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b));
+        var r = Facade.Call(nameof(Layers), () => Lstm.stepForward(
+            Require.NotNull(x), Require.NotNull(prevH), Require.NotNull(prevC), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b)));
         return (r.Item1, r.Item2, r.Item3);
     }
 
@@ -87,7 +87,7 @@ public static partial class Layers
     /// <returns>Dx (N, D), DprevH (N, H), DprevC (N, H), DWx (D, 4H), DWh (H, 4H), Db (4H,).</returns>
     /// <exception cref="ArgumentException">dnextH or dnextC is not (N, H).</exception>
     public static LstmStepGrads LstmStepBackward(Tensor dnextH, Tensor dnextC, LstmStepCache cache) =>
-        Lstm.stepBackward(Require.NotNull(dnextH), Require.NotNull(dnextC), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Lstm.stepBackward(Require.NotNull(dnextH), Require.NotNull(dnextC), Require.NotNull(cache)));
 
     /// <summary>The LSTM over a sequence (gate order i, f, o, g), the initial cell state 0 as in the course.</summary>
     /// <param name="x">Inputs of shape (N, T, D).</param>
@@ -99,7 +99,7 @@ public static partial class Layers
     /// <exception cref="ArgumentException">A rank or a size does not fit (N, T, D, H).</exception>
     public static (Tensor H, LstmCache Cache) LstmForward(Tensor x, Tensor h0, Tensor wx, Tensor wh, Tensor b)
     {
-        var (h, c) = Lstm.forward(Require.NotNull(x), Require.NotNull(h0), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b));
+        var (h, c) = Facade.Call(nameof(Layers), () => Lstm.forward(Require.NotNull(x), Require.NotNull(h0), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(b)));
         return (h, c);
     }
 
@@ -109,7 +109,7 @@ public static partial class Layers
     /// <returns>Dx (N, T, D), Dh0 (N, H), DWx (D, 4H), DWh (H, 4H), Db (4H,).</returns>
     /// <exception cref="ArgumentException">dh is not (N, T, H).</exception>
     public static LstmGrads LstmBackward(Tensor dh, LstmCache cache) =>
-        Lstm.backward(Require.NotNull(dh), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Lstm.backward(Require.NotNull(dh), Require.NotNull(cache)));
 
     /// <summary>
     /// The course's LSTM parameters from PyTorch's <c>nn.LSTM</c> ones: Wx = weight_ihᵀ, Wh = weight_hhᵀ,
@@ -123,7 +123,7 @@ public static partial class Layers
     /// <exception cref="ArgumentException">The shapes do not fit (4H, D), (4H, H), (4H,), (4H,).</exception>
     public static (Tensor Wx, Tensor Wh, Tensor B) LstmFromPyTorch(Tensor weightIh, Tensor weightHh, Tensor biasIh, Tensor biasHh)
     {
-        var r = Lstm.ofPyTorch(Require.NotNull(weightIh), Require.NotNull(weightHh), Require.NotNull(biasIh), Require.NotNull(biasHh));
+        var r = Facade.Call(nameof(Layers), () => Lstm.ofPyTorch(Require.NotNull(weightIh), Require.NotNull(weightHh), Require.NotNull(biasIh), Require.NotNull(biasHh)));
         return (r.Item1, r.Item2, r.Item3);
     }
 
@@ -134,7 +134,7 @@ public static partial class Layers
     /// <param name="w">A tensor whose last axis has size 4H.</param>
     /// <returns>A tensor of the same shape with the third and fourth blocks swapped.</returns>
     /// <exception cref="ArgumentException">The last axis is missing or not a multiple of 4.</exception>
-    public static Tensor LstmSwapGateOrder(Tensor w) => Lstm.swapGateOrder(Require.NotNull(w));
+    public static Tensor LstmSwapGateOrder(Tensor w) => Facade.Call(nameof(Layers), () => Lstm.swapGateOrder(Require.NotNull(w)));
 
     /// <summary>
     /// One GRU step with PyTorch's equations (gate order r, z, n): gx = x·Wx + bx, gh = prev_h·Wh + bh;
@@ -151,8 +151,8 @@ public static partial class Layers
     /// <exception cref="ArgumentException">A rank or a size does not fit (N, D, H).</exception>
     public static (Tensor NextH, GruStepCache Cache) GruStepForward(Tensor x, Tensor prevH, Tensor wx, Tensor wh, Tensor bx, Tensor bh)
     {
-        var (h, c) = Gru.stepForward(
-            Require.NotNull(x), Require.NotNull(prevH), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(bx), Require.NotNull(bh));
+        var (h, c) = Facade.Call(nameof(Layers), () => Gru.stepForward(
+            Require.NotNull(x), Require.NotNull(prevH), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(bx), Require.NotNull(bh)));
         return (h, c);
     }
 
@@ -162,7 +162,7 @@ public static partial class Layers
     /// <returns>Dx (N, D), DprevH (N, H), DWx (D, 3H), DWh (H, 3H), Dbx (3H,), Dbh (3H,).</returns>
     /// <exception cref="ArgumentException">dnextH is not (N, H).</exception>
     public static GruStepGrads GruStepBackward(Tensor dnextH, GruStepCache cache) =>
-        Gru.stepBackward(Require.NotNull(dnextH), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Gru.stepBackward(Require.NotNull(dnextH), Require.NotNull(cache)));
 
     /// <summary>The GRU over a sequence (PyTorch's equations, see <see cref="GruStepForward"/>).</summary>
     /// <param name="x">Inputs of shape (N, T, D).</param>
@@ -175,8 +175,8 @@ public static partial class Layers
     /// <exception cref="ArgumentException">A rank or a size does not fit (N, T, D, H).</exception>
     public static (Tensor H, GruCache Cache) GruForward(Tensor x, Tensor h0, Tensor wx, Tensor wh, Tensor bx, Tensor bh)
     {
-        var (h, c) = Gru.forward(
-            Require.NotNull(x), Require.NotNull(h0), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(bx), Require.NotNull(bh));
+        var (h, c) = Facade.Call(nameof(Layers), () => Gru.forward(
+            Require.NotNull(x), Require.NotNull(h0), Require.NotNull(wx), Require.NotNull(wh), Require.NotNull(bx), Require.NotNull(bh)));
         return (h, c);
     }
 
@@ -186,7 +186,7 @@ public static partial class Layers
     /// <returns>Dx (N, T, D), Dh0 (N, H), DWx (D, 3H), DWh (H, 3H), Dbx (3H,), Dbh (3H,).</returns>
     /// <exception cref="ArgumentException">dh is not (N, T, H).</exception>
     public static GruGrads GruBackward(Tensor dh, GruCache cache) =>
-        Gru.backward(Require.NotNull(dh), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => Gru.backward(Require.NotNull(dh), Require.NotNull(cache)));
 
     /// <summary>Word embedding: out[n, t] = W[x[n, t]].</summary>
     /// <param name="x">Word indices of shape (N, T), each in [0, V).</param>
@@ -195,7 +195,7 @@ public static partial class Layers
     /// <exception cref="ArgumentException">x is not (N, T), w is not (V, D), or an index is outside [0, V).</exception>
     public static (Tensor Out, WordEmbeddingCache Cache) WordEmbeddingForward(Indices x, Tensor w)
     {
-        var (o, c) = WordEmbedding.forward(Require.NotNull(x), Require.NotNull(w));
+        var (o, c) = Facade.Call(nameof(Layers), () => WordEmbedding.forward(Require.NotNull(x), Require.NotNull(w)));
         return (o, c);
     }
 
@@ -205,7 +205,7 @@ public static partial class Layers
     /// <returns>dW of shape (V, D).</returns>
     /// <exception cref="ArgumentException">dout is not (N, T, D).</exception>
     public static Tensor WordEmbeddingBackward(Tensor dout, WordEmbeddingCache cache) =>
-        WordEmbedding.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => WordEmbedding.backward(Require.NotNull(dout), Require.NotNull(cache)));
 
     /// <summary>Temporal affine: the same affine map at every step, out = x·w + b.</summary>
     /// <param name="x">Inputs of shape (N, T, D).</param>
@@ -215,7 +215,7 @@ public static partial class Layers
     /// <exception cref="ArgumentException">A rank or a size does not fit (N, T, D, M).</exception>
     public static (Tensor Out, TemporalAffineCache Cache) TemporalAffineForward(Tensor x, Tensor w, Tensor b)
     {
-        var (o, c) = TemporalAffine.forward(Require.NotNull(x), Require.NotNull(w), Require.NotNull(b));
+        var (o, c) = Facade.Call(nameof(Layers), () => TemporalAffine.forward(Require.NotNull(x), Require.NotNull(w), Require.NotNull(b)));
         return (o, c);
     }
 
@@ -225,5 +225,5 @@ public static partial class Layers
     /// <returns>Dx (N, T, D), Dw (D, M), Db (M,).</returns>
     /// <exception cref="ArgumentException">dout is not (N, T, M).</exception>
     public static AffineGrads TemporalAffineBackward(Tensor dout, TemporalAffineCache cache) =>
-        TemporalAffine.backward(Require.NotNull(dout), Require.NotNull(cache));
+        Facade.Call(nameof(Layers), () => TemporalAffine.backward(Require.NotNull(dout), Require.NotNull(cache)));
 }

@@ -17,7 +17,7 @@ public static class Losses
     /// <returns>The loss and Dscores of shape (N, C).</returns>
     /// <exception cref="ArgumentException">The scores are not (N, C), or a label is missing or out of range.</exception>
     public static LossResult Softmax(Tensor scores, IReadOnlyList<int> labels) =>
-        Loss.softmax(Require.NotNull(scores), Require.Labels(labels));
+        Facade.Call(nameof(Losses), () => LossesModule.softmax(Require.NotNull(scores), Require.Labels(labels)));
 
     /// <summary>Multiclass SVM (hinge) loss with margin 1, averaged over N, and its gradient on the scores.</summary>
     /// <param name="scores">Scores of shape (N, C).</param>
@@ -25,7 +25,7 @@ public static class Losses
     /// <returns>The loss and Dscores of shape (N, C).</returns>
     /// <exception cref="ArgumentException">The scores are not (N, C), or a label is missing or out of range.</exception>
     public static LossResult Svm(Tensor scores, IReadOnlyList<int> labels) =>
-        Loss.svm(Require.NotNull(scores), Require.Labels(labels));
+        Facade.Call(nameof(Losses), () => LossesModule.svm(Require.NotNull(scores), Require.Labels(labels)));
 
     /// <summary>L2 regularization 0.5 · reg · Σ w² and its gradient reg · w.</summary>
     /// <param name="weights">A weight tensor of any shape.</param>
@@ -33,7 +33,7 @@ public static class Losses
     /// <returns>The penalty and its gradient (the weights' shape).</returns>
     public static (double Loss, Tensor Gradient) L2(Tensor weights, double reg)
     {
-        var (l, g) = Loss.l2(reg, Require.NotNull(weights));
+        var (l, g) = Facade.Call(nameof(Losses), () => LossesModule.l2(reg, Require.NotNull(weights)));
         return (l, g);
     }
 
@@ -42,7 +42,7 @@ public static class Losses
     /// <param name="labels">N class indices in [0, C).</param>
     /// <returns>A value in [0, 1].</returns>
     public static double Accuracy(Tensor scores, IReadOnlyList<int> labels) =>
-        Loss.accuracy(Require.NotNull(scores), Require.Labels(labels));
+        Facade.Call(nameof(Losses), () => LossesModule.accuracy(Require.NotNull(scores), Require.Labels(labels)));
 
     /// <summary>
     /// The temporal softmax loss (cs231n's <c>temporal_softmax_loss</c>): the cross-entropy −log softmax(scores[n, t])[y[n, t]]
@@ -61,6 +61,6 @@ public static class Losses
         Require.NotNull(scores);
         Require.NotNull(y);
         var all = mask ?? (scores.Rank == 3 ? Mask.Full(true, scores.Shape[0], scores.Shape[1]) : Mask.Full(true, y.Shape.ToArray()));
-        return FSharp.TemporalSoftmax.loss(scores, y, all);
+        return Facade.Call(nameof(Losses), () => FSharp.TemporalSoftmax.loss(scores, y, all));
     }
 }

@@ -1,6 +1,6 @@
 using Functional.FSharp;
 using Microsoft.FSharp.Collections;
-using FPlot = Functional.FSharp.Plot;
+using FPlot = Functional.FSharp.PlotModule;
 
 namespace Functional;
 
@@ -17,12 +17,12 @@ public static class Plot
     /// <param name="name">A label for the run (legend entry of comparisons).</param>
     /// <returns>Loss per iteration, accuracies per epoch (entry 0 before training), learning rate per epoch.</returns>
     public static TrainingHistory HistoryOf(TrainingResult result, string name = "run") =>
-        FSharp.TrainingHistory.ofState(Require.NotNull(name), Require.NotNull(result).CoreState);
+        FSharp.TrainingHistoryModule.ofState(Require.NotNull(name), Require.NotNull(result).CoreState);
 
     /// <summary>Reads the <c>history.json</c> that <c>functional train</c> writes.</summary>
     /// <param name="path">The file.</param>
     /// <exception cref="ArgumentException">The file is missing, not JSON, or lacks a history array.</exception>
-    public static TrainingHistory LoadHistory(string path) => FSharp.TrainingHistory.load(Require.NotNull(path));
+    public static TrainingHistory LoadHistory(string path) => FSharp.TrainingHistoryModule.load(Require.NotNull(path));
 
     /// <summary>Loss per iteration: raw (light) and moving average over 1/25 of the iterations. Two traces.</summary>
     /// <param name="history">The run.</param>
@@ -78,8 +78,14 @@ public static class Plot
     /// red beyond), and the tolerance as a dashed line. Two traces.
     /// </summary>
     /// <param name="results">(label, report) pairs, e.g. ("affine dw", report).</param>
-    public static Figure GradientCheck(IEnumerable<KeyValuePair<string, GradCheckReport>> results) =>
-        new(FPlot.gradientCheck(Require.NotNull(results).Select(kv => Tuple.Create(kv.Key, Require.NotNull(kv.Value)))));
+    public static Figure GradCheck(IEnumerable<KeyValuePair<string, GradCheckReport>> results) =>
+        new(FPlot.gradCheck(Require.NotNull(results).Select(kv => Tuple.Create(kv.Key, Require.NotNull(kv.Value)))));
+
+    /// <summary>The former name of <see cref="GradCheck"/>.</summary>
+    /// <param name="results">See <see cref="GradCheck"/>.</param>
+    /// <returns>See <see cref="GradCheck"/>.</returns>
+    [Obsolete("Use Plot.GradCheck: the library's one name for gradient checks.")]
+    public static Figure GradientCheck(IEnumerable<KeyValuePair<string, GradCheckReport>> results) => GradCheck(results);
 
     /// <summary>Several runs' smoothed losses on one chart (one trace each, named by the history's Name).</summary>
     /// <param name="histories">The runs.</param>

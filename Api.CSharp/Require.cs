@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 
 namespace Functional;
 
@@ -40,4 +41,56 @@ internal static class Require
             int[] array => array,
             _ => labels.ToArray(),
         };
+}
+
+/// <summary>
+/// Calls into the F# core on behalf of a facade member, so that a rejected argument names the member the user
+/// called rather than the core's function: the core's "Conv.forwardNaive: x must be (N, C, H, W) …" reaches a caller
+/// of <see cref="Layers.ConvForwardNaive"/> as "Layers.ConvForwardNaive: x must be (N, C, H, W) …". The exception
+/// keeps its type (<see cref="ArgumentException"/>, <see cref="ArgumentNullException"/>,
+/// <see cref="ArgumentOutOfRangeException"/>) and its ParamName, and carries the core's exception as inner exception
+/// where the type allows one. Only the leading "Module.function: " of the core's messages (a capitalized module, a
+/// camelCase function) of an exception thrown inside the core is replaced; every other exception passes through
+/// untouched.
+/// </summary>
+internal static partial class Facade
+{
+    [GeneratedRegex(@"^[A-Z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+: ")]
+    private static partial Regex CoreFunction();
+
+    /// <summary>Runs <paramref name="body"/>; renames a core argument error to <c>type.member</c>.</summary>
+    public static T Call<T>(string type, Func<T> body, [CallerMemberName] string member = "")
+    {
+        try
+        {
+            return body();
+        }
+        catch (ArgumentException e) when (FromCore(e))
+        {
+            throw Renamed(e, $"{type}.{member}");
+        }
+    }
+
+    /// <summary>
+    /// An argument error raised by the core (Functional.Core) with a "Module.function: " message; an error raised by a
+    /// user's callback (e.g. the function given to <see cref="GradCheck.Numeric"/>) is never renamed.
+    /// </summary>
+    private static bool FromCore(ArgumentException e) =>
+        e.TargetSite?.DeclaringType?.Assembly == typeof(Tensor).Assembly && CoreFunction().IsMatch(e.Message);
+
+    /// <summary>The same error, its message starting with <paramref name="name"/> instead of the core's function.</summary>
+    internal static ArgumentException Renamed(ArgumentException e, string name)
+    {
+        var suffix = e.ParamName is { } p ? $" (Parameter '{p}')" : "";
+        var raw = suffix.Length > 0 && e.Message.EndsWith(suffix, StringComparison.Ordinal)
+            ? e.Message[..^suffix.Length]
+            : e.Message;
+        var message = CoreFunction().Replace(raw, name + ": ", 1);
+        return e switch
+        {
+            ArgumentNullException => new ArgumentNullException(e.ParamName, message),
+            ArgumentOutOfRangeException => new ArgumentOutOfRangeException(e.ParamName, message),
+            _ => new ArgumentException(message, e.ParamName, e),
+        };
+    }
 }

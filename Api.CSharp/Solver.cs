@@ -1,11 +1,14 @@
 using Functional.FSharp;
 using Microsoft.FSharp.Core;
-using CoreSolver = Functional.FSharp.Solver;
+using CoreHooks = Functional.FSharp.SolverTypes.SolverHooks;
+using CoreConfig = Functional.FSharp.SolverTypes.SolverConfig;
+using CoreResult = Functional.FSharp.SolverTypes.TrainingResult;
+using CoreSolver = Functional.FSharp.SolverModule;
 
 namespace Functional;
 
-/// <summary>The solver's options, with the course's defaults. Set only what you need: <c>new SolverOptions { NumEpochs = 5 }</c>.</summary>
-public sealed record SolverOptions
+/// <summary>The solver's configuration, with the course's defaults. Set only what you need: <c>new SolverConfig { NumEpochs = 5 }</c>.</summary>
+public record SolverConfig
 {
     /// <summary>The number of epochs to train for (≥ 1). Default 10.</summary>
     public int NumEpochs { get; init; } = 10;
@@ -32,7 +35,7 @@ public sealed record SolverOptions
     public string? CheckpointPath { get; init; }
 
     /// <summary>The F# configuration.</summary>
-    internal SolverConfig ToCore() => new(
+    internal CoreConfig ToCore() => new(
         NumEpochs, BatchSize, LrDecay,
         NumTrainSamples is { } t ? FSharpOption<int>.Some(t) : FSharpOption<int>.None,
         NumValSamples is { } v ? FSharpOption<int>.Some(v) : FSharpOption<int>.None,
@@ -47,10 +50,10 @@ public sealed record SolverOptions
 /// </summary>
 public sealed class TrainingResult
 {
-    internal TrainingResult(SolverResult core) => Core = core;
+    internal TrainingResult(CoreResult core) => Core = core;
 
     /// <summary>The F# result.</summary>
-    internal SolverResult Core { get; }
+    internal CoreResult Core { get; }
 
     /// <summary>The final solver state.</summary>
     internal SolverState CoreState => Core.State;
@@ -115,7 +118,7 @@ public sealed class TrainingResult
 }
 
 /// <summary>
-/// Trains a <see cref="NeuralNet"/> with an <see cref="UpdateRule"/> (the course's Solver). Each epoch visits the
+/// Trains a <see cref="Model"/> with an <see cref="UpdateRule"/> (the course's Solver). Each epoch visits the
 /// training set in a random order, in minibatches; after each epoch it checks the accuracies, keeps the best
 /// parameters, decays the learning rate and, if asked, writes a checkpoint. Runs are reproducible: the same seed
 /// gives the same result, and resuming a checkpoint gives bit for bit the uninterrupted run.
@@ -125,29 +128,33 @@ public sealed class Solver
     /// <summary>A solver for a net, a rule and options.</summary>
     /// <param name="model">The net to train (its own parameters are the starting point and are not changed).</param>
     /// <param name="rule">The update rule.</param>
-    /// <param name="options">The options; the defaults when null.</param>
-    /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
-    public Solver(NeuralNet model, UpdateRule rule, SolverOptions? options = null)
+    /// <param name="config">The configuration; the defaults when null.</param>
+    /// <exception cref="ArgumentException">A setting is out of range (the message names it).</exception>
+    public Solver(Model model, UpdateRule rule, SolverConfig? config = null)
     {
         Model = Require.NotNull(model);
         Rule = Require.NotNull(rule);
-        Options = options ?? new SolverOptions();
-        CoreSolver.validateConfig(Options.ToCore());
+        Config = config ?? new SolverConfig();
+        CoreSolver.validateConfig(Config.ToCore());
     }
 
     /// <summary>The net being trained.</summary>
-    public NeuralNet Model { get; }
+    public Model Model { get; }
 
     /// <summary>The update rule.</summary>
     public UpdateRule Rule { get; }
 
-    /// <summary>The options.</summary>
-    public SolverOptions Options { get; }
+    /// <summary>The configuration.</summary>
+    public SolverConfig Config { get; }
+
+    /// <summary>The former name of <see cref="Config"/>.</summary>
+    [Obsolete("Use Config: the solver's settings are a SolverConfig, the library's one name for them.")]
+    public SolverConfig Options => Config;
 
     private static TrainingData Data(Tensor xTrain, IReadOnlyList<int> yTrain, Tensor xVal, IReadOnlyList<int> yVal) =>
         new(Require.NotNull(xTrain), Require.Labels(yTrain), Require.NotNull(xVal), Require.Labels(yVal));
 
-    private static SolverHooks Hooks(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken) =>
+    private static CoreHooks Hooks(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken) =>
         new(progress is null
                 ? FuncConvert.FromAction<TrainingProgress>(_ => { })
                 : FuncConvert.FromAction<TrainingProgress>(progress.Report),
@@ -175,7 +182,7 @@ public sealed class Solver
         IReadOnlyList<int> yVal,
         IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
-        new(CoreSolver.trainWith(Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core,
+        new(CoreSolver.trainWith(Hooks(progress, cancellationToken), Rule.Core, Config.ToCore(), Model.Core,
             Data(xTrain, yTrain, xVal, yVal)));
 
     /// <summary>
@@ -230,11 +237,11 @@ public sealed class Solver
     {
         var data = Data(xTrain, yTrain, xVal, yVal);
         return Task.Run(() => new TrainingResult(CoreSolver.trainWith(
-            Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core, data)));
+            Hooks(progress, cancellationToken), Rule.Core, Config.ToCore(), Model.Core, data)));
     }
 
     /// <summary>
-    /// Continues training from a checkpoint until <see cref="SolverOptions.NumEpochs"/> epochs are complete. With the
+    /// Continues training from a checkpoint until <see cref="SolverConfig.NumEpochs"/> epochs are complete. With the
     /// same net, rule, options and data, the result is bit for bit that of an uninterrupted run.
     /// </summary>
     /// <param name="checkpoint">The checkpoint (see <see cref="Checkpoint.Load"/>).</param>
@@ -254,10 +261,10 @@ public sealed class Solver
         IReadOnlyList<int> yVal,
         IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
-        new(CoreSolver.resume(Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core,
+        new(CoreSolver.resume(Hooks(progress, cancellationToken), Rule.Core, Config.ToCore(), Model.Core,
             Data(xTrain, yTrain, xVal, yVal), Require.NotNull(checkpoint).Core));
 
-    /// <summary>Continues a previous (e.g. cancelled) run until <see cref="SolverOptions.NumEpochs"/> epochs are complete.</summary>
+    /// <summary>Continues a previous (e.g. cancelled) run until <see cref="SolverConfig.NumEpochs"/> epochs are complete.</summary>
     /// <param name="previous">The earlier result.</param>
     /// <param name="xTrain">Training inputs, the same as before.</param>
     /// <param name="yTrain">Training labels.</param>
@@ -274,6 +281,10 @@ public sealed class Solver
         IReadOnlyList<int> yVal,
         IProgress<TrainingProgress>? progress = null,
         CancellationToken cancellationToken = default) =>
-        new(CoreSolver.resume(Hooks(progress, cancellationToken), Rule.Core, Options.ToCore(), Model.Core,
+        new(CoreSolver.resume(Hooks(progress, cancellationToken), Rule.Core, Config.ToCore(), Model.Core,
             Data(xTrain, yTrain, xVal, yVal), Require.NotNull(previous).CoreState));
 }
+
+/// <summary>The former name of <see cref="SolverConfig"/>, kept so that existing code compiles.</summary>
+[Obsolete("Use SolverConfig: the same settings under the library's one name for them.")]
+public sealed record SolverOptions : SolverConfig;

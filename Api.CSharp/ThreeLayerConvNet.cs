@@ -6,10 +6,10 @@ namespace Functional;
 /// The course's three-layer convnet: conv (stride 1, pad (filterSize − 1)/2) → ReLU → 2×2 max pool stride 2 → affine →
 /// ReLU → affine → softmax loss, on inputs of shape (N, C, H, W). Parameters W1 (F, C, k, k), b1 (F,),
 /// W2 (F·H/2·W/2, hidden), b2 (hidden,), W3 (hidden, classes), b3 (classes,); weights start as
-/// weightScale · N(0, 1) drawn from the seed, biases at 0. A <see cref="NeuralNet"/>: the <see cref="Solver"/>
+/// weightScale · N(0, 1) drawn from the seed, biases at 0. A <see cref="Model"/>: the <see cref="Solver"/>
 /// trains it.
 /// </summary>
-public sealed class ThreeLayerConvNet : NeuralNet
+public sealed class ThreeLayerConvNet : Model
 {
     /// <summary>A three-layer convnet with the course's defaults.</summary>
     /// <param name="inputDims">(C, H, W) of one input; the course's default is CIFAR-10's (3, 32, 32).</param>
@@ -29,7 +29,12 @@ public sealed class ThreeLayerConvNet : NeuralNet
     }
 
     private ThreeLayerConvNet(ThreeLayerConvNetConfig config)
-        : base(ConvNet.threeLayer(config)) =>
+        : this(ConvNet.threeLayer(config), config)
+    {
+    }
+
+    private ThreeLayerConvNet(Functional.FSharp.ModelTypes.Model core, ThreeLayerConvNetConfig config)
+        : base(core) =>
         Settings = config;
 
     private static ThreeLayerConvNetConfig Config(
@@ -38,6 +43,13 @@ public sealed class ThreeLayerConvNet : NeuralNet
         new(Tuple.Create(dims.C, dims.H, dims.W), numFilters, filterSize, hiddenDim, numClasses, weightScale, reg, seed);
 
     private ThreeLayerConvNetConfig Settings { get; }
+
+    private protected override Model WithRegCore(double reg) =>
+        new ThreeLayerConvNet(new ThreeLayerConvNetConfig(
+            Settings.InputDims, Settings.NumFilters, Settings.FilterSize, Settings.HiddenDim, Settings.NumClasses,
+            Settings.WeightScale, reg, Settings.Seed));
+
+    private protected override Model Rebuild(Functional.FSharp.ModelTypes.Model core) => new ThreeLayerConvNet(core, Settings);
 
     /// <summary>(C, H, W) of one input.</summary>
     public (int Channels, int Height, int Width) InputDims =>

@@ -5,11 +5,11 @@ namespace Functional;
 /// <summary>
 /// The two-layer net: affine → ReLU → affine → softmax loss, on inputs of shape (N, d1, …, dk) with
 /// d1·…·dk = <see cref="InputDim"/>. Parameters W1 (D, H), b1 (H,), W2 (H, C), b2 (C,); weights start as
-/// weightScale · N(0, 1) drawn from the seed, biases at 0. A <see cref="NeuralNet"/>: the
+/// weightScale · N(0, 1) drawn from the seed, biases at 0. A <see cref="Model"/>: the
 /// <see cref="Solver"/> trains it, and its members take other parameters and state as arguments; the net itself is
 /// immutable.
 /// </summary>
-public sealed class TwoLayerNet : NeuralNet
+public sealed class TwoLayerNet : Model
 {
     /// <summary>A two-layer net with the course's defaults (CIFAR-10 sizes, H = 100, weight scale 1e-3, no reg).</summary>
     /// <param name="inputDim">D, the size of an input (the product of its trailing dimensions).</param>
@@ -31,11 +31,16 @@ public sealed class TwoLayerNet : NeuralNet
     {
     }
 
-    private TwoLayerNet(Model core, TwoLayerNetConfig config)
+    private TwoLayerNet(Functional.FSharp.ModelTypes.Model core, TwoLayerNetConfig config)
         : base(core) =>
         Config = config;
 
     private TwoLayerNetConfig Config { get; }
+
+    private protected override Model WithRegCore(double reg) =>
+        new TwoLayerNet(new TwoLayerNetConfig(Config.InputDim, Config.HiddenDim, Config.NumClasses, Config.WeightScale, reg, Config.Seed));
+
+    private protected override Model Rebuild(Functional.FSharp.ModelTypes.Model core) => new TwoLayerNet(core, Config);
 
     /// <summary>D, the size of an input.</summary>
     public int InputDim => Config.InputDim;

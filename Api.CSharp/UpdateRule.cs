@@ -1,6 +1,6 @@
 using Functional.FSharp;
 using Microsoft.FSharp.Core;
-using CoreRule = Functional.FSharp.UpdateRule;
+using CoreRule = Functional.FSharp.UpdateRuleTypes.UpdateRule;
 
 namespace Functional;
 

@@ -20,7 +20,7 @@ public sealed class Variable
     /// <returns>The constant.</returns>
     /// <exception cref="ArgumentNullException">The tensor is null.</exception>
     public static Variable Constant(Tensor value) =>
-        new(Functional.FSharp.Autodiff.constant(Require.NotNull(value)));
+        new(Functional.FSharp.AutodiffModule.constant(Require.NotNull(value)));
 
     /// <summary>The forward value.</summary>
     public Tensor Value => Core.Tensor;
@@ -32,43 +32,43 @@ public sealed class Variable
     public string Gate => Core.Gate;
 
     /// <summary>Elementwise sum with numpy broadcasting.</summary>
-    public static Variable operator +(Variable a, Variable b) => new(FSharp.Ops.add(Of(a), Of(b)));
+    public static Variable operator +(Variable a, Variable b) => new(FSharp.OpsModule.add(Of(a), Of(b)));
 
     /// <summary>Elementwise difference with numpy broadcasting.</summary>
-    public static Variable operator -(Variable a, Variable b) => new(FSharp.Ops.sub(Of(a), Of(b)));
+    public static Variable operator -(Variable a, Variable b) => new(FSharp.OpsModule.sub(Of(a), Of(b)));
 
     /// <summary>Elementwise product with numpy broadcasting.</summary>
-    public static Variable operator *(Variable a, Variable b) => new(FSharp.Ops.mul(Of(a), Of(b)));
+    public static Variable operator *(Variable a, Variable b) => new(FSharp.OpsModule.mul(Of(a), Of(b)));
 
     /// <summary>Elementwise quotient with numpy broadcasting.</summary>
-    public static Variable operator /(Variable a, Variable b) => new(FSharp.Ops.div(Of(a), Of(b)));
+    public static Variable operator /(Variable a, Variable b) => new(FSharp.OpsModule.div(Of(a), Of(b)));
 
     /// <summary>Negation.</summary>
-    public static Variable operator -(Variable a) => new(FSharp.Ops.neg(Of(a)));
+    public static Variable operator -(Variable a) => new(FSharp.OpsModule.neg(Of(a)));
 
     /// <summary>Adds a constant to every element.</summary>
-    public static Variable operator +(Variable a, double s) => new(FSharp.Ops.addScalar(s, Of(a)));
+    public static Variable operator +(Variable a, double s) => new(FSharp.OpsModule.addScalar(s, Of(a)));
 
     /// <summary>Adds a constant to every element.</summary>
-    public static Variable operator +(double s, Variable a) => new(FSharp.Ops.addScalar(s, Of(a)));
+    public static Variable operator +(double s, Variable a) => new(FSharp.OpsModule.addScalar(s, Of(a)));
 
     /// <summary>Subtracts a constant from every element.</summary>
-    public static Variable operator -(Variable a, double s) => new(FSharp.Ops.addScalar(-s, Of(a)));
+    public static Variable operator -(Variable a, double s) => new(FSharp.OpsModule.addScalar(-s, Of(a)));
 
     /// <summary>Subtracts every element from a constant.</summary>
-    public static Variable operator -(double s, Variable a) => new(FSharp.Ops.addScalar(s, FSharp.Ops.neg(Of(a))));
+    public static Variable operator -(double s, Variable a) => new(FSharp.OpsModule.addScalar(s, FSharp.OpsModule.neg(Of(a))));
 
     /// <summary>Multiplies every element by a constant.</summary>
-    public static Variable operator *(Variable a, double s) => new(FSharp.Ops.mulScalar(s, Of(a)));
+    public static Variable operator *(Variable a, double s) => new(FSharp.OpsModule.mulScalar(s, Of(a)));
 
     /// <summary>Multiplies every element by a constant.</summary>
-    public static Variable operator *(double s, Variable a) => new(FSharp.Ops.mulScalar(s, Of(a)));
+    public static Variable operator *(double s, Variable a) => new(FSharp.OpsModule.mulScalar(s, Of(a)));
 
     /// <summary>Divides every element by a constant.</summary>
-    public static Variable operator /(Variable a, double s) => new(FSharp.Ops.divScalar(s, Of(a)));
+    public static Variable operator /(Variable a, double s) => new(FSharp.OpsModule.divScalar(s, Of(a)));
 
     /// <summary>Divides a constant by every element (the lecture's 1/x gate for s = 1).</summary>
-    public static Variable operator /(double s, Variable a) => new(FSharp.Ops.scalarDiv(s, Of(a)));
+    public static Variable operator /(double s, Variable a) => new(FSharp.OpsModule.scalarDiv(s, Of(a)));
 
     /// <inheritdoc/>
     public override string ToString() => $"Variable {Gate} {Value}";

@@ -30,7 +30,7 @@ open Functional
 /// <c>history/train_acc</c> and <c>history/val_acc</c> and had no metric name; it still loads, as metric "accuracy". numpy opens the file with <c>np.load</c>. Writes are atomic; reads verify
 /// everything and raise a <see cref="T:Functional.CheckpointException"/> on any problem.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Checkpoint =
     /// <summary>The checkpoint format version this library writes (and the newest it reads).</summary>
     [<Literal>]

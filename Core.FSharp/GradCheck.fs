@@ -50,7 +50,7 @@ open Functional
 /// Numeric gradients by centered differences and their comparison with analytic gradients: the library's own
 /// properties use these, and so can anyone checking their own backward pass.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module GradCheck =
     /// The default step of the centered difference.
     [<Literal>]

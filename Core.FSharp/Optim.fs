@@ -106,21 +106,24 @@ open System
 open System.Runtime.Intrinsics
 open Functional
 
-/// <summary>
-/// An update rule: an <c>Init</c> (parameter → state) and a pure <c>Step</c> (config, state, parameter, gradient →
-/// new parameter, new state), with its configuration. The built-in rules are values of this type
-/// (<see cref="M:Functional.FSharp.Optim.sgd"/>, …); write your own with <c>Optim.custom</c>.
-/// </summary>
-type UpdateRule = {
-    /// <summary>The rule's name (stored in checkpoints and checked when resuming).</summary>
-    Name: string
-    /// <summary>The configuration the solver starts from (it decays <c>LearningRate</c> per epoch).</summary>
-    Config: OptimConfig
-    /// <summary>The initial state for a parameter: w → state.</summary>
-    Init: Tensor -> OptimState
-    /// <summary>One update: config → state → w → dw → (next w, next state). Pure: nothing is mutated.</summary>
-    Step: OptimConfig -> OptimState -> Tensor -> Tensor -> Tensor * OptimState
-}
+/// <summary>The update-rule type, in a module opened with <c>Functional.FSharp</c> so that C# code importing both namespaces sees only the facade's <c>UpdateRule</c>.</summary>
+[<AutoOpen>]
+module UpdateRuleTypes =
+    /// <summary>
+    /// An update rule: an <c>Init</c> (parameter → state) and a pure <c>Step</c> (config, state, parameter, gradient →
+    /// new parameter, new state), with its configuration. The built-in rules are values of this type
+    /// (<see cref="M:Functional.FSharp.Optim.sgd"/>, …); write your own with <c>Optim.custom</c>.
+    /// </summary>
+    type UpdateRule = {
+        /// <summary>The rule's name (stored in checkpoints and checked when resuming).</summary>
+        Name: string
+        /// <summary>The configuration the solver starts from (it decays <c>LearningRate</c> per epoch).</summary>
+        Config: OptimConfig
+        /// <summary>The initial state for a parameter: w → state.</summary>
+        Init: Tensor -> OptimState
+        /// <summary>One update: config → state → w → dw → (next w, next state). Pure: nothing is mutated.</summary>
+        Step: OptimConfig -> OptimState -> Tensor -> Tensor -> Tensor * OptimState
+    }
 
 /// <summary>
 /// The update rules of the course (SGD, SGD with momentum, RMSProp, Adam) and two more (Nesterov momentum, AdamW),

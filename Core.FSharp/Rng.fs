@@ -115,7 +115,7 @@ namespace Functional.FSharp
 open Functional
 
 /// Pure functions over <see cref="T:Functional.Rng"/> keys, for F# code.
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Rng =
     /// A key from an integer seed.
     let create (seed: int64) = Rng.Create seed

@@ -126,70 +126,73 @@ type TrainingData = {
     YVal: int[]
 }
 
-/// <summary>The solver's options (the course's Solver keyword arguments).</summary>
-type SolverConfig = {
-    /// <summary>The number of epochs to train for (≥ 1). Default 10.</summary>
-    NumEpochs: int
-    /// <summary>The minibatch size (≥ 1). The last minibatch of an epoch may be smaller. Default 100.</summary>
-    BatchSize: int
-    /// <summary>The learning rate is multiplied by this after each epoch (&gt; 0). Default 1.0.</summary>
-    LrDecay: float
-    /// <summary>Training examples sampled for the accuracy check (None: all). Default Some 1000.</summary>
-    NumTrainSamples: int option
-    /// <summary>Validation examples sampled for the accuracy check (None: all). Default None.</summary>
-    NumValSamples: int option
-    /// <summary>An iteration progress event every this many iterations (≥ 1). Default 10.</summary>
-    PrintEvery: int
-    /// <summary>The seed of the run's key (minibatches, dropout, accuracy samples). Default 0.</summary>
-    Seed: int64
-    /// <summary>Where to write a checkpoint after each epoch (None: no checkpoints). Default None.</summary>
-    CheckpointPath: string option
-} with
+/// <summary>The solver's configuration and result types, in a module opened with <c>Functional.FSharp</c> so that C# code importing both namespaces sees only the facade's <c>SolverConfig</c> and <c>TrainingResult</c>.</summary>
+[<AutoOpen>]
+module SolverTypes =
+    /// <summary>The solver's options (the course's Solver keyword arguments).</summary>
+    type SolverConfig = {
+        /// <summary>The number of epochs to train for (≥ 1). Default 10.</summary>
+        NumEpochs: int
+        /// <summary>The minibatch size (≥ 1). The last minibatch of an epoch may be smaller. Default 100.</summary>
+        BatchSize: int
+        /// <summary>The learning rate is multiplied by this after each epoch (&gt; 0). Default 1.0.</summary>
+        LrDecay: float
+        /// <summary>Training examples sampled for the accuracy check (None: all). Default Some 1000.</summary>
+        NumTrainSamples: int option
+        /// <summary>Validation examples sampled for the accuracy check (None: all). Default None.</summary>
+        NumValSamples: int option
+        /// <summary>An iteration progress event every this many iterations (≥ 1). Default 10.</summary>
+        PrintEvery: int
+        /// <summary>The seed of the run's key (minibatches, dropout, accuracy samples). Default 0.</summary>
+        Seed: int64
+        /// <summary>Where to write a checkpoint after each epoch (None: no checkpoints). Default None.</summary>
+        CheckpointPath: string option
+    } with
 
-    /// <summary>The course's defaults: 10 epochs, batch 100, no decay, 1000 training samples for accuracy, all validation.</summary>
-    static member Defaults = {
-        NumEpochs = 10
-        BatchSize = 100
-        LrDecay = 1.0
-        NumTrainSamples = Some 1000
-        NumValSamples = None
-        PrintEvery = 10
-        Seed = 0L
-        CheckpointPath = None
+        /// <summary>The course's defaults: 10 epochs, batch 100, no decay, 1000 training samples for accuracy, all validation.</summary>
+        static member Defaults = {
+            NumEpochs = 10
+            BatchSize = 100
+            LrDecay = 1.0
+            NumTrainSamples = Some 1000
+            NumValSamples = None
+            PrintEvery = 10
+            Seed = 0L
+            CheckpointPath = None
+        }
+
+    /// <summary>The effects at the edge of a run: a progress callback and a cancellation token.</summary>
+    type SolverHooks = {
+        /// <summary>Called with every progress event, on the training thread.</summary>
+        OnProgress: TrainingProgress -> unit
+        /// <summary>When cancelled, training stops after the current step and returns what it has learned.</summary>
+        Cancellation: CancellationToken
+    } with
+
+        /// <summary>No progress reporting, no cancellation.</summary>
+        static member None = {
+            OnProgress = ignore
+            Cancellation = CancellationToken.None
+        }
+
+    /// <summary>The outcome of a run: the final solver state (parameters, histories, best parameters …) and timing.</summary>
+    type TrainingResult = {
+        /// <summary>The final state: also what a checkpoint of this run holds.</summary>
+        State: SolverState
+        /// <summary>True when the run stopped early because it was cancelled.</summary>
+        Cancelled: bool
+        /// <summary>Wall-clock time of this run (not counting earlier runs of a resumed training).</summary>
+        Elapsed: TimeSpan
+        /// <summary>Training examples processed per second in this run.</summary>
+        ExamplesPerSecond: float
+        /// <summary>
+        /// The checkpoint files this run wrote (full paths, each once): empty when no save of this run succeeded, so
+        /// a file that was there before the run is never reported as written.
+        /// </summary>
+        CheckpointsWritten: string list
+        /// <summary>The saves that failed during the run, in order (training went on after each).</summary>
+        CheckpointFailures: CheckpointFailure list
     }
-
-/// <summary>The effects at the edge of a run: a progress callback and a cancellation token.</summary>
-type SolverHooks = {
-    /// <summary>Called with every progress event, on the training thread.</summary>
-    OnProgress: TrainingProgress -> unit
-    /// <summary>When cancelled, training stops after the current step and returns what it has learned.</summary>
-    Cancellation: CancellationToken
-} with
-
-    /// <summary>No progress reporting, no cancellation.</summary>
-    static member None = {
-        OnProgress = ignore
-        Cancellation = CancellationToken.None
-    }
-
-/// <summary>The outcome of a run: the final solver state (parameters, histories, best parameters …) and timing.</summary>
-type SolverResult = {
-    /// <summary>The final state: also what a checkpoint of this run holds.</summary>
-    State: SolverState
-    /// <summary>True when the run stopped early because it was cancelled.</summary>
-    Cancelled: bool
-    /// <summary>Wall-clock time of this run (not counting earlier runs of a resumed training).</summary>
-    Elapsed: TimeSpan
-    /// <summary>Training examples processed per second in this run.</summary>
-    ExamplesPerSecond: float
-    /// <summary>
-    /// The checkpoint files this run wrote (full paths, each once): empty when no save of this run succeeded, so
-    /// a file that was there before the run is never reported as written.
-    /// </summary>
-    CheckpointsWritten: string list
-    /// <summary>The saves that failed during the run, in order (training went on after each).</summary>
-    CheckpointFailures: CheckpointFailure list
-}
 
 /// <summary>
 /// The metric a model kind brings to the solver: measured before training and after each epoch on the training and
@@ -209,7 +212,7 @@ type Metric = {
 /// <summary>
 /// What the solver trains: any model kind, seen as its parameters, its state, the size of its training set, a
 /// training loss over the training examples at given indices, and its metric. <c>Solver.classifier</c> makes one of
-/// a classifier <see cref="T:Functional.FSharp.Model"/> and its data; <c>Captioning.trainable</c> one of a
+/// a classifier <see cref="T:Functional.FSharp.ModelTypes.Model"/> and its data; <c>Captioning.trainable</c> one of a
 /// captioning net.
 /// </summary>
 type Trainable = {
@@ -238,7 +241,7 @@ type Trainable = {
 /// gives the same run, and resuming a checkpoint gives bit for bit the uninterrupted run. The classifier functions
 /// (<c>init</c>, <c>train</c>, <c>resume</c> …) are this fold with <c>classifier</c>'s accuracy metric.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Solver =
     // Independent streams derived from the run's key. Metrics use streams >= 2.
     let private batchStream = 0
@@ -705,7 +708,7 @@ module Solver =
         (config: SolverConfig)
         (t: Trainable)
         (start: SolverState)
-        : SolverResult =
+        : TrainingResult =
         validateConfig config
         checkCompatible rule config t start
 
@@ -843,7 +846,7 @@ module Solver =
         (model: Model)
         (data: TrainingData)
         (start: SolverState)
-        : SolverResult =
+        : TrainingResult =
         validateConfig config
         validateData data
         fold hooks rule config (classifier config model data) start

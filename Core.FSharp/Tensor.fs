@@ -773,7 +773,7 @@ open System
 open Functional
 
 /// Pure functions over tensors, for F# code. Shapes are given as int arrays.
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Tensor =
     /// A tensor of the given shape holding a copy of the data (row-major).
     let ofArray (shape: int[]) (data: float[]) = Tensor.FromArray(data, shape)

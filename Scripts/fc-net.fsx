@@ -56,7 +56,7 @@ for KeyValue(name, p) in net.Params do
 let learningRate = 0.5
 
 let accuracy (p: Map<string, Tensor>) =
-    Loss.accuracy (net.Scores p net.State x) y
+    Losses.accuracy (net.Scores p net.State x) y
 
 let trained =
     (net.Params, [ 1..100 ])

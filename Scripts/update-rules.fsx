@@ -37,7 +37,7 @@ let checks = [
         $"d{name}", GradCheck.compareWith 1e-2 $"d{name}" 1e-7 loss0.Grads.[name] numeric
 ]
 
-save "gradient-check" (Plot.gradientCheck checks)
+save "gradient-check" (Plot.gradCheck checks)
 
 // 3. A sanity check from the course: a net this size must overfit 50 examples (training accuracy 1.0) quickly.
 //    The loss curve on a log axis shows it falling by orders of magnitude.

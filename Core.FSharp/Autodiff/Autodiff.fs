@@ -10,7 +10,7 @@ open Functional
 /// layer primitives of <c>Primitives</c>; inputs that are not differentiated (labels, masks, indices) are plain
 /// values it closes over.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Autodiff =
     /// <summary>A variable: a leaf the sweep computes the gradient of, labelled <paramref name="name"/> in drawings.</summary>
     let variable (name: string) (t: Tensor) : Value = Sweep.leaf name true t

@@ -125,7 +125,7 @@ module Primitive =
 /// The library's layers as differentiable primitives: each runs the layer's own fast forward and has the
 /// hand-written backward as its pullback. Shapes, conventions and errors are the layers' (see each layer's module).
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Layers =
     /// <summary>Affine: x (N, d1, …, dk), w (D, M), b (M,) -> (N, M).</summary>
     let affine (x: Value) (w: Value) (b: Value) =
@@ -276,10 +276,10 @@ module Layers =
 
     /// <summary>Softmax (cross-entropy) loss of scores (N, C) for labels y (N,): a scalar.</summary>
     let softmaxLoss (scores: Value) (y: int[]) =
-        loss "softmax loss" Loss.softmax scores y
+        loss "softmax loss" Losses.softmax scores y
 
     /// <summary>Multiclass SVM loss of scores (N, C) for labels y (N,): a scalar.</summary>
-    let svmLoss (scores: Value) (y: int[]) = loss "svm loss" Loss.svm scores y
+    let svmLoss (scores: Value) (y: int[]) = loss "svm loss" Losses.svm scores y
 
     /// <summary>L2 regularization 0.5 · reg · Σ w²: a scalar whose gradient is reg · w.</summary>
     let l2 (reg: float) (w: Value) =
@@ -287,7 +287,7 @@ module Layers =
             "l2"
             [ "x", w ]
             (fun t ->
-                let l, g = Loss.l2 reg t.[0]
+                let l, g = Losses.l2 reg t.[0]
                 Tensor.scalar l, g)
             (fun g dw ->
                 let s = g.Item0

@@ -157,7 +157,7 @@ module internal Sweep =
 /// does, and their pullbacks sum the gradient back to each input's shape. Shapes follow the <c>Tensor</c> operation
 /// of the same name; errors are the same ArgumentExceptions, naming the op.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Ops =
     let private null' (fn: string) (arg: string) (v: Value) =
         if isNull (box v) then

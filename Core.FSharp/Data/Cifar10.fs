@@ -10,7 +10,7 @@ open Functional
 /// label byte 0 … 9, then 3,072 pixel bytes: the 1,024 red values, then green, then blue, each 32×32 row-major).
 /// Images load as X (N, 3, 32, 32) with the byte values 0 … 255 as floats, like the course's loader.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Cifar10 =
     /// <summary>The bytes of one record: 1 label byte and 3 × 32 × 32 pixel bytes.</summary>
     [<Literal>]

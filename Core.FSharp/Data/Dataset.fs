@@ -1,38 +1,5 @@
 namespace Functional
 
-/// <summary>
-/// A labelled set of images: <c>X</c> of shape (N, C, H, W) (floats), <c>Y</c> the N labels, each in
-/// [0, Classes.Length), and the class names.
-/// </summary>
-/// <remarks>Build one with <c>Dataset.create</c>, which checks that the parts fit together.</remarks>
-type Dataset = {
-    /// <summary>The images, shape (N, C, H, W).</summary>
-    X: Tensor
-    /// <summary>The N labels, each in [0, Classes.Length).</summary>
-    Y: int[]
-    /// <summary>The class names; label i names class <c>Classes[i]</c>.</summary>
-    Classes: string[]
-} with
-
-    /// <summary>In C# record notation on one line (see Display.record).</summary>
-    override r.ToString() = Display.record r
-
-    /// <summary>The number of examples N.</summary>
-    member d.Count = d.Y.Length
-
-/// <summary>A dataset split into training, validation and test sets (same classes, same image shape).</summary>
-type DataSplit = {
-    /// <summary>The training set.</summary>
-    Train: Dataset
-    /// <summary>The validation set (for choosing hyperparameters).</summary>
-    Val: Dataset
-    /// <summary>The test set (for the final score only).</summary>
-    Test: Dataset
-} with
-
-    /// <summary>In C# record notation on one line (see Display.record).</summary>
-    override r.ToString() = Display.record r
-
 /// <summary>Per-channel statistics computed on a training set, for <c>Preprocess.normalizePerChannel</c>.</summary>
 [<NoComparison>]
 type ChannelStats = {
@@ -52,8 +19,44 @@ namespace Functional.FSharp
 
 open Functional
 
+/// <summary>The dataset types, in a module opened with <c>Functional.FSharp</c> so that C# code importing both namespaces sees only the facade's <c>Dataset</c> and <c>DataSplit</c>.</summary>
+[<AutoOpen>]
+module DatasetTypes =
+    /// <summary>
+    /// A labelled set of images: <c>X</c> of shape (N, C, H, W) (floats), <c>Y</c> the N labels, each in
+    /// [0, Classes.Length), and the class names.
+    /// </summary>
+    /// <remarks>Build one with <c>Dataset.create</c>, which checks that the parts fit together.</remarks>
+    type Dataset = {
+        /// <summary>The images, shape (N, C, H, W).</summary>
+        X: Tensor
+        /// <summary>The N labels, each in [0, Classes.Length).</summary>
+        Y: int[]
+        /// <summary>The class names; label i names class <c>Classes[i]</c>.</summary>
+        Classes: string[]
+    } with
+
+        /// <summary>In C# record notation on one line (see Display.record).</summary>
+        override r.ToString() = Display.record r
+
+        /// <summary>The number of examples N.</summary>
+        member d.Count = d.Y.Length
+
+    /// <summary>A dataset split into training, validation and test sets (same classes, same image shape).</summary>
+    type DataSplit = {
+        /// <summary>The training set.</summary>
+        Train: Dataset
+        /// <summary>The validation set (for choosing hyperparameters).</summary>
+        Val: Dataset
+        /// <summary>The test set (for the final score only).</summary>
+        Test: Dataset
+    } with
+
+        /// <summary>In C# record notation on one line (see Display.record).</summary>
+        override r.ToString() = Display.record r
+
 /// <summary>Building, subsetting and splitting datasets.</summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Dataset =
     let internal validate (fn: string) (x: Tensor) (y: int[]) (classes: string[]) =
         if isNull (box x) then

@@ -51,7 +51,7 @@ module internal AtomicFile =
 /// or a data length that does not match the shape raise an <see cref="T:System.IO.InvalidDataException"/> naming
 /// the source and the problem.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Npy =
     let private magic = [| 0x93uy; byte 'N'; byte 'U'; byte 'M'; byte 'P'; byte 'Y' |]
 
@@ -464,7 +464,7 @@ module Npy =
 /// <c>np.load</c> gives them back by <c>name</c>). Writing is atomic; reading verifies every entry's CRC-32 and
 /// parses every array strictly.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Npz =
     let private bad (source: string) (message: string) : 'a =
         raise (InvalidDataException($"{source}: {message}"))

@@ -17,8 +17,8 @@ open System
 open Functional
 
 /// <summary>Classification losses over scores (N, C) and integer labels y (N,) with 0 ≤ y[i] &lt; C.</summary>
-[<RequireQualifiedAccess>]
-module Loss =
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
+module Losses =
     let internal validate (fn: string) (scores: Tensor) (y: int[]) =
         Guard.rank fn "scores" 2 scores.Dims
 
@@ -46,7 +46,7 @@ module Loss =
     /// score makes the row's loss and gradient NaN (as PyTorch's <c>cross_entropy</c>); −∞ scores have probability 0.
     /// </summary>
     let softmax (scores: Tensor) (y: int[]) : LossResult =
-        let n, c = validate "Loss.softmax" scores y
+        let n, c = validate "Losses.softmax" scores y
         let s = scores.Data
         let d = Array.zeroCreate (n * c)
         let mutable loss = 0.0
@@ -84,7 +84,7 @@ module Loss =
     /// (max(0, NaN) = NaN, as NumPy's <c>np.maximum</c> and PyTorch's <c>multi_margin_loss</c> give), never a number.
     /// </summary>
     let svm (scores: Tensor) (y: int[]) : LossResult =
-        let n, c = validate "Loss.svm" scores y
+        let n, c = validate "Losses.svm" scores y
         let s = scores.Data
         let d = Array.zeroCreate (n * c)
         let mutable loss = 0.0
@@ -113,10 +113,10 @@ module Loss =
 
     /// <summary>L2 regularization: 0.5 · reg · Σ w², and its gradient reg · w (w's shape).</summary>
     let l2 (reg: float) (w: Tensor) : float * Tensor =
-        Guard.finiteScalar "Loss.l2" "reg" reg
+        Guard.finiteScalar "Losses.l2" "reg" reg
 
         if reg < 0.0 then
-            Guard.fail "Loss.l2" "reg" $"reg must be >= 0, got {reg}."
+            Guard.fail "Losses.l2" "reg" $"reg must be >= 0, got {reg}."
 
         0.5
         * reg
@@ -126,7 +126,7 @@ module Loss =
     /// <summary>The fraction of rows whose arg-max score equals the label (a row holding NaN predicts its first NaN,
     /// as <c>np.argmax</c> does).</summary>
     let accuracy (scores: Tensor) (y: int[]) =
-        let n, _ = validate "Loss.accuracy" scores y
+        let n, _ = validate "Losses.accuracy" scores y
         let pred = scores.ArgMax 1
 
         float (Array.fold2 (fun acc p t -> if p = t then acc + 1 else acc) 0 pred y)

@@ -46,6 +46,11 @@ type FullyConnectedNetConfig = {
     Reg: float
     /// <summary>The normalization of the hidden layers.</summary>
     Normalization: Normalization
+    /// <summary>
+    /// The normalization's eps (batch and layer norm) and batchnorm's running-average momentum; the course's
+    /// <c>BatchNormConfig.Default</c> (eps 1e-5, momentum 0.9) by default (its <c>bn_param</c>).
+    /// </summary>
+    Norm: BatchNormConfig
     /// <summary>The dropout keep probability in (0, 1]; 1 means no dropout (the course's dropout_keep_ratio).</summary>
     DropoutKeepProbability: float
     /// <summary>The seed of the initial weights.</summary>
@@ -59,10 +64,6 @@ type FullyConnectedNetConfig = {
 /// </summary>
 [<RequireQualifiedAccess>]
 module Nets =
-    /// <summary>The epsilon of the layer normalization in the fully connected net (the course's 1e-5).</summary>
-    [<Literal>]
-    let NormEps = 1e-5
-
     let private positive (fn: string) (arg: string) (v: int) = Guard.positive fn arg v
 
     let private checkScaleAndReg (fn: string) (weightScale: float) (reg: float) =
@@ -92,6 +93,7 @@ module Nets =
         WeightScale = 1e-2
         Reg = 0.0
         Normalization = Normalization.None
+        Norm = BatchNormConfig.Default
         DropoutKeepProbability = 1.0
         Seed = 0L
     }
@@ -111,6 +113,15 @@ module Nets =
 
         if not (System.Enum.IsDefined(typeof<Normalization>, cfg.Normalization)) then
             Guard.fail fn "normalization" $"normalization must be None, Batch or Layer, got {int cfg.Normalization}."
+
+        if isNull (box cfg.Norm) then
+            Guard.fail fn "norm" "norm must not be null."
+
+        if not (System.Double.IsFinite cfg.Norm.Eps && cfg.Norm.Eps > 0.0) then
+            Guard.fail fn "normEps" $"the normalization's eps must be finite and > 0, got {cfg.Norm.Eps}."
+
+        if not (cfg.Norm.Momentum >= 0.0 && cfg.Norm.Momentum <= 1.0) then
+            Guard.fail fn "batchNormMomentum" $"batchnorm's momentum must be in [0, 1], got {cfg.Norm.Momentum}."
 
         if not (cfg.DropoutKeepProbability > 0.0 && cfg.DropoutKeepProbability <= 1.0) then
             Guard.fail
@@ -181,14 +192,14 @@ module Nets =
                     }
 
                     let out, running' =
-                        Layers.batchNorm BatchNormConfig.Default mode running (param $"gamma{i}") (param $"beta{i}") a
+                        Layers.batchNorm cfg.Norm mode running (param $"gamma{i}") (param $"beta{i}") a
 
                     out,
                     (if mode = Mode.Train then
                          updated |> Map.add mean running'.RunningMean |> Map.add var running'.RunningVar
                      else
                          updated)
-                | Normalization.Layer -> Layers.layerNorm NormEps (param $"gamma{i}") (param $"beta{i}") a, updated
+                | Normalization.Layer -> Layers.layerNorm cfg.Norm.Eps (param $"gamma{i}") (param $"beta{i}") a, updated
                 | _ -> a, updated
 
             let r = Layers.relu z

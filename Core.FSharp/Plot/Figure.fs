@@ -13,7 +13,7 @@ open Plotly.NET
 /// Debian's headless Chromium (<c>/usr/bin/chromium</c>, package <c>chromium</c>; never downloaded at run time).
 /// Files are written atomically (a temporary file in the same folder, then a rename).
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Figure =
 
     /// <summary>plotly.js (minified) as Plotly.NET ships it.</summary>
@@ -122,7 +122,7 @@ module Figure =
     /// <summary>Saves a chart as a self-contained HTML file (about 3.6 MB: plotly.js is inside).</summary>
     let saveHtml (path: string) (chart: GenericChart) = writeText path (toHtml chart)
 
-    /// <summary>Saves a page of blocks (<see cref="M:Functional.FSharp.Figure.page"/>) to a file.</summary>
+    /// <summary>Saves a page of blocks (<see cref="M:Functional.FSharp.FigureModule.page"/>) to a file.</summary>
     let savePage (path: string) (title: string) (blocks: Block list) = writeText path (page title blocks)
 
     /// <summary>
@@ -222,7 +222,7 @@ module Figure =
 
     /// <summary>
     /// Saves a chart as a PNG of its own size (its layout's width and height, else 720 × 420) through headless
-    /// Chromium (<see cref="M:Functional.FSharp.Figure.renderPng"/>).
+    /// Chromium (<see cref="M:Functional.FSharp.FigureModule.renderPng"/>).
     /// </summary>
     let savePng (path: string) (chart: GenericChart) =
         let layout = GenericChart.getLayout chart

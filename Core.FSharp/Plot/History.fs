@@ -38,7 +38,7 @@ open System.Text.Json
 open Functional
 
 /// <summary>Builds a <see cref="T:Functional.TrainingHistory"/> from a run or from <c>history.json</c>.</summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module TrainingHistory =
 
     /// <summary>

@@ -8,10 +8,10 @@ open Functional
 /// <summary>
 /// The course's pictures as Plotly.NET charts: training curves from a <see cref="T:Functional.TrainingHistory"/>,
 /// image grids of (N, C, H, W) tensors, sample predictions, confusion matrices, gradient-check results and
-/// comparison figures. Every function returns a <c>GenericChart</c>; <see cref="T:Functional.FSharp.Figure"/>
+/// comparison figures. Every function returns a <c>GenericChart</c>; <see cref="T:Functional.FSharp.FigureModule"/>
 /// saves charts as self-contained HTML (plotly.js 2.28 embedded, no CDN) or PNG.
 /// </summary>
-[<RequireQualifiedAccess>]
+[<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Plot =
 
     let private titled (title: string) (xTitle: string) (yTitle: string) (chart: GenericChart) =
@@ -44,7 +44,7 @@ module Plot =
 
     /// <summary>
     /// Loss per iteration: the raw minibatch losses (thin, light) and their moving average
-    /// (<see cref="M:Functional.FSharp.Plot.smooth"/> over <see cref="M:Functional.FSharp.Plot.defaultWindow"/>
+    /// (<see cref="M:Functional.FSharp.PlotModule.smooth"/> over <see cref="M:Functional.FSharp.PlotModule.defaultWindow"/>
     /// iterations). With <paramref name="logScale"/> the y axis is logarithmic (useful when the loss spans decades).
     /// Two traces; x is the iteration (1-based).
     /// </summary>
@@ -156,7 +156,7 @@ module Plot =
         |> Chart.withSize (max 420 (int (float gw * k) + 120), int (float gh * k) + 160)
 
     /// <summary>
-    /// An image grid of an (N, C, H, W) tensor (<see cref="M:Functional.FSharp.Plot.visualizeGrid"/>, padding
+    /// An image grid of an (N, C, H, W) tensor (<see cref="M:Functional.FSharp.PlotModule.visualizeGrid"/>, padding
     /// 1): first-layer conv filters, first-layer weights reshaped to images, or sample inputs. One image trace.
     /// </summary>
     let imageGrid (title: string) (images: Tensor) =
@@ -301,11 +301,11 @@ module Plot =
     /// when within the tolerance and red when not, and the tolerance as a dashed line (the largest tolerance of the
     /// reports). Errors of exactly 0 are drawn at 1e-18 (a log axis has no 0). Two traces.
     /// </summary>
-    let gradientCheck (results: (string * GradCheckReport) seq) =
+    let gradCheck (results: (string * GradCheckReport) seq) =
         let rows = Seq.toArray results
 
         if rows.Length = 0 then
-            Guard.fail "Plot.gradientCheck" "results" "there are no gradient-check results to draw."
+            Guard.fail "Plot.gradCheck" "results" "there are no gradient-check results to draw."
 
         let labels = rows |> Array.map fst
         let errors = rows |> Array.map (fun (_, r) -> max r.MaxRelativeError 1e-18)

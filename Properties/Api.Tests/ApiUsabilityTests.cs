@@ -47,7 +47,7 @@ public class ApiUsabilityTests
         var x = Normal(3, 40, 6);
         int[] y = [.. Enumerable.Range(0, 40).Select(i => i % 3)];
         var net = new TwoLayerNet(inputDim: 6, hiddenDim: 8, numClasses: 3, weightScale: 0.1);
-        var solver = new Solver(net, UpdateRule.Sgd(), new SolverOptions { NumEpochs = 2, BatchSize = 10, PrintEvery = 1 });
+        var solver = new Solver(net, UpdateRule.Sgd(), new SolverConfig { NumEpochs = 2, BatchSize = 10, PrintEvery = 1 });
         var reports = new List<TrainingProgress>();
         var result = solver.Train(x, y, x, y, onProgress: reports.Add);
         var returned = reports.Count;

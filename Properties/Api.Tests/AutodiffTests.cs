@@ -42,9 +42,9 @@ public class AutodiffTests
         };
         var dout = Tensor.RandomNormal(key.Derive(3), 1.0, 2, 4, 3, 3);
         var r = Autodiff.Gradients(p, v =>
-            Ops.Sum(Ops.Conv2d(v["x"], v["w"], v["b"], stride: 2, pad: 1) * Variable.Constant(dout)));
-        var (_, cache) = Layers.Conv2dForward(p["x"], p["w"], p["b"], stride: 2, pad: 1);
-        var g = Layers.Conv2dBackward(dout, cache);
+            Ops.Sum(Ops.Conv(v["x"], v["w"], v["b"], stride: 2, pad: 1) * Variable.Constant(dout)));
+        var (_, cache) = Layers.ConvForward(p["x"], p["w"], p["b"], stride: 2, pad: 1);
+        var g = Layers.ConvBackward(dout, cache);
         Assert.Equal(g.Dx.ToArray(), r.Gradients["x"].ToArray());
         Assert.Equal(g.Dw.ToArray(), r.Gradients["w"].ToArray());
         Assert.Equal(g.Db.ToArray(), r.Gradients["b"].ToArray());
@@ -93,7 +93,7 @@ public class AutodiffTests
             ["W2"] = Tensor.RandomNormal(key.Derive(2), 0.3, 16, 3),
             ["b2"] = Tensor.Zeros(3),
         };
-        var net = NeuralNet.Create(
+        var net = Model.Create(
             "two-layer, written with Ops",
             parameters,
             (p, input) => Ops.Affine(Ops.Relu(Ops.Affine(input, p["W1"], p["b1"])), p["W2"], p["b2"]),
@@ -108,7 +108,7 @@ public class AutodiffTests
         Assert.Equal(expected.Gradients["W1"].ToArray(), before.Gradients["W1"].ToArray());
 
         var solver = new Solver(net, UpdateRule.Adam(learningRate: 5e-2),
-            new SolverOptions { NumEpochs = 10, BatchSize = 15, NumTrainSamples = null });
+            new SolverConfig { NumEpochs = 10, BatchSize = 15, NumTrainSamples = null });
         var result = solver.Train(x, y, xv, yv);
         Assert.True(result.LossHistory[^1] < result.LossHistory[0],
             $"loss {result.LossHistory[0]} -> {result.LossHistory[^1]}");

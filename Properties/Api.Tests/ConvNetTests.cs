@@ -22,7 +22,7 @@ public class ConvNetTests
         Assert.Equal([6, 5], net.Scores(x).Shape);
         var loss = net.Loss(x, y);
         Assert.Equal(net.Parameters.Keys.Order(), loss.Gradients.Keys.Order());
-        var report = GradientCheck.Check("W3", w3 =>
+        var report = GradCheck.Check("W3", w3 =>
             net.Loss(x, y, new Dictionary<string, Tensor>(net.Parameters) { ["W3"] = w3 }).Loss,
             net.Parameters["W3"], loss.Gradients["W3"], tolerance: 1e-6);
         Assert.True(report.Passed, report.ToString());
@@ -47,7 +47,7 @@ public class ConvNetTests
         var train = digits.Train.Head(40);
         var net = new ThreeLayerConvNet(inputDims: (1, 28, 28), numFilters: 4, filterSize: 3, hiddenDim: 20, weightScale: 1e-2);
         var solver = new Solver(net, UpdateRule.Adam(learningRate: 5e-3),
-            new SolverOptions { NumEpochs = 3, BatchSize = 10, NumTrainSamples = null });
+            new SolverConfig { NumEpochs = 3, BatchSize = 10, NumTrainSamples = null });
         var events = new List<TrainingProgress>();
         var result = solver.Train(train.X, train.Labels, train.X, train.Labels, new Sync(events.Add));
         Assert.Equal(12, result.Iterations);

@@ -122,13 +122,13 @@ public class DatasetTests
         }
     }
 
-    private static ImageSplit SmallSplit()
+    private static DataSplit SmallSplit()
     {
         string[] classes = ["a", "b"];
-        var train = new LabeledImages(Tensor.FromArray([1.0, 10.0, 3.0, 30.0], 2, 2, 1, 1), [0, 1], classes);
-        var validation = new LabeledImages(Tensor.FromArray([2.0, 20.0], 1, 2, 1, 1), [1], classes);
-        var test = new LabeledImages(Tensor.FromArray([5.0, 0.0], 1, 2, 1, 1), [0], classes);
-        return new ImageSplit(train, validation, test);
+        var train = new Dataset(Tensor.FromArray([1.0, 10.0, 3.0, 30.0], 2, 2, 1, 1), [0, 1], classes);
+        var validation = new Dataset(Tensor.FromArray([2.0, 20.0], 1, 2, 1, 1), [1], classes);
+        var test = new Dataset(Tensor.FromArray([5.0, 0.0], 1, 2, 1, 1), [0], classes);
+        return new DataSplit(train, validation, test);
     }
 
     [Fact]
@@ -156,24 +156,24 @@ public class DatasetTests
         Assert.Equal([3.0, -2.0], normalized.Test.X.ToArray());
         Assert.Equal([3.0, -2.0], SmallSplit().Test.Normalize(stats).X.ToArray());
         var ex = Assert.Throws<ArgumentException>(() =>
-            new LabeledImages(Tensor.Zeros(1, 3, 1, 1), [0], ["a"]).Normalize(stats));
+            new Dataset(Tensor.Zeros(1, 3, 1, 1), [0], ["a"]).Normalize(stats));
         Assert.Contains("3 channels", ex.Message);
     }
 
     [Fact]
     public void LabeledImagesAndImageSplitCheckTheirParts()
     {
-        var ex = Assert.Throws<ArgumentException>(() => new LabeledImages(Tensor.Zeros(2, 1, 1, 1), [0, 2], ["a", "b"]));
+        var ex = Assert.Throws<ArgumentException>(() => new Dataset(Tensor.Zeros(2, 1, 1, 1), [0, 2], ["a", "b"]));
         Assert.Contains("y[1] = 2", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => new LabeledImages(Tensor.Zeros(2, 4), [0, 1], ["a", "b"]));
+        ex = Assert.Throws<ArgumentException>(() => new Dataset(Tensor.Zeros(2, 4), [0, 1], ["a", "b"]));
         Assert.Contains("(N, C, H, W)", ex.Message);
-        Assert.Throws<ArgumentNullException>(() => new LabeledImages(Tensor.Zeros(1, 1, 1, 1), null!, ["a"]));
+        Assert.Throws<ArgumentNullException>(() => new Dataset(Tensor.Zeros(1, 1, 1, 1), null!, ["a"]));
         var s = SmallSplit();
-        var odd = new LabeledImages(Tensor.Zeros(1, 3, 1, 1), [0], ["a", "b"]);
-        ex = Assert.Throws<ArgumentException>(() => new ImageSplit(s.Train, odd, s.Test));
+        var odd = new Dataset(Tensor.Zeros(1, 3, 1, 1), [0], ["a", "b"]);
+        ex = Assert.Throws<ArgumentException>(() => new DataSplit(s.Train, odd, s.Test));
         Assert.Contains("validation images have shape (3, 1, 1)", ex.Message);
-        var renamed = new LabeledImages(Tensor.Zeros(1, 2, 1, 1), [0], ["x", "y"]);
-        ex = Assert.Throws<ArgumentException>(() => new ImageSplit(s.Train, s.Validation, renamed));
+        var renamed = new Dataset(Tensor.Zeros(1, 2, 1, 1), [0], ["x", "y"]);
+        ex = Assert.Throws<ArgumentException>(() => new DataSplit(s.Train, s.Validation, renamed));
         Assert.Contains("test classes [x, y] differ", ex.Message);
         Assert.Equal([1, 1], s.Train.ClassCounts());
         ex = Assert.Throws<ArgumentException>(() => s.Train.Head(3));

@@ -148,16 +148,16 @@ public class FacadeSurfaceTests
         var w = Tensor.Zeros(2, 2);
         return new TheoryData<string, object>
         {
-            { "NetLoss", net.Loss(x, y) },
+            { "ModelLoss", net.Loss(x, y) },
             { "LossResult", loss },
             { "AffineGrads", Layers.AffineBackward(loss.Dscores, cache) },
-            { "GradCheckReport", GradientCheck.Check("w", _ => 0.0, w, w) },
+            { "GradCheckReport", GradCheck.Check("w", _ => 0.0, w, w) },
             { "OptimState", rule.Init(w) },
             { "OptimConfig", rule.Config },
             { "UpdateRule", rule },
             { "Tensor", x },
-            { "NeuralNet", net },
-            { "TrainingResult", new Solver(net, UpdateRule.Sgd(), new SolverOptions { NumEpochs = 1, BatchSize = 4 }).Train(x, y, x, y) },
+            { "Model", net },
+            { "TrainingResult", new Solver(net, UpdateRule.Sgd(), new SolverConfig { NumEpochs = 1, BatchSize = 4 }).Train(x, y, x, y) },
         };
     }
 

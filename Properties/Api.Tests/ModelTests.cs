@@ -9,16 +9,16 @@ public class ModelTests
     /// <summary>The worst relative error of the analytic gradients against numeric ones, over every parameter.</summary>
     private static double WorstGradientError(
         IReadOnlyDictionary<string, Tensor> parameters,
-        Func<IReadOnlyDictionary<string, Tensor>, NetLoss> loss)
+        Func<IReadOnlyDictionary<string, Tensor>, ModelLoss> loss)
     {
         var analytic = loss(parameters).Gradients;
         Assert.Equal(Sorted(parameters.Keys), Sorted(analytic.Keys));
         var worst = 0.0;
         foreach (var (name, value) in parameters)
         {
-            var numeric = GradientCheck.Numeric(
+            var numeric = GradCheck.Numeric(
                 t => loss(new Dictionary<string, Tensor>(parameters) { [name] = t }).Loss, value);
-            worst = Math.Max(worst, GradientCheck.Compare(name, analytic[name], numeric, floor: 1e-2).MaxRelativeError);
+            worst = Math.Max(worst, GradCheck.Compare(name, analytic[name], numeric, floor: 1e-2).MaxRelativeError);
         }
 
         return worst;
@@ -207,7 +207,7 @@ public class ModelTests
         var x = Normal(8, 4, 5);
         int[] y = [0, 1, 2, 0];
         Assert.Equal(plain.Scores(x).ToArray(), dropped.Scores(x).ToArray());
-        Assert.NotEqual(plain.Loss(x, y).Loss, dropped.Loss(x, y).Loss);
+        Assert.NotEqual(plain.Loss(x, y).Loss, dropped.Loss(x, y, rng: Rng.Create(5)).Loss);
         Assert.Equal(dropped.Loss(x, y, rng: Rng.Create(5)).Loss, dropped.Loss(x, y, rng: Rng.Create(5)).Loss);
         Assert.NotEqual(dropped.Loss(x, y, rng: Rng.Create(5)).Loss, dropped.Loss(x, y, rng: Rng.Create(6)).Loss);
         Assert.Equal("fully connected net [50], dropout keep 0.5", dropped.Name);
@@ -222,8 +222,119 @@ public class ModelTests
         var net = new FullyConnectedNet([50], inputDim: 10, numClasses: 4, weightScale: 0.1,
             normalization: Normalization.Batch, seed: 1);
         var solver = new Solver(net, UpdateRule.Adam(learningRate: 1e-2),
-            new SolverOptions { NumEpochs = 50, BatchSize = 20, PrintEvery = 1000, Seed = 3 });
+            new SolverConfig { NumEpochs = 50, BatchSize = 20, PrintEvery = 1000, Seed = 3 });
         var result = solver.Train(x, y, x, y);
         Assert.Equal(1.0, net.Accuracy(x, y, result.BestParameters, result.BestState));
+    }
+
+    [Fact]
+    public void ADropoutNetNeedsAKeyForItsLossAndANetWithoutRandomnessDoesNot()
+    {
+        var dropped = new FullyConnectedNet([6], inputDim: 5, numClasses: 3, dropoutKeepProbability: 0.5, seed: 2);
+        var x = Normal(8, 4, 5);
+        int[] y = [0, 1, 2, 0];
+        var ex = Assert.Throws<ArgumentNullException>(() => dropped.Loss(x, y));
+        Assert.Equal("rng", ex.ParamName);
+        Assert.Contains("uses dropout", ex.Message);
+        var plain = new FullyConnectedNet([6], inputDim: 5, numClasses: 3, normalization: Normalization.Batch, seed: 2);
+        Assert.Equal(plain.Loss(x, y, rng: Rng.Create(9)).Loss, plain.Loss(x, y).Loss);
+
+        // Dropout in test mode is the identity and needs no key.
+        Assert.Equal(x.ToArray(), Layers.DropoutForward(x, 0.5, Mode.Test).Out.ToArray());
+    }
+
+    [Fact]
+    public void WithParametersGivesTheSameKindOfNetOverOtherParameters()
+    {
+        var net = new TwoLayerNet(inputDim: 5, hiddenDim: 7, numClasses: 3, weightScale: 0.3, reg: 0.1, seed: 4);
+        var other = new TwoLayerNet(inputDim: 5, hiddenDim: 7, numClasses: 3, weightScale: 0.3, reg: 0.1, seed: 5);
+        var x = Normal(1, 6, 5);
+        int[] y = [0, 1, 2, 0, 1, 2];
+        var moved = Assert.IsType<TwoLayerNet>(net.WithParameters(other.Parameters));
+        Assert.Equal(0.1, moved.Reg);
+        Assert.Equal(other.Scores(x).ToArray(), moved.Scores(x).ToArray());
+        Assert.Equal(other.Loss(x, y).Loss, moved.Loss(x, y).Loss);
+        Assert.Equal(net.Scores(x, other.Parameters).ToArray(), moved.Scores(x).ToArray());
+        Assert.Same(other.Parameters["W1"], moved.Parameters["W1"]);
+        Assert.NotEqual(net.Scores(x).ToArray(), moved.Scores(x).ToArray());
+
+        var bn = new FullyConnectedNet([4], inputDim: 5, numClasses: 3, normalization: Normalization.Batch);
+        var trained = bn.Loss(x, y).State;
+        var withState = Assert.IsType<FullyConnectedNet>(bn.WithParameters(bn.Parameters, trained));
+        Assert.Equal(bn.Scores(x, state: trained).ToArray(), withState.Scores(x).ToArray());
+
+        var ex = Assert.Throws<ArgumentException>(() =>
+            net.WithParameters(new Dictionary<string, Tensor>(other.Parameters) { ["W1"] = Tensor.Zeros(7, 5) }));
+        Assert.Equal("parameters", ex.ParamName);
+        Assert.Contains("parameters['W1'] must have shape (5, 7), got (7, 5)", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() =>
+            net.WithParameters(other.Parameters.Where(kv => kv.Key != "b2").ToDictionary()));
+        Assert.Contains("lacks 'b2'", ex.Message);
+        ex = Assert.Throws<ArgumentException>(() =>
+            net.WithParameters(new Dictionary<string, Tensor>(other.Parameters) { ["W9"] = Tensor.Zeros(1) }));
+        Assert.Contains("has 'W9'", ex.Message);
+    }
+
+    [Fact]
+    public void WithRegChangesOnlyTheRegularizationStrength()
+    {
+        var x = Normal(1, 6, 5);
+        int[] y = [0, 1, 2, 0, 1, 2];
+        var net = new FullyConnectedNet([7], inputDim: 5, numClasses: 3, weightScale: 0.3, seed: 4);
+        var built = new FullyConnectedNet([7], inputDim: 5, numClasses: 3, weightScale: 0.3, reg: 0.25, seed: 4);
+        var changed = Assert.IsType<FullyConnectedNet>(net.WithReg(0.25));
+        Assert.Equal(0.25, changed.Reg);
+        Assert.Equal(built.Loss(x, y).Loss, changed.Loss(x, y).Loss);
+        Assert.Equal(built.Loss(x, y).Gradients["W1"].ToArray(), changed.Loss(x, y).Gradients["W1"].ToArray());
+        Assert.Equal(0.0, net.Reg);
+
+        // The parameters it had are kept.
+        var other = new FullyConnectedNet([7], inputDim: 5, numClasses: 3, weightScale: 0.3, seed: 8);
+        var moved = net.WithParameters(other.Parameters).WithReg(0.25);
+        Assert.Same(other.Parameters["W2"], moved.Parameters["W2"]);
+        var penalty = 0.5 * 0.25 * (other.Parameters["W1"].ToArray().Sum(v => v * v) + other.Parameters["W2"].ToArray().Sum(v => v * v));
+        Assert.Equal(other.Loss(x, y).Loss + penalty, moved.Loss(x, y).Loss, 12);
+
+        var conv = new ThreeLayerConvNet((1, 6, 6), numFilters: 2, filterSize: 3, hiddenDim: 4, numClasses: 3, seed: 1);
+        Assert.Equal(0.5, Assert.IsType<ThreeLayerConvNet>(conv.WithReg(0.5)).Reg);
+        Assert.Equal(0.5, Assert.IsType<TwoLayerNet>(new TwoLayerNet(inputDim: 5, hiddenDim: 3, numClasses: 2).WithReg(0.5)).Reg);
+
+        var autodiff = Model.Create("linear", other.Parameters.Where(kv => kv.Key is "W1" or "b1").ToDictionary(),
+            (p, v) => Ops.Affine(v, p["W1"], p["b1"]), reg: 0.0, regularized: ["W1"]);
+        var w1 = other.Parameters["W1"].ToArray().Sum(v => v * v);
+        int[] y7 = [0, 1, 2, 3, 4, 5];
+        Assert.Equal(autodiff.Loss(x, y7).Loss + 0.5 * 0.3 * w1, autodiff.WithReg(0.3).Loss(x, y7).Loss, 12);
+
+        var own = Model.Create("own", other.Parameters, (p, v) => v, (p, v, labels) => new ModelLoss(0.0, p));
+        Assert.Throws<NotSupportedException>(() => own.WithReg(0.1));
+        Assert.Equal("reg", Assert.Throws<ArgumentException>(() => net.WithReg(-1)).ParamName);
+        Assert.Equal("reg", Assert.Throws<ArgumentException>(() => net.WithReg(double.NaN)).ParamName);
+    }
+
+    [Fact]
+    public void TheFullyConnectedNetsNormalizationSettingsCanBeSet()
+    {
+        var x = Normal(1, 6, 5);
+        int[] y = [0, 1, 2, 0, 1, 2];
+        var net = new FullyConnectedNet([4], inputDim: 5, numClasses: 3, normalization: Normalization.Batch,
+            batchNormMomentum: 0.25, normEps: 1e-3);
+        Assert.Equal(0.25, net.BatchNormMomentum);
+        Assert.Equal(1e-3, net.NormEps);
+        var a = Tensor.MatMul(x, net.Parameters["W1"]) + net.Parameters["b1"];
+        var batchMean = a.Mean([0], false);
+        Assert.True(net.Loss(x, y).State["running_mean1"].AllClose(batchMean * 0.75, 1e-12, 1e-12));
+        var defaults = new FullyConnectedNet([4], inputDim: 5, numClasses: 3, normalization: Normalization.Batch);
+        Assert.Equal(0.9, defaults.BatchNormMomentum);
+        Assert.True(defaults.Loss(x, y).State["running_mean1"].AllClose(batchMean * 0.1, 1e-12, 1e-12));
+
+        // eps reaches layer norm too: a large one shrinks the normalized activations.
+        var ln = new FullyConnectedNet([4], inputDim: 5, numClasses: 3, normalization: Normalization.Layer);
+        var lnWide = new FullyConnectedNet([4], inputDim: 5, numClasses: 3, normalization: Normalization.Layer, normEps: 10.0);
+        Assert.NotEqual(ln.Scores(x).ToArray(), lnWide.Scores(x).ToArray());
+
+        Assert.Equal("batchNormMomentum", Assert.Throws<ArgumentException>(() =>
+            new FullyConnectedNet([4], inputDim: 5, numClasses: 3, batchNormMomentum: 1.5)).ParamName);
+        Assert.Equal("normEps", Assert.Throws<ArgumentException>(() =>
+            new FullyConnectedNet([4], inputDim: 5, numClasses: 3, normEps: 0)).ParamName);
     }
 }

@@ -8,7 +8,7 @@ public class NormTests
 
     private static void AssertGradient(Tensor analytic, Func<Tensor, Tensor> f, Tensor at, Tensor upstream)
     {
-        var report = GradientCheck.Compare("grad", analytic, GradientCheck.NumericOf(f, at, upstream), tolerance: 1e-7, floor: 1e-2);
+        var report = GradCheck.Compare("grad", analytic, GradCheck.NumericOf(f, at, upstream), tolerance: 1e-7, floor: 1e-2);
         Assert.True(report.Passed, report.ToString());
     }
 
@@ -30,8 +30,8 @@ public class NormTests
         var dout = Normal(2, 8, 3);
         var g = Layers.BatchNormBackward(dout, cache);
         var alt = Layers.BatchNormBackwardAlt(dout, cache);
-        Assert.True(GradientCheck.RelativeError(g.Dx, alt.Dx) < 1e-9);
-        Assert.True(GradientCheck.RelativeError(g.Dgamma, alt.Dgamma) < 1e-9);
+        Assert.True(GradCheck.RelativeError(g.Dx, alt.Dx) < 1e-9);
+        Assert.True(GradCheck.RelativeError(g.Dgamma, alt.Dgamma) < 1e-9);
         AssertGradient(g.Dx, t => Layers.BatchNormForward(t, gamma, beta, state, Mode.Train).Out, x, dout);
         AssertGradient(g.Dgamma, t => Layers.BatchNormForward(x, t, beta, state, Mode.Train).Out, gamma, dout);
         AssertGradient(g.Dbeta, t => Layers.BatchNormForward(x, gamma, t, state, Mode.Train).Out, beta, dout);
@@ -81,7 +81,7 @@ public class NormTests
         ex = Assert.Throws<ArgumentException>(() => Layers.BatchNormBackward(Tensor.Ones(3, 4), cache));
         Assert.Contains("dout must have the forward output's shape (4, 3), got (3, 4)", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.BatchNormBackwardAlt(Tensor.Ones(4), cache));
-        Assert.Contains("BatchNorm.backwardAlt", ex.Message);
+        Assert.StartsWith("Layers.BatchNormBackwardAlt: ", ex.Message);
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public class NormTests
         AssertGradient(g.Dgamma, t => Layers.LayerNormForward(x, t, beta).Out, gamma, dout);
         AssertGradient(g.Dbeta, t => Layers.LayerNormForward(x, gamma, t).Out, beta, dout);
         var ex = Assert.Throws<ArgumentException>(() => Layers.LayerNormForward(Tensor.Ones(2, 5, 1), gamma, beta));
-        Assert.Contains("LayerNorm.forward", ex.Message);
+        Assert.StartsWith("Layers.LayerNormForward: ", ex.Message);
         Assert.Contains("rank-2", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.LayerNormBackward(Tensor.Ones(2, 5), cache));
         Assert.Contains("(1, 5)", ex.Message);
@@ -129,7 +129,7 @@ public class NormTests
             Layers.SpatialBatchNormForward(Tensor.Ones(1, 3, 1, 1), gamma, beta, state, Mode.Train));
         Assert.Contains("N*H*W >= 2", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.SpatialBatchNormBackward(Tensor.Ones(2, 3, 2), cache));
-        Assert.Contains("SpatialBatchNorm.backward", ex.Message);
+        Assert.StartsWith("Layers.SpatialBatchNormBackward: ", ex.Message);
     }
 
     [Fact]
@@ -172,15 +172,15 @@ public class NormTests
         Assert.Contains("the same shape", ex.Message);
         Assert.Equal("beta", ex.ParamName);
         ex = Assert.Throws<ArgumentException>(() => Layers.InstanceNormForward(x, gamma, beta, eps: 0));
-        Assert.Contains("InstanceNorm.forward", ex.Message);
+        Assert.StartsWith("Layers.InstanceNormForward: ", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.SpatialLayerNormForward(Tensor.Ones(2, 4), gamma, beta));
         Assert.Contains("rank-4", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.InstanceNormBackward(Tensor.Ones(1), instCache));
-        Assert.Contains("InstanceNorm.backward", ex.Message);
+        Assert.StartsWith("Layers.InstanceNormBackward: ", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.SpatialLayerNormBackward(Tensor.Ones(1), layerCache));
-        Assert.Contains("SpatialLayerNorm.backward", ex.Message);
+        Assert.StartsWith("Layers.SpatialLayerNormBackward: ", ex.Message);
         ex = Assert.Throws<ArgumentException>(() => Layers.GroupNormBackward(Tensor.Ones(1), cache));
-        Assert.Contains("GroupNorm.backward", ex.Message);
+        Assert.StartsWith("Layers.GroupNormBackward: ", ex.Message);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public class ReadmeExample
         var grads = Layers.AffineBackward(loss.Dscores, cache);
 
         // Is dW right? Compare it with the centered-difference gradient of the loss.
-        var report = GradientCheck.Check("dW", w2 => Losses.Softmax(Layers.AffineForward(x, w2, b).Out, labels).Loss, w, grads.Dw);
+        var report = GradCheck.Check("dW", w2 => Losses.Softmax(Layers.AffineForward(x, w2, b).Out, labels).Loss, w, grads.Dw);
         Console.WriteLine(report);
         // README-END
         return report;
@@ -36,13 +36,13 @@ public class ReadmeExample
         var w = Tensor.RandomNormal(key.Derive(1), 0.1, 4, 3, 3, 3);   // (F, C, HH, WW)
         var b = Tensor.Zeros(4);
 
-        var (outp, cache) = Layers.Conv2dForward(x, w, b, stride: 2, pad: 1);   // (2, 4, 4, 4)
+        var (outp, cache) = Layers.ConvForward(x, w, b, stride: 2, pad: 1);   // (2, 4, 4, 4)
         var dout = Tensor.RandomNormal(key.Derive(2), 1.0, [.. outp.Shape]);
-        var grads = Layers.Conv2dBackward(dout, cache);                         // grads.Dx, grads.Dw, grads.Db
+        var grads = Layers.ConvBackward(dout, cache);                         // grads.Dx, grads.Dw, grads.Db
 
         var (pooled, poolCache) = Layers.MaxPoolForward(outp, poolHeight: 2, poolWidth: 2, stride: 2);
-        var fastVsNaive = GradientCheck.RelativeError(outp, Layers.Conv2dForwardNaive(x, w, b, stride: 2, pad: 1).Out);
-        var report = GradientCheck.CheckOf("conv dw", w2 => Layers.Conv2dForward(x, w2, b, stride: 2, pad: 1).Out, w, dout, grads.Dw);
+        var fastVsNaive = GradCheck.RelativeError(outp, Layers.ConvForwardNaive(x, w, b, stride: 2, pad: 1).Out);
+        var report = GradCheck.CheckOf("conv dw", w2 => Layers.ConvForward(x, w2, b, stride: 2, pad: 1).Out, w, dout, grads.Dw);
         // README-END conv
         Assert.Equal([2, 4, 2, 2], pooled.Shape);
         Assert.Equal([2, 4, 4, 4], Layers.MaxPoolBackward(Tensor.Ones(2, 4, 2, 2), poolCache).Shape);
@@ -57,7 +57,7 @@ public class ReadmeExample
         Assert.True(report.Passed, report.ToString());
     }
 
-    private static (LossAndGradients Lecture, NetLoss Loss, NeuralNet Net, Tensor X, int[] Labels) RunAutodiff()
+    private static (LossAndGradients Lecture, ModelLoss Loss, Model Net, Tensor X, int[] Labels) RunAutodiff()
     {
         // README-BEGIN autodiff
         // The lecture's graph f = (x + y)·z, differentiated by the reverse sweep.
@@ -70,7 +70,7 @@ public class ReadmeExample
         var key = Rng.Create(2);
         var x = Tensor.RandomNormal(key.Derive(0), 1.0, 5, 4);
         int[] labels = [0, 1, 2, 0, 1];
-        var net = NeuralNet.Create(
+        var net = Model.Create(
             "two-layer, with Ops",
             new Dictionary<string, Tensor>
             {
@@ -90,7 +90,7 @@ public class ReadmeExample
         Assert.Equal(-12.0, lecture.Loss);
         Assert.Equal([-4.0, -4.0, 3.0], new[] { "x", "y", "z" }.Select(n => lecture.Gradients[n].Item0));
         Assert.Equal(net.Parameters.Keys.Order(StringComparer.Ordinal), loss.Gradients.Keys.Order(StringComparer.Ordinal));
-        var report = GradientCheck.Check(
+        var report = GradCheck.Check(
             "dW1",
             w => net.Loss(x, labels, parameters: new Dictionary<string, Tensor>(net.Parameters) { ["W1"] = w }).Loss,
             net.Parameters["W1"],

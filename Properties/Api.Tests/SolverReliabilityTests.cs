@@ -3,7 +3,7 @@ namespace Functional.Api.Tests;
 /// <summary>Training that is never lost, through the facade: unwritable checkpoint paths, saves on cancellation, non-finite data.</summary>
 public class SolverReliabilityTests
 {
-    private static NeuralNet Net() => new TwoLayerNet(inputDim: 4, hiddenDim: 8, numClasses: 3, seed: 1);
+    private static Model Net() => new TwoLayerNet(inputDim: 4, hiddenDim: 8, numClasses: 3, seed: 1);
 
     private static (Tensor X, int[] Y) Data(int n, int seed)
     {
@@ -20,7 +20,7 @@ public class SolverReliabilityTests
         {
             var (x, y) = Data(12, 1);
             var ex = Assert.Throws<ArgumentException>(() =>
-                new Solver(Net(), UpdateRule.Sgd(1e-2), new SolverOptions { NumEpochs = 1, CheckpointPath = dir.FullName }));
+                new Solver(Net(), UpdateRule.Sgd(1e-2), new SolverConfig { NumEpochs = 1, CheckpointPath = dir.FullName }));
             Assert.Contains("names a folder", ex.Message);
             Assert.Equal("CheckpointPath", ex.ParamName);
         }
@@ -39,7 +39,7 @@ public class SolverReliabilityTests
             var path = Path.Combine(dir.FullName, "run.npz");
             var (x, y) = Data(24, 2);
             var (xv, yv) = Data(6, 3);
-            var options = new SolverOptions { NumEpochs = 3, BatchSize = 4, PrintEvery = 1, CheckpointPath = path };
+            var options = new SolverConfig { NumEpochs = 3, BatchSize = 4, PrintEvery = 1, CheckpointPath = path };
             var solver = new Solver(Net(), UpdateRule.Adam(1e-2), options);
 
             using var cts = new CancellationTokenSource();

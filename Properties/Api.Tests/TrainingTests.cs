@@ -3,8 +3,8 @@ namespace Functional.Api.Tests;
 public class TrainingTests
 {
     /// <summary>A softmax classifier written with the facade: scores = x·W + b, softmax loss + ½·reg·ΣW².</summary>
-    private static NeuralNet SoftmaxNet(int d, int c, int seed = 1, double reg = 1e-3, Func<double, double>? lossHook = null) =>
-        NeuralNet.Create(
+    private static Model SoftmaxNet(int d, int c, int seed = 1, double reg = 1e-3, Func<double, double>? lossHook = null) =>
+        Model.Create(
             "softmax",
             new Dictionary<string, Tensor>
             {
@@ -19,7 +19,7 @@ public class TrainingTests
                 var (r, dr) = Losses.L2(p["W"], reg);
                 var g = Layers.AffineBackward(loss.Dscores, cache);
                 var total = loss.Loss + r;
-                return new NetLoss(lossHook?.Invoke(total) ?? total,
+                return new ModelLoss(lossHook?.Invoke(total) ?? total,
                     new Dictionary<string, Tensor> { ["W"] = g.Dw + dr, ["b"] = g.Db });
             });
 
@@ -149,10 +149,10 @@ public class TrainingTests
         Assert.Equal(Math.Log(3), net.Loss(Train.X, Train.Y, zeros).Loss, 3);
         Assert.Contains("softmax", net.ToString());
 
-        Assert.Equal("name", Assert.Throws<ArgumentException>(() => NeuralNet.Create(" ", zeros, (p, x) => x, (p, x, y) => null!)).ParamName);
+        Assert.Equal("name", Assert.Throws<ArgumentException>(() => Model.Create(" ", zeros, (p, x) => x, (p, x, y) => null!)).ParamName);
         Assert.Equal("parameters", Assert.Throws<ArgumentException>(() =>
-            NeuralNet.Create("n", new Dictionary<string, Tensor>(), (p, x) => x, (p, x, y) => null!)).ParamName);
-        Assert.Throws<ArgumentNullException>(() => NeuralNet.Create("n", zeros, null!, (p, x, y) => null!));
+            Model.Create("n", new Dictionary<string, Tensor>(), (p, x) => x, (p, x, y) => null!)).ParamName);
+        Assert.Throws<ArgumentNullException>(() => Model.Create("n", zeros, null!, (p, x, y) => null!));
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public class TrainingTests
     {
         var net = SoftmaxNet(4, 3);
         var solver = new Solver(net, UpdateRule.Adam(learningRate: 5e-2),
-            new SolverOptions { NumEpochs = 5, BatchSize = 16, NumTrainSamples = null, LrDecay = 0.9 });
+            new SolverConfig { NumEpochs = 5, BatchSize = 16, NumTrainSamples = null, LrDecay = 0.9 });
         var result = solver.Train(Train.X, Train.Y, Val.X, Val.Y);
         Assert.Same(net, solver.Model);
 
@@ -186,7 +186,7 @@ public class TrainingTests
         var again = solver.Train(Train.X, Train.Y, Val.X, Val.Y);
         Assert.Equal(result.LossHistory, again.LossHistory);
         SameTensors(result.Parameters, again.Parameters);
-        var other = new Solver(net, solver.Rule, solver.Options with { Seed = 9 }).Train(Train.X, Train.Y, Val.X, Val.Y);
+        var other = new Solver(net, solver.Rule, solver.Config with { Seed = 9 }).Train(Train.X, Train.Y, Val.X, Val.Y);
         Assert.NotEqual(result.LossHistory, other.LossHistory);
     }
 
@@ -194,7 +194,7 @@ public class TrainingTests
     public void ProgressIsReportedPerIterationAndPerEpoch()
     {
         var progress = new ListProgress();
-        var solver = new Solver(SoftmaxNet(4, 3), UpdateRule.Sgd(), new SolverOptions { NumEpochs = 3, BatchSize = 10, PrintEvery = 4 });
+        var solver = new Solver(SoftmaxNet(4, 3), UpdateRule.Sgd(), new SolverConfig { NumEpochs = 3, BatchSize = 10, PrintEvery = 4 });
         var result = solver.Train(Train.X, Train.Y, Val.X, Val.Y, progress);
         var iterations = progress.Reports.Where(p => p.Kind == ProgressKind.Iteration).ToList();
         var epochs = progress.Reports.Where(p => p.Kind == ProgressKind.Epoch).ToList();
@@ -212,7 +212,7 @@ public class TrainingTests
     public void CancellationStopsAfterTheCurrentStepAndTheRunCanBeResumed()
     {
         var net = SoftmaxNet(4, 3);
-        var options = new SolverOptions { NumEpochs = 3, BatchSize = 7, PrintEvery = 1 };
+        var options = new SolverConfig { NumEpochs = 3, BatchSize = 7, PrintEvery = 1 };
         var solver = new Solver(net, UpdateRule.RmsProp(), options);
         var full = solver.Train(Train.X, Train.Y, Val.X, Val.Y);
 
@@ -234,7 +234,7 @@ public class TrainingTests
     [Fact]
     public async Task TrainAsyncReturnsTheResultAndHonoursCancellation()
     {
-        var solver = new Solver(SoftmaxNet(4, 3), UpdateRule.Nesterov(), new SolverOptions { NumEpochs = 2, BatchSize = 20 });
+        var solver = new Solver(SoftmaxNet(4, 3), UpdateRule.Nesterov(), new SolverConfig { NumEpochs = 2, BatchSize = 20 });
         var result = await solver.TrainAsync(Train.X, Train.Y, Val.X, Val.Y);
         Assert.Equal(6, result.Iterations);
         using var cts = new CancellationTokenSource();
@@ -252,7 +252,7 @@ public class TrainingTests
         {
             var path = Path.Combine(dir.FullName, "run.npz");
             var net = SoftmaxNet(4, 3);
-            var options = new SolverOptions { NumEpochs = 4, BatchSize = 8, LrDecay = 0.95, Seed = 3 };
+            var options = new SolverConfig { NumEpochs = 4, BatchSize = 8, LrDecay = 0.95, Seed = 3 };
             var rule = UpdateRule.AdamW(learningRate: 1e-2);
             var full = new Solver(net, rule, options).Train(Train.X, Train.Y, Val.X, Val.Y);
 
@@ -326,12 +326,12 @@ public class TrainingTests
     public void BadOptionsAndDataAreClearErrors()
     {
         var net = SoftmaxNet(4, 3);
-        var batch = Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverOptions { BatchSize = 0 }));
+        var batch = Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverConfig { BatchSize = 0 }));
         Assert.Equal("BatchSize", batch.ParamName);
         Assert.Contains("BatchSize must be >= 1, got 0", batch.Message);
-        Assert.Equal("NumEpochs", Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverOptions { NumEpochs = 0 })).ParamName);
-        Assert.Equal("LrDecay", Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverOptions { LrDecay = -1 })).ParamName);
-        Assert.Equal("NumValSamples", Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverOptions { NumValSamples = 0 })).ParamName);
+        Assert.Equal("NumEpochs", Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverConfig { NumEpochs = 0 })).ParamName);
+        Assert.Equal("LrDecay", Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverConfig { LrDecay = -1 })).ParamName);
+        Assert.Equal("NumValSamples", Assert.Throws<ArgumentException>(() => new Solver(net, UpdateRule.Sgd(), new SolverConfig { NumValSamples = 0 })).ParamName);
         Assert.Throws<ArgumentNullException>(() => new Solver(null!, UpdateRule.Sgd()));
         Assert.Throws<ArgumentNullException>(() => new Solver(net, null!));
 
@@ -344,7 +344,7 @@ public class TrainingTests
         Assert.Contains("YTrain has 5 labels", count.Message);
         Assert.Throws<ArgumentNullException>(() => solver.Train(null!, Train.Y, Val.X, Val.Y));
 
-        var defaults = new SolverOptions();
+        var defaults = new SolverConfig();
         Assert.Equal((10, 100, 1.0, 1000, 10, 0L),
             (defaults.NumEpochs, defaults.BatchSize, defaults.LrDecay, defaults.NumTrainSamples, defaults.PrintEvery, defaults.Seed));
         Assert.Null(defaults.NumValSamples);
@@ -356,7 +356,7 @@ public class TrainingTests
     {
         var calls = 0;
         var net = SoftmaxNet(4, 3, lossHook: l => ++calls == 9 ? double.NaN : l);
-        var solver = new Solver(net, UpdateRule.Sgd(), new SolverOptions { NumEpochs = 3, BatchSize = 15 });
+        var solver = new Solver(net, UpdateRule.Sgd(), new SolverConfig { NumEpochs = 3, BatchSize = 15 });
         var ex = Assert.Throws<TrainingDivergedException>(() => solver.Train(Train.X, Train.Y, Val.X, Val.Y));
         Assert.Equal((9, 3), (ex.Iteration, ex.Epoch));
         Assert.True(double.IsNaN(ex.Loss));
@@ -376,7 +376,7 @@ public class TrainingTests
             (config, state, w, dw) => (w - dw.Map(g => Math.Sign(g)) * config.LearningRate, OptimState.Create(state.Slots, state.Step + 1)),
             learningRate: 0.05);
         Assert.Equal("sign-sgd", signSgd.Name);
-        var result = new Solver(SoftmaxNet(4, 3), signSgd, new SolverOptions { NumEpochs = 4, BatchSize = 20 })
+        var result = new Solver(SoftmaxNet(4, 3), signSgd, new SolverConfig { NumEpochs = 4, BatchSize = 20 })
             .Train(Train.X, Train.Y, Val.X, Val.Y);
         Assert.True(result.LossHistory[^1] < result.LossHistory[0]);
         Assert.Equal(0.05, result.LearningRate);

@@ -139,17 +139,17 @@ let private lossOracle (name: string) (loss: Tensor -> int[] -> LossResult) (ops
 
 [<Fact>]
 let ``softmax loss: hand-written gradient = autodiff of −mean log softmax[y]`` () =
-    lossOracle "softmax loss" Loss.softmax softmaxLossOps
+    lossOracle "softmax loss" Losses.softmax softmaxLossOps
 
 [<Fact>]
 let ``SVM loss: hand-written gradient = autodiff of the mean hinge over the wrong classes`` () =
-    lossOracle "svm loss" Loss.svm svmLossOps
+    lossOracle "svm loss" Losses.svm svmLossOps
 
 [<Fact>]
 let ``L2: hand-written gradient = autodiff of 0.5 · reg · Σw²`` () =
     Prop.check "oracle l2" 100 (cases [ "D0", 1, 4; "D1", 1, 4 ]) (fun c ->
         let w = normal (key c 0) [| c.["D0"]; c.["D1"] |]
-        let loss, g = Loss.l2 0.3 w
+        let loss, g = Losses.l2 0.3 w
         let value, ad = Autodiff.valueAndGrad (l2Ops 0.3) w
         Prop.ensure (abs (value - loss) <= OracleTolerance * max 1.0 loss) (fun () -> $"{c}: {value} vs {loss}")
         oracleClose (string c) "l2 dw" ad g)
@@ -275,7 +275,7 @@ let ``the lifted layers run the layer's own forward and backward`` () =
             Autodiff.gradients (fun v -> Layers.softmaxLoss (Layers.affine v.["x"] v.["w"] v.["b"]) y) p
 
         let scores, cache = Affine.forward x w b
-        let r = Loss.softmax scores y
+        let r = Losses.softmax scores y
         let hand = Affine.backward r.Dscores cache
         Prop.ensure (loss = r.Loss) (fun () -> $"{c}: {loss} vs {r.Loss}")
         Prop.close (string c) 0.0 hand.Dx g.["x"]
@@ -288,7 +288,7 @@ let ``the lifted layers run the layer's own forward and backward`` () =
             Prop.close $"{c} scaled" 1e-15 (r.Dscores * 3.0) gs
 
         scaled Layers.softmaxLoss r
-        scaled Layers.svmLoss (Loss.svm scores y)
+        scaled Layers.svmLoss (Losses.svm scores y)
         let _, gl = Autodiff.valueAndGrad (fun v -> Layers.l2 0.5 v * -2.0) w
         Prop.close $"{c} scaled l2" 1e-15 (w * -1.0) gl)
 

@@ -101,10 +101,10 @@ let ``the convnet as functions equals the same net wired by hand`` () =
         let h2, c2 = AffineRelu.forward h1 p.["W2"] p.["b2"]
         let scores, c3 = Affine.forward h2 p.["W3"] p.["b3"]
         Prop.close $"{c} scores" 1e-12 scores (model.Scores p model.State x)
-        let loss = Loss.softmax scores y
+        let loss = Losses.softmax scores y
 
         let regLoss =
-            [ "W1"; "W2"; "W3" ] |> List.sumBy (fun n -> fst (Loss.l2 cfg.Reg p.[n]))
+            [ "W1"; "W2"; "W3" ] |> List.sumBy (fun n -> fst (Losses.l2 cfg.Reg p.[n]))
 
         let g3 = Affine.backward loss.Dscores c3
         let g2 = AffineRelu.backward g3.Dx c2

@@ -31,7 +31,7 @@ let private finite (case: string) (what: string) (xs: float[]) =
 [<Fact>]
 let ``softmax of the rows [-1000, -1001] is log(1 + 1/e), finite, with the exact gradient`` () =
     let s = Tensor.ofArray [| 2; 2 |] [| -1000.0; -1001.0; -1001.0; -1000.0 |]
-    let r = Loss.softmax s [| 0; 1 |]
+    let r = Losses.softmax s [| 0; 1 |]
     let expected = Math.Log(1.0 + Math.Exp -1.0) // 0.31326168751822286
     Prop.ensure (abs (r.Loss - expected) <= 1e-14) (fun () -> $"loss {r.Loss:R}, expected {expected:R}")
     let p = 1.0 / (1.0 + Math.E) // the smaller logit's probability
@@ -45,8 +45,8 @@ let ``softmax loss and gradient are unchanged and finite under row shifts up to 
         let y = labels (key c 1) n k
         let shifts = Array.init n (shiftOf (key c 2))
         let shifted = s + Tensor.ofArray [| n; 1 |] shifts
-        let a = Loss.softmax s y
-        let b = Loss.softmax shifted y
+        let a = Losses.softmax s y
+        let b = Losses.softmax shifted y
         finite (string c) "dscores" (Tensor.toArray b.Dscores)
         finite (string c) "loss" [| b.Loss |]
         within $"{c} loss" 0.0 ShiftTol [| a.Loss |] [| b.Loss |]
@@ -91,7 +91,7 @@ let ``svm loss and gradient are unchanged by row shifts up to ±1e4 away from th
     Prop.check "svm far from zero" 100 (casesWhere [ "N", 1, 8; "C", 2, 7 ] valid) (fun c ->
         let s, y = inputs c
         let shifts = Array.init c.["N"] (shiftOf (key c 2))
-        let a = Loss.svm s y
-        let b = Loss.svm (s + Tensor.ofArray [| c.["N"]; 1 |] shifts) y
+        let a = Losses.svm s y
+        let b = Losses.svm (s + Tensor.ofArray [| c.["N"]; 1 |] shifts) y
         within $"{c} loss" 0.0 ShiftTol [| a.Loss |] [| b.Loss |]
         within $"{c} dscores" 0.0 0.0 (Tensor.toArray a.Dscores) (Tensor.toArray b.Dscores))

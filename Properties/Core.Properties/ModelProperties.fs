@@ -230,7 +230,7 @@ let private handWired
             :: caches
 
     let scores, lastCache = Affine.forward h p.[$"W{l}"] p.[$"b{l}"]
-    let data = Loss.softmax scores y
+    let data = Losses.softmax scores y
     let last = Affine.backward data.Dscores lastCache
     let mutable grads = Map [ $"W{l}", last.Dw; $"b{l}", last.Db ]
     let mutable dout = last.Dx
@@ -520,7 +520,7 @@ let ``models and nets validate their inputs with messages naming the problem`` (
 
     Prop.throwsWith [ "Nets.fullyConnected"; "(4,)" ] (fun () -> m.Scores m.Params m.State (Tensor.zeros [| 4 |]))
     Prop.throwsWith [ "missing parameter 'W2'"; "W1" ] (fun () -> m.Scores (Map.remove "W2" m.Params) m.State x)
-    Prop.throwsWith [ "Loss.softmax"; "y[1] = 2" ] (fun () -> m.Loss m.Params m.State (Rng.create 0L) x [| 0; 2 |])
+    Prop.throwsWith [ "Losses.softmax"; "y[1] = 2" ] (fun () -> m.Loss m.Params m.State (Rng.create 0L) x [| 0; 2 |])
     Prop.throwsWith [ "expected 2 labels" ] (fun () -> m.Loss m.Params m.State (Rng.create 0L) x [| 0 |])
     Prop.throwsWith [ "hiddenDims[1] = 0" ] (fun () -> Nets.fullyConnected { cfg with HiddenDims = [ 3; 0 ] })
     Prop.throwsWith [ "numClasses must be > 0" ] (fun () -> Nets.fullyConnected { cfg with NumClasses = 0 })

@@ -145,8 +145,8 @@ let ``losses are NaN when a score is NaN`` () =
         scores.[at] <- nan
         let s = Tensor.ofArray [| n; k |] scores
         let y = labels (key c 1) n k
-        let svm = Loss.svm s y
-        let softmax = Loss.softmax s y
+        let svm = Losses.svm s y
+        let softmax = Losses.softmax s y
         Prop.ensure (Double.IsNaN svm.Loss) (fun () -> $"{c}: svm loss {svm.Loss} with a NaN score at {at}")
 
         Prop.ensure (Double.IsNaN softmax.Loss) (fun () ->

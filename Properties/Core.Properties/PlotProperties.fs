@@ -267,7 +267,7 @@ let ``the gradient-check figure draws each error (0 at 1e-18) on a log axis with
         "bn dgamma", report "dgamma" 2e-6
     ]
 
-    let data, layout = figure (Plot.gradientCheck rows)
+    let data, layout = figure (Plot.gradCheck rows)
     Prop.ensure (data.GetArrayLength() = 2) (fun () -> "traces")
     Prop.ensure (floats (data.[0].GetProperty "y") = [| 3e-10; 1e-18; 2e-6 |]) (fun () -> "errors")
     Prop.ensure (floats (data.[1].GetProperty "y") = Array.create 3 1e-7) (fun () -> "tolerance line")

@@ -12,12 +12,12 @@ let b = Tensor.zeros [| 3 |]
 let labels = [| 0; 1; 2; 0 |]
 
 let scores, cache = Affine.forward x w b
-let loss = Loss.softmax scores labels
+let loss = Losses.softmax scores labels
 let grads = Affine.backward loss.Dscores cache
 
 // Is dW right? Compare it with the centered-difference gradient of the loss.
 let lossOfW w' =
-    (Loss.softmax (fst (Affine.forward x w' b)) labels).Loss
+    (Losses.softmax (fst (Affine.forward x w' b)) labels).Loss
 
 let report = GradCheck.check "dW" 1e-7 lossOfW w grads.Dw
 printfn "%O" report

@@ -16,8 +16,8 @@ module TestModels =
     let softmax (rng: Rng) (d: int) (c: int) : Model =
         let loss (p: Map<string, Tensor>) (state: Map<string, Tensor>) (_: Rng) (x: Tensor) (y: int[]) =
             let scores, cache = Affine.forward x p.["W"] p.["b"]
-            let l = Loss.softmax scores y
-            let r, dr = Loss.l2 reg p.["W"]
+            let l = Losses.softmax scores y
+            let r, dr = Losses.l2 reg p.["W"]
             let g = Affine.backward l.Dscores cache
 
             {
@@ -43,7 +43,7 @@ module TestModels =
 
         let loss (p: Map<string, Tensor>) (state: Map<string, Tensor>) (_: Rng) (x: Tensor) (y: int[]) =
             let s, c1, c2 = scores p x
-            let l = Loss.softmax s y
+            let l = Losses.softmax s y
             let g2 = Affine.backward l.Dscores c2
             let g1 = AffineRelu.backward g2.Dx c1
 
@@ -79,7 +79,7 @@ module TestModels =
             let noise = Tensor.randn key 0.01 (Tensor.shape x)
             let xc = x - mean + noise
             let scores, cache = Affine.forward xc p.["W"] p.["b"]
-            let l = Loss.softmax scores y
+            let l = Losses.softmax scores y
             let g = Affine.backward l.Dscores cache
 
             {

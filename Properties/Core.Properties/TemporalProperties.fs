@@ -120,7 +120,7 @@ let ``temporal softmax gradient matches the numeric gradient and the loss is the
             else
                 let flat = Tensor.reshape [| n * t; v |] s |> Tensor.take rows
                 let labels = rows |> Array.map (fun k -> (y.ToArray()).[k])
-                (Loss.softmax flat labels).Loss * float rows.Length / float n
+                (Losses.softmax flat labels).Loss * float rows.Length / float n
 
         Prop.ensure (abs (r.Loss - expected) <= 1e-12 * max 1.0 expected) (fun () -> $"{c}: {r.Loss} vs {expected}"))
 

@@ -53,11 +53,11 @@ internal static class BenchCommand
         var x = Normal(rng, 1, 100, 3, 31, 31);
         var w = Normal(rng, 2, 25, 3, 3, 3);
         var b = Normal(rng, 3, 25);
-        var (out1, _) = Layers.Conv2dForward(x, w, b, stride: 2, pad: 1);
+        var (out1, _) = Layers.ConvForward(x, w, b, stride: 2, pad: 1);
         double fl = 2.0 * out1.Count * 3 * 3 * 3;
-        Report("W1", "conv_fwd", () => Layers.Conv2dForward(x, w, b, stride: 2, pad: 1), fl);
+        Report("W1", "conv_fwd", () => Layers.ConvForward(x, w, b, stride: 2, pad: 1), fl);
         var dout = Normal(rng, 4, out1.Shape.ToArray());
-        Report("W2", "conv_fwdbwd", () => Layers.Conv2dBackward(dout, Layers.Conv2dForward(x, w, b, stride: 2, pad: 1).Cache), 3 * fl);
+        Report("W2", "conv_fwdbwd", () => Layers.ConvBackward(dout, Layers.ConvForward(x, w, b, stride: 2, pad: 1).Cache), 3 * fl);
 
         var xp = Normal(rng, 5, 100, 3, 32, 32);
         var dp = Normal(rng, 6, 100, 3, 16, 16);
@@ -68,7 +68,7 @@ internal static class BenchCommand
         var b4 = Normal(rng, 9, 64);
         var d4 = Normal(rng, 10, 64, 64, 32, 32);
         double fl4 = 2.0 * 64 * 64 * 32 * 32 * 32 * 9;
-        Report("W4", "bigconv_fwdbwd", () => Layers.Conv2dBackward(d4, Layers.Conv2dForward(x4, w4, b4, stride: 1, pad: 1).Cache), 3 * fl4);
+        Report("W4", "bigconv_fwdbwd", () => Layers.ConvBackward(d4, Layers.ConvForward(x4, w4, b4, stride: 1, pad: 1).Cache), 3 * fl4);
 
         var net = new ThreeLayerConvNet(inputDims: (1, 28, 28), numFilters: 32, filterSize: 7, hiddenDim: 100, numClasses: 10,
             weightScale: 1e-3, reg: 0.0, seed: 0);

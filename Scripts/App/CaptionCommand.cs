@@ -121,7 +121,7 @@ internal static class CaptionCommand
         var features = featureKind == "pixels" ? CaptionFeatureExtractor.Pixels : ConvFeatures(seed, cancel.Token);
         var net = new CaptioningRnn(features.Dimension, cell, r.GetValue(WordVecOpt), r.GetValue(HiddenOpt), data.Vocabulary.Count, seed: seed);
         var rule = UpdateRule.Adam(r.GetValue(LrOpt));
-        var options = new SolverOptions
+        var options = new SolverConfig
         {
             NumEpochs = r.GetValue(EpochsOpt),
             BatchSize = r.GetValue(BatchOpt),
@@ -197,7 +197,7 @@ internal static class CaptionCommand
         var digits = Datasets.Digits();
         var convnet = new ThreeLayerConvNet(inputDims: (1, 28, 28), numFilters: 16, filterSize: 5, hiddenDim: 100,
             numClasses: 10, weightScale: 5e-2, reg: 1e-4, seed: seed);
-        var options = new SolverOptions { NumEpochs = 2, BatchSize = 50, LrDecay = 0.5, Seed = seed, PrintEvery = 10 };
+        var options = new SolverConfig { NumEpochs = 2, BatchSize = 50, LrDecay = 0.5, Seed = seed, PrintEvery = 10 };
         AnsiConsole.MarkupLine($"Features: training [bold]{Markup.Escape(convnet.Name)}[/] on the digits for {options.NumEpochs} epochs.");
         var trained = TrainingDisplay.Run(p => new Solver(convnet, UpdateRule.Adam(3e-3), options)
             .Train(digits.Train.X, digits.Train.Labels, digits.Validation.X, digits.Validation.Labels, p, token));

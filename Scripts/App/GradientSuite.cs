@@ -19,13 +19,13 @@ internal static class GradientSuite
     public const double Floor = 1e-2;
 
     private static GradCheckReport Judge(string name, Tensor analytic, Tensor numeric) =>
-        GradientCheck.Compare(name, analytic, numeric, CheckCommand.Tolerance, Floor);
+        GradCheck.Compare(name, analytic, numeric, CheckCommand.Tolerance, Floor);
 
     private static GradCheckReport Check(string name, Func<Tensor, Tensor> f, Tensor x, Tensor dout, Tensor analytic) =>
-        Judge(name, analytic, GradientCheck.NumericOf(f, x, dout));
+        Judge(name, analytic, GradCheck.NumericOf(f, x, dout));
 
     private static GradCheckReport CheckScalar(string name, Func<Tensor, double> f, Tensor x, Tensor analytic) =>
-        Judge(name, analytic, GradientCheck.Numeric(f, x));
+        Judge(name, analytic, GradCheck.Numeric(f, x));
 
     public static IEnumerable<(string Layer, string Shapes, GradCheckReport Report)> All()
     {
@@ -73,23 +73,23 @@ internal static class GradientSuite
             var b = Normal(13, 3);
             foreach (var (label, stride, pad, dilation) in new[] { ("conv s2 p1", 2, 1, 1), ("conv s1 p2 d2", 1, 2, 2) })
             {
-                var (o, c) = Layers.Conv2dForward(x, w, b, stride: stride, pad: pad, dilation: dilation);
+                var (o, c) = Layers.ConvForward(x, w, b, stride: stride, pad: pad, dilation: dilation);
                 var dout = Normal(14, o.Shape.ToArray());
-                var g = Layers.Conv2dBackward(dout, c);
+                var g = Layers.ConvBackward(dout, c);
                 var shapes = Shapes(x, w, b);
-                yield return (label, shapes, Check("dx", t => Layers.Conv2dForward(t, w, b, stride, pad, dilation).Out, x, dout, g.Dx));
-                yield return (label, shapes, Check("dw", t => Layers.Conv2dForward(x, t, b, stride, pad, dilation).Out, w, dout, g.Dw));
-                yield return (label, shapes, Check("db", t => Layers.Conv2dForward(x, w, t, stride, pad, dilation).Out, b, dout, g.Db));
+                yield return (label, shapes, Check("dx", t => Layers.ConvForward(t, w, b, stride, pad, dilation).Out, x, dout, g.Dx));
+                yield return (label, shapes, Check("dw", t => Layers.ConvForward(x, t, b, stride, pad, dilation).Out, w, dout, g.Dw));
+                yield return (label, shapes, Check("db", t => Layers.ConvForward(x, w, t, stride, pad, dilation).Out, b, dout, g.Db));
             }
 
             var xg = Normal(15, 2, 4, 5, 5);
             var wg = Normal(16, 6, 2, 3, 3);
             var bg = Normal(17, 6);
-            var (og, cg) = Layers.Conv2dForward(xg, wg, bg, pad: 1, groups: 2);
+            var (og, cg) = Layers.ConvForward(xg, wg, bg, pad: 1, groups: 2);
             var doutg = Normal(18, og.Shape.ToArray());
-            var gg = Layers.Conv2dBackward(doutg, cg);
-            yield return ("conv groups=2", Shapes(xg, wg, bg), Check("dx", t => Layers.Conv2dForward(t, wg, bg, pad: 1, groups: 2).Out, xg, doutg, gg.Dx));
-            yield return ("conv groups=2", Shapes(xg, wg, bg), Check("dw", t => Layers.Conv2dForward(xg, t, bg, pad: 1, groups: 2).Out, wg, doutg, gg.Dw));
+            var gg = Layers.ConvBackward(doutg, cg);
+            yield return ("conv groups=2", Shapes(xg, wg, bg), Check("dx", t => Layers.ConvForward(t, wg, bg, pad: 1, groups: 2).Out, xg, doutg, gg.Dx));
+            yield return ("conv groups=2", Shapes(xg, wg, bg), Check("dw", t => Layers.ConvForward(xg, t, bg, pad: 1, groups: 2).Out, wg, doutg, gg.Dw));
         }
         {
             // Pooling: distinct, well-separated values so no window has a near-tie.
@@ -146,7 +146,7 @@ internal static class GradientSuite
     /// <summary>Every model's loss gradient for every parameter (sparse: 20 coordinates per parameter).</summary>
     private static IEnumerable<(string Layer, string Shapes, GradCheckReport Report)> Models()
     {
-        var nets = new (string Name, NeuralNet Net, Tensor X)[]
+        var nets = new (string Name, Model Net, Tensor X)[]
         {
             ("two-layer net", new TwoLayerNet(inputDim: 12, hiddenDim: 7, numClasses: 4, weightScale: 0.5, reg: 0.1, seed: 1),
                 Normal(51, 5, 12)),

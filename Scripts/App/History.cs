@@ -46,7 +46,7 @@ internal sealed record History(
 
     /// <summary>The history of a run, from its result and the elapsed times at each completed epoch.</summary>
     public static History Of(
-        NeuralNet net, UpdateRule rule, SolverOptions options, int numTrain, TrainingResult result,
+        Model net, UpdateRule rule, SolverConfig options, int numTrain, TrainingResult result,
         IReadOnlyList<double> epochEnds, string? stoppedBy, string? resumedFrom, FinalAccuracy final) =>
         new(Version, net.Name, rule.Name, rule.LearningRate, options.NumEpochs, options.BatchSize, options.LrDecay,
             options.Seed, numTrain, Blas.Active, resumedFrom, result.Epochs, result.Iterations, result.Cancelled, stoppedBy,

@@ -18,7 +18,7 @@ internal static class Report
 
     /// <summary>Writes report.html (and the PNGs when asked) into the folder; returns the report's path.</summary>
     public static string WriteTraining(
-        string folder, NeuralNet net, TrainingResult result, ImageSplit data,
+        string folder, Model net, TrainingResult result, DataSplit data,
         IEnumerable<KeyValuePair<string, string>> settings, (double Train, double Validation, double Test) final, bool png)
     {
         var history = Plot.HistoryOf(result, net.Name);
@@ -46,7 +46,7 @@ internal static class Report
 
     /// <summary>The settings table of a training report.</summary>
     public static IEnumerable<KeyValuePair<string, string>> Settings(
-        NeuralNet net, UpdateRule rule, SolverOptions options, string dataName, TrainingResult result) =>
+        Model net, UpdateRule rule, SolverConfig options, string dataName, TrainingResult result) =>
     [
         Row("model", net.Name),
         Row("data", dataName),
@@ -61,7 +61,7 @@ internal static class Report
     public static string WriteCheck(
         string folder, IEnumerable<(string Layer, string Shapes, GradCheckReport Report)> rows, string criterion, bool png)
     {
-        var chart = Plot.GradientCheck(rows.Select(r => new KeyValuePair<string, GradCheckReport>($"{r.Layer} {r.Report.Name}", r.Report)));
+        var chart = Plot.GradCheck(rows.Select(r => new KeyValuePair<string, GradCheckReport>($"{r.Layer} {r.Report.Name}", r.Report)));
         return Save(folder, "check", "Gradient check", [Row("criterion", criterion)], [("check", chart)], png);
     }
 

@@ -178,7 +178,7 @@ internal static class TrainCommand
         {
             if (numTrain > data.Train.Count)
                 return Terminal.Fail($"train: --num-train {numTrain} is more than the {data.Train.Count} training images.", ExitCodes.Usage);
-            data = new ImageSplit(data.Train.Head(numTrain), data.Validation, data.Test);
+            data = new DataSplit(data.Train.Head(numTrain), data.Validation, data.Test);
         }
 
         console.MarkupLine(
@@ -188,7 +188,7 @@ internal static class TrainCommand
         var net = BuildNet(r, data);
         var rule = BuildRule(r.GetValue(UpdateOpt)!, r.GetValue(LrOpt));
         var checkpointPath = Path.Combine(output, "checkpoint.npz");
-        var options = new SolverOptions
+        var options = new SolverConfig
         {
             NumEpochs = r.GetValue(EpochsOpt),
             BatchSize = r.GetValue(BatchOpt),
@@ -268,7 +268,7 @@ internal static class TrainCommand
         return stop.ExitCode ?? (failures > 0 ? ExitCodes.Failed : ExitCodes.Ok);
     }
 
-    private static NeuralNet BuildNet(ParseResult r, ImageSplit data)
+    private static Model BuildNet(ParseResult r, DataSplit data)
     {
         var shape = data.Train.X.Shape;
         var classes = data.Train.Classes.Count;

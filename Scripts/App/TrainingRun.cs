@@ -4,7 +4,7 @@ namespace Functional.App;
 /// The app's one use of the Solver: a fresh run, or the continuation of a checkpoint, with a synchronous progress
 /// callback and a cancellation token.
 /// </summary>
-internal sealed class TrainingRun(Solver solver, ImageSplit data, Checkpoint? resume, CancellationToken token)
+internal sealed class TrainingRun(Solver solver, DataSplit data, Checkpoint? resume, CancellationToken token)
 {
     /// <summary>Trains (or resumes) and returns the result; a cancelled run returns what it learned.</summary>
     public TrainingResult Train(Action<TrainingProgress> onProgress) =>

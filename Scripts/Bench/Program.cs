@@ -36,29 +36,29 @@ public class ConvBenchmarks
         w = Tensor.RandomNormal(Rng.Create(2), 1.0, 25, 3, 3, 3);
         b = Tensor.RandomNormal(Rng.Create(3), 1.0, 25);
         dout = Tensor.RandomNormal(Rng.Create(4), 1.0, 100, 25, 16, 16);
-        naiveCache = Layers.Conv2dForwardNaive(x, w, b, stride: 2, pad: 1).Cache;
-        fastCache = Layers.Conv2dForward(x, w, b, stride: 2, pad: 1).Cache;
+        naiveCache = Layers.ConvForwardNaive(x, w, b, stride: 2, pad: 1).Cache;
+        fastCache = Layers.ConvForward(x, w, b, stride: 2, pad: 1).Cache;
     }
 
     /// <summary>Naive forward.</summary>
     [Benchmark(Baseline = true)]
     [BenchmarkCategory("forward")]
-    public Tensor ForwardNaive() => Layers.Conv2dForwardNaive(x, w, b, stride: 2, pad: 1).Out;
+    public Tensor ForwardNaive() => Layers.ConvForwardNaive(x, w, b, stride: 2, pad: 1).Out;
 
     /// <summary>Fast forward.</summary>
     [Benchmark]
     [BenchmarkCategory("forward")]
-    public Tensor ForwardFast() => Layers.Conv2dForward(x, w, b, stride: 2, pad: 1).Out;
+    public Tensor ForwardFast() => Layers.ConvForward(x, w, b, stride: 2, pad: 1).Out;
 
     /// <summary>Naive backward.</summary>
     [Benchmark]
     [BenchmarkCategory("backward")]
-    public ConvGrads BackwardNaive() => Layers.Conv2dBackwardNaive(dout, naiveCache);
+    public ConvGrads BackwardNaive() => Layers.ConvBackwardNaive(dout, naiveCache);
 
     /// <summary>Fast backward.</summary>
     [Benchmark]
     [BenchmarkCategory("backward")]
-    public ConvGrads BackwardFast() => Layers.Conv2dBackward(dout, fastCache);
+    public ConvGrads BackwardFast() => Layers.ConvBackward(dout, fastCache);
 }
 
 /// <summary>The course's pooling timing case: x (100, 3, 32, 32), 2×2 windows, stride 2 — naive against fast.</summary>
