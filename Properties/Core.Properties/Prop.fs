@@ -1,13 +1,20 @@
-/// The one helper every property goes through: a name, a generator (with its shrinker), a body, a number of
-/// cases. FsCheck.Xunit is not served here, so properties run from xunit facts through Check.One with a
-/// throw-on-failure config; a failure throws with the seed and the shrunk counterexample.
+/// The assertions the properties share (FsCheck.Xunit runs the properties: `[<Property(MaxTest = n)>]`, a failure
+/// prints the seed to replay; see docs/ARCHITECTURE.md, Testing). What the package lacks and is kept here: assertions
+/// on tensors and gradients that name the case (gradClose, close, throwsWith, bitsEqual), a temporary folder per case,
+/// and the worst-gradient-error report, which FsCheck.Xunit cannot write after a property's last case (it has no
+/// per-property teardown) and so appends on every new worst.
 module Functional.Properties.Prop
 
 open System
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
+
+// Every property in the assembly is quiet on success ("Ok, passed 100 tests" would be written for each of them).
+[<assembly: Properties(QuietOnSuccess = true)>]
+do ()
 
 /// Runs body on `cases` values of the arbitrary; the body fails by throwing (with a message that names the case).
 let check (name: string) (cases: int) (arb: Arbitrary<'a>) (body: 'a -> unit) =
@@ -88,6 +95,14 @@ let bitsEqual (a: Tensor) (b: Tensor) =
     Tensor.shape a = Tensor.shape b
     && floatsEqual (Tensor.toArray a) (Tensor.toArray b)
 
+let private ran = Collections.Concurrent.ConcurrentDictionary<string, Lazy<unit>>()
+
+/// Runs f once in the test run under the given key; later calls return at once, or rethrow f's exception. For the
+/// fixed cases a property checks besides its random ones: FsCheck.Xunit calls a property's method once per case and
+/// has no per-property setup.
+let once (key: string) (f: unit -> unit) =
+    ran.GetOrAdd(key, (fun _ -> lazy (f ()))).Force()
+
 /// Runs f in a fresh temporary folder, deleted afterwards.
 let withTempDir (f: string -> 'a) =
     let dir =
@@ -99,3 +114,22 @@ let withTempDir (f: string -> 'a) =
         f dir
     finally
         IO.Directory.Delete(dir, true)
+
+let private worst = Collections.Generic.Dictionary<string, float>()
+
+/// Remembers a gradient comparison's relative error under a property's name; when FUNCTIONAL_GRAD_REPORT names a
+/// file and the error is the worst the property has seen in this run, appends "property, error, case and result" (tab
+/// separated) to it, so a property's last line in the file is its worst case.
+let recordWorst (property: string) (case: string) (r: GradCheckReport) =
+    match Environment.GetEnvironmentVariable "FUNCTIONAL_GRAD_REPORT" with
+    | null
+    | "" -> ()
+    | path ->
+        let e = r.MaxRelativeError
+
+        lock worst (fun () ->
+            match worst.TryGetValue property with
+            | true, w when w >= e -> ()
+            | _ ->
+                worst.[property] <- e
+                IO.File.AppendAllText(path, $"{property}\t{e:E2}\t{case} {r}\n"))

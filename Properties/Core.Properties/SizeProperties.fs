@@ -3,9 +3,10 @@
 module Functional.Properties.SizeProperties
 
 open System
+open Xunit
 open FsCheck
 open FsCheck.FSharp
-open Xunit
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 
@@ -42,9 +43,9 @@ let private rejectsOrFits (fn: string) (shape: int[]) (f: unit -> Tensor) =
     else
         Prop.throwsWith [ fn; Guard.shapeText shape; "elements" ] f
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``every factory rejects a shape whose element count overflows, naming it`` () =
-    Prop.check "factories" 300 shapes (fun shape ->
+    Prop.forAll shapes (fun shape ->
         let rng = Rng.create 1L
         rejectsOrFits "Tensor.Zeros" shape (fun () -> Tensor.Zeros shape)
         rejectsOrFits "Tensor.Ones" shape (fun () -> Tensor.Ones shape)
@@ -81,7 +82,7 @@ let ``the issue's examples are rejected with the function, the argument and the 
 /// Convolution geometry with huge pads and dilations: either the output shape equals the exact (arbitrary-precision)
 /// formula ⌊(H + 2·pad − dilation·(HH − 1) − 1) / stride⌋ + 1 and every buffer fits, or an ArgumentException names
 /// Conv.outputShape. Never a small wrong output from a wrapped product.
-[<Fact>]
+[<Property(MaxTest = 500)>]
 let ``conv geometry with huge pads and dilations is exact or rejected`` () =
     let big =
         Gen.elements [ 0; 1; 2; 3; 1 <<< 15; 46341; 1 <<< 30; Int32.MaxValue / 2; Int32.MaxValue ]
@@ -92,7 +93,7 @@ let ``conv geometry with huge pads and dilations is exact or rejected`` () =
         Gen.zip (Gen.zip big big) (Gen.zip (Gen.zip small small) (Gen.zip big small))
         |> Arb.fromGen
 
-    Prop.check "conv geometry" 500 configs (fun ((pad, dilation), ((h, kh), (stride, _))) ->
+    Prop.forAll configs (fun ((pad, dilation), ((h, kh), (stride, _))) ->
         let dilation = max 1 dilation
         let stride = max 1 stride
 
