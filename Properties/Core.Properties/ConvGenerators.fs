@@ -57,6 +57,9 @@ let convCasesOver ranges = Cases.convolutionOver ranges
 /// Convolution cases over convRanges.
 let convCases = convCasesOver convRanges
 
+/// A convolution case over convRanges: the argument of the convolution properties (ConvArbitraries).
+type ConvCase = ConvCase of Case
+
 /// convRanges with some ranges replaced (e.g. [ "PH", 0, 0 ]).
 let withRanges (overrides: (string * int * int) list) = Cases.withRanges overrides convRanges
 
@@ -80,6 +83,23 @@ let poolCases = Cases.pool
 
 /// Pooling cases whose windows tile the input exactly: Ho × Wo windows of PH × PW with stride = window.
 let tilingPoolCases = Cases.tilingPool
+
+/// A pooling case (poolCases): the argument of the pooling properties (ConvArbitraries).
+type PoolCase = PoolCase of Case
+
+/// A pooling case whose windows tile the input (tilingPoolCases).
+type TilingPoolCase = TilingPoolCase of Case
+
+/// The Arbitrary instances of the convolution and pooling cases, for [<Property(Arbitrary = [| typeof<ConvArbitraries> |])>].
+type ConvArbitraries =
+    static member Conv() =
+        convCases |> Arb.convert ConvCase (fun (ConvCase c) -> c)
+
+    static member Pool() =
+        poolCases |> Arb.convert PoolCase (fun (PoolCase c) -> c)
+
+    static member TilingPool() =
+        tilingPoolCases |> Arb.convert TilingPoolCase (fun (TilingPoolCase c) -> c)
 
 /// The configuration and input shape of a pooling case (general or tiling).
 let poolSetup (c: Case) : PoolConfig * int[] = Cases.poolSetup c
