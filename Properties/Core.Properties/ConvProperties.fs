@@ -2,6 +2,8 @@ module Functional.Properties.ConvProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -25,43 +27,41 @@ let private numericConvWith (h: float) (forward: Tensor -> Tensor -> Tensor -> T
 
 let private numericConv forward x w b dout = numericConvWith h forward x w b dout
 
-[<Fact>]
-let ``conv backward (naive and fast) matches numeric gradients for x, w and b`` () =
-    Prop.check "conv backward" 100 convCases (fun c ->
-        let cfg = convConfig c
-        let x, w, b, dout = convInputs c
-        let case = describe c
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``conv backward (naive and fast) matches numeric gradients for x, w and b`` (ConvCase c) =
+    let cfg = convConfig c
+    let x, w, b, dout = convInputs c
+    let case = describe c
 
-        let nx, nw, nb =
-            numericConv (fun x w b -> fst (Conv.forwardNaive cfg x w b)) x w b dout
+    let nx, nw, nb =
+        numericConv (fun x w b -> fst (Conv.forwardNaive cfg x w b)) x w b dout
 
-        for name, cache, backward in
-            [
-                "naive", snd (Conv.forwardNaive cfg x w b), Conv.backwardNaive
-                "fast", snd (Conv.forward cfg x w b), Conv.backward
-            ] do
-            let g = backward dout cache
-            Prop.gradClose case $"{name} dx" g.Dx nx
-            Prop.gradClose case $"{name} dw" g.Dw nw
-            Prop.gradClose case $"{name} db" g.Db nb)
+    for name, cache, backward in
+        [
+            "naive", snd (Conv.forwardNaive cfg x w b), Conv.backwardNaive
+            "fast", snd (Conv.forward cfg x w b), Conv.backward
+        ] do
+        let g = backward dout cache
+        Prop.gradClose case $"{name} dx" g.Dx nx
+        Prop.gradClose case $"{name} dw" g.Dw nw
+        Prop.gradClose case $"{name} db" g.Db nb
 
-[<Fact>]
-let ``conv fast forward and backward equal the naive loops`` () =
-    Prop.check "conv fast = naive" 200 convCases (fun c ->
-        let cfg = convConfig c
-        let x, w, b, dout = convInputs c
-        let case = describe c
-        let outN, cacheN = Conv.forwardNaive cfg x w b
-        let outF, cacheF = Conv.forward cfg x w b
-        Prop.close $"{case} out" 1e-10 outN outF
-        let gN = Conv.backwardNaive dout cacheN
-        // The fast backward with its own cache (kept columns) and with a naive cache (columns rebuilt).
-        for gF in [ Conv.backward dout cacheF; Conv.backward dout cacheN ] do
-            Prop.close $"{case} dx" 1e-10 gN.Dx gF.Dx
-            Prop.close $"{case} dw" 1e-10 gN.Dw gF.Dw
-            Prop.close $"{case} db" 1e-10 gN.Db gF.Db)
+[<Property(MaxTest = 200, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``conv fast forward and backward equal the naive loops`` (ConvCase c) =
+    let cfg = convConfig c
+    let x, w, b, dout = convInputs c
+    let case = describe c
+    let outN, cacheN = Conv.forwardNaive cfg x w b
+    let outF, cacheF = Conv.forward cfg x w b
+    Prop.close $"{case} out" 1e-10 outN outF
+    let gN = Conv.backwardNaive dout cacheN
+    // The fast backward with its own cache (kept columns) and with a naive cache (columns rebuilt).
+    for gF in [ Conv.backward dout cacheF; Conv.backward dout cacheN ] do
+        Prop.close $"{case} dx" 1e-10 gN.Dx gF.Dx
+        Prop.close $"{case} dw" 1e-10 gN.Dw gF.Dw
+        Prop.close $"{case} db" 1e-10 gN.Db gF.Db
 
-[<Fact>]
+[<Property(MaxTest = 10)>]
 let ``conv fast equals naive on inputs large enough for the parallel paths`` () =
     // Even the smallest of these has N·F·H'·W'·K ≥ 2^20 multiply-adds: with 4 groups one image's GEMM is small and the
     // images run in parallel; with 1 group it is ≥ 2^18 and Gemm splits its rows instead. The dw chunks run in parallel.
@@ -88,7 +88,7 @@ let ``conv fast equals naive on inputs large enough for the parallel paths`` () 
         else
             [ Functional.Kernels.Managed ]
 
-    Prop.check "conv fast = naive (parallel, both GEMM backends)" 10 (convCasesOver ranges) (fun c ->
+    Prop.forAll (convCasesOver ranges) (fun c ->
         for backend in backends do
             Functional.Kernels.Gemm.withBackend backend (fun () ->
                 let cfg = convConfig c
@@ -108,11 +108,11 @@ let ``conv fast equals naive on inputs large enough for the parallel paths`` () 
                 Prop.ensure (Tensor.toArray again.Dw = Tensor.toArray gF.Dw) (fun () ->
                     $"{case}: dw differs between runs")))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``with pad 0 and a stride that does not divide evenly the uncovered rows and columns get zero gradient`` () =
     let ranges = withRanges [ "PH", 0, 0; "PW", 0, 0; "SH", 2, 3; "SW", 2, 3 ]
 
-    Prop.check "conv uneven stride" 100 (convCasesOver ranges) (fun c ->
+    Prop.forAll (convCasesOver ranges) (fun c ->
         let cfg = convConfig c
         let x, w, b, dout = convInputs c
         let case = describe c
@@ -135,46 +135,44 @@ let ``with pad 0 and a stride that does not divide evenly the uncovered rows and
 
             Prop.gradClose case "dx" g.Dx (numericOf h (fun t -> fst (Conv.forwardNaive cfg t w b)) x dout))
 
-[<Fact>]
-let ``a grouped convolution is the side-by-side convolutions of its groups`` () =
-    Prop.check "conv groups" 100 convCases (fun c ->
-        let cfg = convConfig c
-        let x, w, b, _ = convInputs c
-        let g = c.["G"]
-        let cg, fg = c.["C"] / g, c.["F"] / g
-        let out, _ = Conv.forward cfg x w b
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``a grouped convolution is the side-by-side convolutions of its groups`` (ConvCase c) =
+    let cfg = convConfig c
+    let x, w, b, _ = convInputs c
+    let g = c.["G"]
+    let cg, fg = c.["C"] / g, c.["F"] / g
+    let out, _ = Conv.forward cfg x w b
 
-        for k in 0 .. g - 1 do
-            let part, _ =
-                Conv.forwardNaive
-                    { cfg with Groups = 1 }
-                    (Tensor.slice 1 (k * cg) ((k + 1) * cg) x)
-                    (Tensor.slice 0 (k * fg) ((k + 1) * fg) w)
-                    (Tensor.slice 0 (k * fg) ((k + 1) * fg) b)
+    for k in 0 .. g - 1 do
+        let part, _ =
+            Conv.forwardNaive
+                { cfg with Groups = 1 }
+                (Tensor.slice 1 (k * cg) ((k + 1) * cg) x)
+                (Tensor.slice 0 (k * fg) ((k + 1) * fg) w)
+                (Tensor.slice 0 (k * fg) ((k + 1) * fg) b)
 
-            Prop.close $"{describe c} group {k}" 1e-10 part (Tensor.slice 1 (k * fg) ((k + 1) * fg) out))
+        Prop.close $"{describe c} group {k}" 1e-10 part (Tensor.slice 1 (k * fg) ((k + 1) * fg) out)
 
-[<Fact>]
-let ``a dilated convolution is a convolution with the zero-filled dilated kernel`` () =
-    Prop.check "conv dilation" 100 convCases (fun c ->
-        let cfg = convConfig c
-        let x, w, b, _ = convInputs c
-        let d = c.["D"]
-        let ws = wShape c
-        let eh, ew = d * (ws.[2] - 1) + 1, d * (ws.[3] - 1) + 1
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``a dilated convolution is a convolution with the zero-filled dilated kernel`` (ConvCase c) =
+    let cfg = convConfig c
+    let x, w, b, _ = convInputs c
+    let d = c.["D"]
+    let ws = wShape c
+    let eh, ew = d * (ws.[2] - 1) + 1, d * (ws.[3] - 1) + 1
 
-        let dilated =
-            Tensor.init [| ws.[0]; ws.[1]; eh; ew |] (fun i ->
-                if i.[2] % d = 0 && i.[3] % d = 0 then
-                    Tensor.get [| i.[0]; i.[1]; i.[2] / d; i.[3] / d |] w
-                else
-                    0.0)
+    let dilated =
+        Tensor.init [| ws.[0]; ws.[1]; eh; ew |] (fun i ->
+            if i.[2] % d = 0 && i.[3] % d = 0 then
+                Tensor.get [| i.[0]; i.[1]; i.[2] / d; i.[3] / d |] w
+            else
+                0.0)
 
-        Prop.close
-            (describe c)
-            1e-10
-            (fst (Conv.forwardNaive { cfg with Dilation = 1 } x dilated b))
-            (fst (Conv.forward cfg x w b)))
+    Prop.close
+        (describe c)
+        1e-10
+        (fst (Conv.forwardNaive { cfg with Dilation = 1 } x dilated b))
+        (fst (Conv.forward cfg x w b))
 
 /// Catches the ArgumentException of f and checks its parameter name and message fragments.
 let private rejects (param: string) (fragments: string list) (f: unit -> 'a) =
@@ -186,38 +184,37 @@ let private rejects (param: string) (fragments: string list) (f: unit -> 'a) =
         if e.ParamName <> param then
             failwith $"expected the error to name the argument \"{param}\", got \"{e.ParamName}\" ({e.Message})"
 
-[<Fact>]
-let ``bad configurations raise errors naming the argument and the sizes`` () =
-    Prop.check "conv errors" 100 convCases (fun c ->
-        let cfg = convConfig c
-        let x, w, b, dout = convInputs c
-        let xs, ws = xShape c, wShape c
-        let sh, ph, pw = c.["SH"], c.["PH"], c.["PW"]
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``bad configurations raise errors naming the argument and the sizes`` (ConvCase c) =
+    let cfg = convConfig c
+    let x, w, b, dout = convInputs c
+    let xs, ws = xShape c, wShape c
+    let sh, ph, pw = c.["SH"], c.["PH"], c.["PW"]
 
-        for name, forward in [ "Conv.forward", Conv.forward; "Conv.forwardNaive", Conv.forwardNaive ] do
-            // Channel mismatch: one input channel too many in w.
-            let wBad = Tensor.zeros [| ws.[0]; ws.[1] + 1; ws.[2]; ws.[3] |]
+    for name, forward in [ "Conv.forward", Conv.forward; "Conv.forwardNaive", Conv.forwardNaive ] do
+        // Channel mismatch: one input channel too many in w.
+        let wBad = Tensor.zeros [| ws.[0]; ws.[1] + 1; ws.[2]; ws.[3] |]
 
-            rejects "w" [ name; "channel mismatch"; Guard.shapeText xs; Guard.shapeText wBad.Dims ] (fun () ->
-                forward cfg x wBad b)
+        rejects "w" [ name; "channel mismatch"; Guard.shapeText xs; Guard.shapeText wBad.Dims ] (fun () ->
+            forward cfg x wBad b)
 
-            rejects "pad" [ name; $"({-ph - 1}, {pw})" ] (fun () -> forward { cfg with PadH = -ph - 1 } x w b)
+        rejects "pad" [ name; $"({-ph - 1}, {pw})" ] (fun () -> forward { cfg with PadH = -ph - 1 } x w b)
 
-            rejects "stride" [ name; $"({sh}, 0)" ] (fun () -> forward { cfg with StrideW = 0 } x w b)
+        rejects "stride" [ name; $"({sh}, 0)" ] (fun () -> forward { cfg with StrideW = 0 } x w b)
 
-            // A kernel one row taller than the padded input.
-            let hp, wp = c.["H"] + 2 * ph, c.["W"] + 2 * pw
-            let tall = Tensor.zeros [| ws.[0]; ws.[1]; hp + 1; ws.[3] |]
+        // A kernel one row taller than the padded input.
+        let hp, wp = c.["H"] + 2 * ph, c.["W"] + 2 * pw
+        let tall = Tensor.zeros [| ws.[0]; ws.[1]; hp + 1; ws.[3] |]
 
-            rejects "w" [ name; "larger than the padded input"; $"{hp}×{wp}"; Guard.shapeText xs ] (fun () ->
-                forward { cfg with Dilation = 1 } x tall b)
+        rejects "w" [ name; "larger than the padded input"; $"{hp}×{wp}"; Guard.shapeText xs ] (fun () ->
+            forward { cfg with Dilation = 1 } x tall b)
 
-        let _, cache = Conv.forward cfg x w b
-        let badDout = Tensor.zeros [| c.["N"]; c.["F"] + 1; 1; 1 |]
+    let _, cache = Conv.forward cfg x w b
+    let badDout = Tensor.zeros [| c.["N"]; c.["F"] + 1; 1; 1 |]
 
-        for name, backward in [ "Conv.backward", Conv.backward; "Conv.backwardNaive", Conv.backwardNaive ] do
-            rejects "dout" [ name; Guard.shapeText dout.Dims; Guard.shapeText badDout.Dims ] (fun () ->
-                backward badDout cache))
+    for name, backward in [ "Conv.backward", Conv.backward; "Conv.backwardNaive", Conv.backwardNaive ] do
+        rejects "dout" [ name; Guard.shapeText dout.Dims; Guard.shapeText badDout.Dims ] (fun () ->
+            backward badDout cache)
 
 [<Fact>]
 let ``groups, bias and rank errors are explicit`` () =
@@ -246,16 +243,23 @@ let ``groups, bias and rank errors are explicit`` () =
 
 [<Fact>]
 let ``a failing case shrinks to the smallest configuration and the message prints it`` () =
-    // A deliberately wrong backward pass: dx is 0.1% off whenever the vertical stride is above 1.
+    // A deliberately wrong backward pass: dx is 0.1% off whenever the vertical stride is above 1. Checked here through
+    // FsCheck's own runner, whose failure throws with the shrunk case.
     let ex =
         Assert.ThrowsAny<exn>(fun () ->
-            Prop.check "deliberately wrong conv backward" 100 convCases (fun c ->
-                let cfg = convConfig c
-                let x, w, b, dout = convInputs c
-                let g = Conv.backward dout (snd (Conv.forward cfg x w b))
-                let dx = if cfg.StrideH > 1 then g.Dx * 1.001 else g.Dx
-                let nx = numericOf h (fun t -> fst (Conv.forward cfg t w b)) x dout
-                Prop.gradClose (describe c) "dx" dx nx))
+            let config =
+                FsCheck.Config.QuickThrowOnFailure.WithMaxTest(100).WithQuietOnSuccess(true)
+
+            FsCheck.Check.One(
+                config,
+                Prop.forAll convCases (fun c ->
+                    let cfg = convConfig c
+                    let x, w, b, dout = convInputs c
+                    let g = Conv.backward dout (snd (Conv.forward cfg x w b))
+                    let dx = if cfg.StrideH > 1 then g.Dx * 1.001 else g.Dx
+                    let nx = numericOf h (fun t -> fst (Conv.forward cfg t w b)) x dout
+                    Prop.gradClose (describe c) "dx" dx nx)
+            ))
 
     let msg = ex.ToString()
 
@@ -289,14 +293,14 @@ let private sandwichRanges = [
     "PS", 1, 2
 ]
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``conv-relu backward matches numeric gradients away from the kink`` () =
     // Cases whose convolution outputs are all at least 1e-3 from 0: a step h = 1e-4 never crosses the kink.
     let valid (c: Case) =
         validConv c
         && (let x, w, b, _ = convInputs c in awayFromKink (fst (Conv.forward (convConfig c) x w b)))
 
-    Prop.check "conv-relu backward" 100 (casesShrinkingPairs convRanges valid) (fun c ->
+    Prop.forAll (casesShrinkingPairs convRanges valid) (fun c ->
         let cfg = convConfig c
         let x, w, b, dout = convInputs c
         let g = ConvRelu.backward dout (snd (ConvRelu.forward cfg x w b))
@@ -340,7 +344,7 @@ let private noNearTies (pool: PoolConfig) (r: Tensor) =
     }
     |> Seq.forall id
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``conv-relu-pool backward matches numeric gradients away from kinks and ties`` () =
     let valid (c: Case) =
         validConv c
@@ -352,7 +356,7 @@ let ``conv-relu-pool backward matches numeric gradients away from kinks and ties
             && awayFromKink out
             && noNearTies (sandwichPool c) (fst (Relu.forward out)))
 
-    Prop.check "conv-relu-pool backward" 100 (casesShrinkingPairs sandwichRanges valid) (fun c ->
+    Prop.forAll (casesShrinkingPairs sandwichRanges valid) (fun c ->
         let cfg, pool = convConfig c, sandwichPool c
         let x, w, b, _ = convInputs c
 
