@@ -2,6 +2,8 @@ module Functional.Properties.PoolProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -30,63 +32,62 @@ let private identical (case: string) (what: string) (a: Tensor) (b: Tensor) =
         failwith
             $"{case}: {what} differs at {Guard.shapeText index}: naive {(Tensor.toArray a).[i]:R}, fast {(Tensor.toArray b).[i]:R}"
 
-let private maxPoolGradients (name: string) (arb: FsCheck.Arbitrary<Case>) =
-    Prop.check name 100 arb (fun c ->
-        let cfg, shape = poolSetup c
-        // Distinct inputs at least 0.1 apart: no near-ties, so the numeric gradient is well defined.
-        let x = distinct (key c 0) shape
-        let out, cacheF = MaxPool.forward cfg x
-        let _, cacheN = MaxPool.forwardNaive cfg x
-        let dout = normal (key c 1) (Tensor.shape out)
-        let numeric = numericOf h (fun t -> fst (MaxPool.forwardNaive cfg t)) x dout
-        Prop.gradClose (describePool c) "naive dx" (MaxPool.backwardNaive dout cacheN) numeric
-        Prop.gradClose (describePool c) "fast dx" (MaxPool.backward dout cacheF) numeric)
+let private maxPoolGradients (c: Case) =
+    let cfg, shape = poolSetup c
+    // Distinct inputs at least 0.1 apart: no near-ties, so the numeric gradient is well defined.
+    let x = distinct (key c 0) shape
+    let out, cacheF = MaxPool.forward cfg x
+    let _, cacheN = MaxPool.forwardNaive cfg x
+    let dout = normal (key c 1) (Tensor.shape out)
+    let numeric = numericOf h (fun t -> fst (MaxPool.forwardNaive cfg t)) x dout
+    Prop.gradClose (describePool c) "naive dx" (MaxPool.backwardNaive dout cacheN) numeric
+    Prop.gradClose (describePool c) "fast dx" (MaxPool.backward dout cacheF) numeric
 
-[<Fact>]
-let ``max pool backward matches the numeric gradient`` () =
-    maxPoolGradients "max pool backward" poolCases
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``max pool backward matches the numeric gradient`` (PoolCase c) = maxPoolGradients c
 
-[<Fact>]
-let ``max pool backward matches the numeric gradient when windows tile the input`` () =
-    maxPoolGradients "max pool backward (tiling)" tilingPoolCases
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``max pool backward matches the numeric gradient when windows tile the input`` (TilingPoolCase c) =
+    maxPoolGradients c
 
-let private fastEqualsNaive (name: string) (count: int) (arb: FsCheck.Arbitrary<Case>) =
-    Prop.check name count arb (fun c ->
-        let cfg, shape = poolSetup c
-        // Many exact ties (and ±0): the fast kernels must pick the same (first) arg-max as the naive loops.
-        let x = tied (key c 0) shape
-        let outN, cacheN = MaxPool.forwardNaive cfg x
-        let outF, cacheF = MaxPool.forward cfg x
-        let case = describePool c
-        identical case "out" outN outF
-        let dout = normal (key c 1) (Tensor.shape outN)
-        let dxN = MaxPool.backwardNaive dout cacheN
+let private fastEqualsNaive (c: Case) =
+    let cfg, shape = poolSetup c
+    // Many exact ties (and ±0): the fast kernels must pick the same (first) arg-max as the naive loops.
+    let x = tied (key c 0) shape
+    let outN, cacheN = MaxPool.forwardNaive cfg x
+    let outF, cacheF = MaxPool.forward cfg x
+    let case = describePool c
+    identical case "out" outN outF
+    let dout = normal (key c 1) (Tensor.shape outN)
+    let dxN = MaxPool.backwardNaive dout cacheN
 
-        for dxF in
-            [
-                MaxPool.backward dout cacheF
-                MaxPool.backward dout cacheN
-                MaxPool.backwardNaive dout cacheF
-            ] do
-            identical case "dx" dxN dxF)
+    for dxF in
+        [
+            MaxPool.backward dout cacheF
+            MaxPool.backward dout cacheN
+            MaxPool.backwardNaive dout cacheF
+        ] do
+        identical case "dx" dxN dxF
 
-[<Fact>]
-let ``max pool fast equals naive exactly, ties included`` () =
-    fastEqualsNaive "max pool fast = naive" 200 poolCases
+/// fastEqualsNaive over the cases of an arbitrary of the property's own.
+let private fastEqualsNaiveOver (name: string) (arb: FsCheck.Arbitrary<Case>) =
+    Prop.forAll arb fastEqualsNaive |> Prop.label name
 
-[<Fact>]
-let ``max pool fast (reshape trick) equals naive exactly when windows tile the input`` () =
-    fastEqualsNaive "max pool fast = naive (tiling)" 100 tilingPoolCases
+[<Property(MaxTest = 200, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``max pool fast equals naive exactly, ties included`` (PoolCase c) = fastEqualsNaive c
 
-[<Fact>]
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``max pool fast (reshape trick) equals naive exactly when windows tile the input`` (TilingPoolCase c) =
+    fastEqualsNaive c
+
+[<Property(MaxTest = 150)>]
 let ``max pool 2x2 stride-2 kernel equals naive exactly, vector lanes and scalar tail`` () =
     // Widths from 1 to 13 windows: four windows per vector step plus every remainder, ties and ±0 included.
-    fastEqualsNaive
+    fastEqualsNaiveOver
         "max pool fast = naive (2×2, stride 2)"
-        150
         (cases [ "N", 1, 3; "C", 1, 3; "Ho", 1, 5; "Wo", 1, 13; "PH", 2, 2; "PW", 2, 2 ])
 
-[<Fact>]
+[<Property(MaxTest = 5)>]
 let ``max pool fast equals naive on inputs large enough for the parallel path`` () =
     // At least 2^20 input elements: images are processed in parallel.
     let large =
@@ -103,12 +104,10 @@ let ``max pool fast equals naive on inputs large enough for the parallel path`` 
             ]
             (fun _ -> true)
 
-    fastEqualsNaive "max pool fast = naive (parallel)" 5 large
-
-    fastEqualsNaive
-        "max pool fast = naive (parallel, tiling)"
-        5
-        (cases [ "N", 16, 17; "C", 4, 4; "Ho", 64, 66; "Wo", 64, 66; "PH", 2, 2; "PW", 2, 2 ])
+    fastEqualsNaiveOver "max pool fast = naive (parallel)" large
+    .&. fastEqualsNaiveOver
+            "max pool fast = naive (parallel, tiling)"
+            (cases [ "N", 16, 17; "C", 4, 4; "Ho", 64, 66; "Wo", 64, 66; "PH", 2, 2; "PW", 2, 2 ])
 
 [<Fact>]
 let ``max pool windows over 256 elements (no byte arg-max) agree with the naive loops`` () =
@@ -148,73 +147,70 @@ let ``max pool routes the gradient to the first maximum of a window on ties`` ()
         Tensor.toArray (MaxPool.backward (Tensor.ofArray [| 1; 1; 1; 2 |] [| 1.0; 2.0 |]) cache)
     )
 
-[<Fact>]
-let ``average pool backward matches the numeric gradient`` () =
-    Prop.check "avg pool backward" 100 poolCases (fun c ->
-        let cfg, shape = poolSetup c
-        let x = normal (key c 0) shape
-        let out, cache = AvgPool.forward cfg x
-        let dout = normal (key c 1) (Tensor.shape out)
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``average pool backward matches the numeric gradient`` (PoolCase c) =
+    let cfg, shape = poolSetup c
+    let x = normal (key c 0) shape
+    let out, cache = AvgPool.forward cfg x
+    let dout = normal (key c 1) (Tensor.shape out)
 
-        Prop.gradClose
-            (describePool c)
-            "dx"
-            (AvgPool.backward dout cache)
-            (numericOf h (fun t -> fst (AvgPool.forward cfg t)) x dout))
+    Prop.gradClose
+        (describePool c)
+        "dx"
+        (AvgPool.backward dout cache)
+        (numericOf h (fun t -> fst (AvgPool.forward cfg t)) x dout)
 
-[<Fact>]
-let ``average pooling is a depthwise convolution with a constant kernel`` () =
-    Prop.check "avg pool = depthwise conv" 100 poolCases (fun c ->
-        let cfg, shape = poolSetup c
-        let ch = shape.[1]
-        let x = normal (key c 0) shape
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``average pooling is a depthwise convolution with a constant kernel`` (PoolCase c) =
+    let cfg, shape = poolSetup c
+    let ch = shape.[1]
+    let x = normal (key c 0) shape
 
-        let w =
-            Tensor.full [| ch; 1; cfg.PoolHeight; cfg.PoolWidth |] (1.0 / float (cfg.PoolHeight * cfg.PoolWidth))
+    let w =
+        Tensor.full [| ch; 1; cfg.PoolHeight; cfg.PoolWidth |] (1.0 / float (cfg.PoolHeight * cfg.PoolWidth))
 
-        let conv = {
-            StrideH = cfg.StrideH
-            StrideW = cfg.StrideW
-            PadH = 0
-            PadW = 0
-            Dilation = 1
-            Groups = ch
-        }
+    let conv = {
+        StrideH = cfg.StrideH
+        StrideW = cfg.StrideW
+        PadH = 0
+        PadW = 0
+        Dilation = 1
+        Groups = ch
+    }
 
-        let out, cache = AvgPool.forward cfg x
-        let outC, cacheC = Conv.forward conv x w (Tensor.zeros [| ch |])
-        Prop.close (describePool c) 1e-12 outC out
-        let dout = normal (key c 1) (Tensor.shape out)
-        Prop.close (describePool c) 1e-12 (Conv.backward dout cacheC).Dx (AvgPool.backward dout cache))
+    let out, cache = AvgPool.forward cfg x
+    let outC, cacheC = Conv.forward conv x w (Tensor.zeros [| ch |])
+    Prop.close (describePool c) 1e-12 outC out
+    let dout = normal (key c 1) (Tensor.shape out)
+    Prop.close (describePool c) 1e-12 (Conv.backward dout cacheC).Dx (AvgPool.backward dout cache)
 
-[<Fact>]
-let ``pooling rejects windows larger than the input, zero strides and a wrong dout`` () =
-    Prop.check "pool errors" 100 poolCases (fun c ->
-        let cfg, shape = poolSetup c
-        let x = normal (key c 0) shape
-        let hw = $"{shape.[2]}×{shape.[3]}"
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``pooling rejects windows larger than the input, zero strides and a wrong dout`` (PoolCase c) =
+    let cfg, shape = poolSetup c
+    let x = normal (key c 0) shape
+    let hw = $"{shape.[2]}×{shape.[3]}"
 
-        for name, forward in
-            [
-                "MaxPool.forward", (fun p t -> fst (MaxPool.forward p t))
-                "MaxPool.forwardNaive", (fun p t -> fst (MaxPool.forwardNaive p t))
-                "AvgPool.forward", (fun p t -> fst (AvgPool.forward p t))
-            ] do
-            Prop.throwsWith [ name; "larger than the input"; $"{shape.[2] + 1}×{cfg.PoolWidth}"; hw ] (fun () ->
-                forward { cfg with PoolHeight = shape.[2] + 1 } x)
+    for name, forward in
+        [
+            "MaxPool.forward", (fun p t -> fst (MaxPool.forward p t))
+            "MaxPool.forwardNaive", (fun p t -> fst (MaxPool.forwardNaive p t))
+            "AvgPool.forward", (fun p t -> fst (AvgPool.forward p t))
+        ] do
+        Prop.throwsWith [ name; "larger than the input"; $"{shape.[2] + 1}×{cfg.PoolWidth}"; hw ] (fun () ->
+            forward { cfg with PoolHeight = shape.[2] + 1 } x)
 
-            Prop.throwsWith [ name; "stride"; $"({cfg.StrideH}, 0)" ] (fun () -> forward { cfg with StrideW = 0 } x)
+        Prop.throwsWith [ name; "stride"; $"({cfg.StrideH}, 0)" ] (fun () -> forward { cfg with StrideW = 0 } x)
 
-        let out, mc = MaxPool.forward cfg x
-        let bad = Tensor.zeros [| shape.[0]; shape.[1]; out.Dims.[2] + 1; out.Dims.[3] |]
+    let out, mc = MaxPool.forward cfg x
+    let bad = Tensor.zeros [| shape.[0]; shape.[1]; out.Dims.[2] + 1; out.Dims.[3] |]
 
-        Prop.throwsWith [ "MaxPool.backward"; Guard.shapeText out.Dims; Guard.shapeText bad.Dims ] (fun () ->
-            MaxPool.backward bad mc)
+    Prop.throwsWith [ "MaxPool.backward"; Guard.shapeText out.Dims; Guard.shapeText bad.Dims ] (fun () ->
+        MaxPool.backward bad mc)
 
-        Prop.throwsWith [ "MaxPool.backwardNaive"; Guard.shapeText out.Dims ] (fun () -> MaxPool.backwardNaive bad mc)
+    Prop.throwsWith [ "MaxPool.backwardNaive"; Guard.shapeText out.Dims ] (fun () -> MaxPool.backwardNaive bad mc)
 
-        Prop.throwsWith [ "AvgPool.backward"; Guard.shapeText out.Dims ] (fun () ->
-            AvgPool.backward bad (snd (AvgPool.forward cfg x))))
+    Prop.throwsWith [ "AvgPool.backward"; Guard.shapeText out.Dims ] (fun () ->
+        AvgPool.backward bad (snd (AvgPool.forward cfg x)))
 
     Prop.throwsWith [ "MaxPool.forward"; "(N, C, H, W)"; "(4, 4)" ] (fun () ->
         MaxPool.forward (PoolConfig.Create(2, 2, 2)) (Tensor.zeros [| 4; 4 |]))
