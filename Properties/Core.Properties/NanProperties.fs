@@ -3,6 +3,8 @@ module Functional.Properties.NanProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Kernels
@@ -34,9 +36,9 @@ let private hasNaN (t: Tensor) =
 let private same (a: float) (b: float) =
     BitConverter.DoubleToInt64Bits a = BitConverter.DoubleToInt64Bits b
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``relu keeps NaN and infinities, forward and backward, on the vector path and its tail`` () =
-    Prop.check "relu NaN" 200 (cases [ "N", 1, 41 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 41 ]) (fun c ->
         let x = poisoned (key c 0) [| c.["N"] |]
         let dout = normal (key c 1) [| c.["N"] |]
         let out, cache = Relu.forward x
@@ -82,47 +84,45 @@ let private nanWindows (cfg: PoolConfig) (x: Tensor) (outShape: int[]) =
                 ))
             (Seq.allPairs [ 0 .. cfg.PoolHeight - 1 ] [ 0 .. cfg.PoolWidth - 1 ]))
 
-let private maxPoolNaN (name: string) (arb: FsCheck.Arbitrary<Case>) =
-    Prop.check name 200 arb (fun c ->
-        let cfg, shape = poolSetup c
-        let x = poisoned (key c 0) shape
-        let outN, cacheN = MaxPool.forwardNaive cfg x
-        let outF, cacheF = MaxPool.forward cfg x
-        let case = describePool c
-        let windows = nanWindows cfg x (Tensor.shape outN)
+let private maxPoolNaN (c: Case) =
+    let cfg, shape = poolSetup c
+    let x = poisoned (key c 0) shape
+    let outN, cacheN = MaxPool.forwardNaive cfg x
+    let outF, cacheF = MaxPool.forward cfg x
+    let case = describePool c
+    let windows = nanWindows cfg x (Tensor.shape outN)
 
-        for out, path in [ outN, "naive"; outF, "fast" ] do
-            Tensor.toArray out
-            |> Array.iteri (fun o v ->
-                Prop.ensure (Double.IsNaN v = windows.[o]) (fun () ->
-                    $"{case}: {path} output {o} is {v}, but its window holds NaN = {windows.[o]}"))
+    for out, path in [ outN, "naive"; outF, "fast" ] do
+        Tensor.toArray out
+        |> Array.iteri (fun o v ->
+            Prop.ensure (Double.IsNaN v = windows.[o]) (fun () ->
+                $"{case}: {path} output {o} is {v}, but its window holds NaN = {windows.[o]}"))
 
-        Prop.ensure (Array.forall2 same (Tensor.toArray outN) (Tensor.toArray outF)) (fun () ->
-            $"{case}: fast and naive outputs differ")
+    Prop.ensure (Array.forall2 same (Tensor.toArray outN) (Tensor.toArray outF)) (fun () ->
+        $"{case}: fast and naive outputs differ")
 
-        // With dout = 1 every window's gradient goes to its arg-max: the windows holding NaN send theirs to a NaN.
-        let ones = Tensor.ones (Tensor.shape outN)
-        let nanCount = windows |> Array.filter id |> Array.length |> float
-        let xd = Tensor.toArray x
+    // With dout = 1 every window's gradient goes to its arg-max: the windows holding NaN send theirs to a NaN.
+    let ones = Tensor.ones (Tensor.shape outN)
+    let nanCount = windows |> Array.filter id |> Array.length |> float
+    let xd = Tensor.toArray x
 
-        for dx, path in
-            [
-                MaxPool.backwardNaive ones cacheN, "naive"
-                MaxPool.backward ones cacheF, "fast"
-            ] do
-            let atNaN =
-                Array.fold2 (fun acc g v -> if Double.IsNaN v then acc + g else acc) 0.0 (Tensor.toArray dx) xd
+    for dx, path in
+        [
+            MaxPool.backwardNaive ones cacheN, "naive"
+            MaxPool.backward ones cacheF, "fast"
+        ] do
+        let atNaN =
+            Array.fold2 (fun acc g v -> if Double.IsNaN v then acc + g else acc) 0.0 (Tensor.toArray dx) xd
 
-            Prop.ensure (atNaN = nanCount) (fun () ->
-                $"{case}: {path} backward sent {atNaN} window gradients to NaN elements, {nanCount} windows hold NaN"))
+        Prop.ensure (atNaN = nanCount) (fun () ->
+            $"{case}: {path} backward sent {atNaN} window gradients to NaN elements, {nanCount} windows hold NaN")
 
-[<Fact>]
-let ``max pool gives NaN for a window holding NaN and routes its gradient there`` () =
-    maxPoolNaN "max pool NaN" poolCases
+[<Property(MaxTest = 200, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``max pool gives NaN for a window holding NaN and routes its gradient there`` (PoolCase c) = maxPoolNaN c
 
-[<Fact>]
-let ``max pool gives NaN for a window holding NaN when windows tile the input (2x2 kernel)`` () =
-    maxPoolNaN "max pool NaN (tiling)" tilingPoolCases
+[<Property(MaxTest = 200, Arbitrary = [| typeof<ConvArbitraries> |])>]
+let ``max pool gives NaN for a window holding NaN when windows tile the input (2x2 kernel)`` (TilingPoolCase c) =
+    maxPoolNaN c
 
 [<Fact>]
 let ``max pool of the issue's example: [[1, NaN], [0, 0]] gives NaN in every lane of the 2x2 kernel`` () =
@@ -144,9 +144,9 @@ let ``max pool of the issue's example: [[1, NaN], [0, 0]] gives NaN in every lan
                 Prop.ensure (Double.IsNaN o.[(p % w) / 2]) (fun () ->
                     $"W = {w}, NaN at {p}: {path} output {(p % w) / 2} is {o.[(p % w) / 2]}")
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``losses are NaN when a score is NaN`` () =
-    Prop.check "loss NaN" 100 (cases [ "N", 1, 5; "C", 2, 6; "I", 0, 29 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 5; "C", 2, 6; "I", 0, 29 ]) (fun c ->
         let n, k = c.["N"], c.["C"]
         let scores = Tensor.toArray (normal (key c 0) [| n; k |])
         let at = c.["I"] % (n * k)
