@@ -7,6 +7,8 @@ module Functional.Properties.DropoutProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -15,9 +17,9 @@ open Functional.Properties.NormProperties
 /// keepProb from a case's "p%" size.
 let private keep (c: Case) = float c.["p%"] / 100.0
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``dropout with keepProb = 1 is the identity, and test mode is the identity for any keepProb`` () =
-    Prop.check "dropout identity" 100 (cases [ "N", 1, 5; "D", 1, 6; "p%", 1, 100 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 5; "D", 1, 6; "p%", 1, 100 ]) (fun c ->
         let x = normal (key c 0) [| c.["N"]; c.["D"] |]
         let dout = normal (key c 1) [| c.["N"]; c.["D"] |]
         let out1, cache1 = Dropout.forward 1.0 Mode.Train (key c 2) x
@@ -27,11 +29,11 @@ let ``dropout with keepProb = 1 is the identity, and test mode is the identity f
         Prop.ensure (Tensor.toArray outT = Tensor.toArray x) (fun () -> $"{c}: test mode changed x")
         Prop.ensure (Tensor.toArray (Dropout.backward dout cacheT) = Tensor.toArray dout) (fun () -> $"{c}"))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``dropout keeps a fraction close to keepProb and scales the kept units by 1 / keepProb`` () =
     // n ≥ 2500 units, keepProb p in [0.1, 0.9]: the kept count is Binomial(n, p). Bound: |kept/n − p| ≤ 7·sqrt(p(1−p)/n).
     // Bernstein: P ≤ 2·exp(−49 / (2 + (14/3)/sqrt(n·p(1−p)))) ≤ 2·exp(−21.2) = 1.2e-9 per case (n·p(1−p) ≥ 225).
-    Prop.check "dropout kept fraction" 100 (cases [ "N", 50, 100; "D", 50, 100; "p%", 10, 90 ]) (fun c ->
+    Prop.forAll (cases [ "N", 50, 100; "D", 50, 100; "p%", 10, 90 ]) (fun c ->
         let p = keep c
         let shape = [| c.["N"]; c.["D"] |]
         let n = float (shape.[0] * shape.[1])
@@ -58,13 +60,13 @@ let ``dropout keeps a fraction close to keepProb and scales the kept units by 1 
         let mask = Dropout.mask p (key c 1) shape
         Prop.ensure (Tensor.toArray mask = kept) (fun () -> $"{c}: Dropout.mask differs from the forward pass's mask"))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``dropout preserves the expected value over many keys`` () =
     // K = 4000 keys per case, each unit's average output vs x: the samples x·m/p (m ~ Bernoulli(p)) have variance
     // v = x²(1−p)/p and deviate from x by at most R = |x|/p. Bound 7·sqrt(v/K). Bernstein:
     // P ≤ 2·exp(−49 / (2 + (14/3)·R/sqrt(v·K))) with R/sqrt(v) = 1/sqrt(p(1−p)) ≤ 3.34 for p in [0.1, 0.9]:
     // ≤ 2·exp(−21.8) = 6.9e-10 per unit, at most 12 units per case.
-    Prop.check "dropout expectation" 100 (cases [ "N", 1, 3; "D", 1, 4; "p%", 10, 90 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 3; "D", 1, 4; "p%", 10, 90 ]) (fun c ->
         let p = keep c
         let shape = [| c.["N"]; c.["D"] |]
         let x = normal (key c 0) shape
@@ -83,11 +85,11 @@ let ``dropout preserves the expected value over many keys`` () =
             Prop.ensure (abs (mean - v) <= bound + 1e-12) (fun () ->
                 $"{c} unit {j}: mean {mean} vs x {v} (bound {bound})")))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``dropout: the same key gives the same mask, another key another mask`` () =
     // Different keys: two independent masks of n ≥ 200 units agree everywhere with probability
     // (p² + (1−p)²)^n ≤ 0.82^200 < 1e-17 for p in [0.1, 0.9].
-    Prop.check "dropout key" 100 (cases [ "N", 10, 20; "D", 20, 30; "p%", 10, 90 ]) (fun c ->
+    Prop.forAll (cases [ "N", 10, 20; "D", 20, 30; "p%", 10, 90 ]) (fun c ->
         let p = keep c
         let x = awayFromZero 1e-3 (key c 0) [| c.["N"]; c.["D"] |]
         let a, _ = Dropout.forward p Mode.Train (key c 1) x
@@ -96,9 +98,9 @@ let ``dropout: the same key gives the same mask, another key another mask`` () =
         Prop.ensure (Tensor.toArray a = Tensor.toArray b) (fun () -> $"{c}: the same key gave two masks")
         Prop.ensure (Tensor.toArray a <> Tensor.toArray other) (fun () -> $"{c}: two keys gave one mask"))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``dropout backward matches the numeric gradient with a fixed key`` () =
-    Prop.check "dropout backward" 100 (cases [ "N", 1, 5; "D", 1, 6; "H", 1, 3; "p%", 10, 100 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 5; "D", 1, 6; "H", 1, 3; "p%", 10, 100 ]) (fun c ->
         let p = keep c
         let shape = [| c.["N"]; c.["D"]; c.["H"] |]
         let x = normal (key c 0) shape
@@ -110,8 +112,6 @@ let ``dropout backward matches the numeric gradient with a fixed key`` () =
 
             let _, cache = Dropout.forward p mode (key c 2) x
             gradClose "dropout" $"{c} {mode}" "dx" (Dropout.backward dout cache) (numeric forward x dout))
-
-    report "dropout"
 
 [<Fact>]
 let ``dropout validates keepProb, mode, the key and dout`` () =

@@ -4,12 +4,13 @@
 /// Prop.gradClose: relative error ≤ 1e-7 with denominator floor 1e-2. Inputs are 2·N(0, 1) + 1 and a case is kept
 /// only when every normalized group has a standard deviation ≥ 0.5, so the normalization's curvature (∝ 1/σ³) never
 /// makes the centered difference's truncation error visible. Set FUNCTIONAL_GRAD_REPORT to a file path to append the
-/// worst relative error seen by each gradient property to it.
+/// worst relative error seen by each gradient property to it (Prop.recordWorst).
 module Functional.Properties.NormProperties
 
 open System
-open System.Collections.Concurrent
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Kernels
@@ -17,32 +18,12 @@ open Functional.Properties.Generators
 
 // ---- helpers shared with DropoutProperties ----
 
-let private worst = ConcurrentDictionary<string, float * string>()
-
-/// Prop.gradClose, remembering the worst relative error seen under the given layer name (and its case).
+/// Prop.gradClose, remembering the worst relative error seen under the given layer name (Prop.recordWorst).
 let gradClose (layer: string) (case: string) (name: string) (analytic: Tensor) (numeric: Tensor) =
-    let r =
-        GradCheck.compareWith Prop.GradFloor name Prop.GradTolerance analytic numeric
-
-    let entry = r.MaxRelativeError, $"{case} {r}"
-
-    worst.AddOrUpdate(layer, entry, (fun _ v -> if fst v >= r.MaxRelativeError then v else entry))
-    |> ignore
+    GradCheck.compareWith Prop.GradFloor name Prop.GradTolerance analytic numeric
+    |> Prop.recordWorst layer case
 
     Prop.gradClose case name analytic numeric
-
-/// Appends the worst relative error of a layer to the file named by FUNCTIONAL_GRAD_REPORT, when set.
-let report (layer: string) =
-    match Environment.GetEnvironmentVariable "FUNCTIONAL_GRAD_REPORT" with
-    | null
-    | "" -> ()
-    | path ->
-        let v, where =
-            match worst.TryGetValue layer with
-            | true, v -> v
-            | _ -> nan, ""
-
-        IO.File.AppendAllText(path, $"{layer}\t{v:E2}\t{where}\n")
 
 /// Numeric gradient of Σ f(t) · dout at t (h = 1e-5), taken of f(t') − f(t): the same derivative, but outputs that
 /// do not move contribute exact zeros, so the round-off of summing O(1) outputs does not swamp small gradients.
@@ -104,36 +85,41 @@ let private bnCases =
         let x, _, _, _ = bnInputs c
         columnStds x |> Array.forall (fun s -> s >= 0.5))
 
-let private checkBatchNorm (layer: string) (mode: Mode) =
-    Prop.check layer 100 bnCases (fun c ->
-        let x, gamma, beta, dout = bnInputs c
-        let state = randomState (key c 4) c.["D"]
+/// A batch normalization case (bnCases). The argument of the properties below (BatchNormArbitraries).
+type BatchNormCase = BatchNormCase of Case
 
-        let out g b t =
-            let o, _, _ = BatchNorm.forward cfg mode state g b t in o
+/// The Arbitrary instance of BatchNormCase, for [<Property(Arbitrary = [| typeof<BatchNormArbitraries> |])>].
+type BatchNormArbitraries =
+    static member BatchNorm() =
+        bnCases |> Arb.convert BatchNormCase (fun (BatchNormCase c) -> c)
 
-        let _, _, cache = BatchNorm.forward cfg mode state gamma beta x
-        let case = string c
+let private checkBatchNorm (layer: string) (mode: Mode) (c: Case) =
+    let x, gamma, beta, dout = bnInputs c
+    let state = randomState (key c 4) c.["D"]
 
-        for name, backward in [ "backward", BatchNorm.backward; "backwardAlt", BatchNorm.backwardAlt ] do
-            let g = backward dout cache
-            gradClose layer case $"{name} dx" g.Dx (numeric (out gamma beta) x dout)
-            gradClose layer case $"{name} dgamma" g.Dgamma (numeric (fun g' -> out g' beta x) gamma dout)
-            gradClose layer case $"{name} dbeta" g.Dbeta (numeric (fun b' -> out gamma b' x) beta dout))
+    let out g b t =
+        let o, _, _ = BatchNorm.forward cfg mode state g b t in o
 
-    report layer
+    let _, _, cache = BatchNorm.forward cfg mode state gamma beta x
+    let case = string c
 
-[<Fact>]
-let ``batchnorm train-mode backward and backwardAlt match numeric gradients for x, gamma and beta`` () =
-    checkBatchNorm "batchnorm train" Mode.Train
+    for name, backward in [ "backward", BatchNorm.backward; "backwardAlt", BatchNorm.backwardAlt ] do
+        let g = backward dout cache
+        gradClose layer case $"{name} dx" g.Dx (numeric (out gamma beta) x dout)
+        gradClose layer case $"{name} dgamma" g.Dgamma (numeric (fun g' -> out g' beta x) gamma dout)
+        gradClose layer case $"{name} dbeta" g.Dbeta (numeric (fun b' -> out gamma b' x) beta dout)
 
-[<Fact>]
-let ``batchnorm test-mode backward and backwardAlt match numeric gradients for x, gamma and beta`` () =
-    checkBatchNorm "batchnorm test" Mode.Test
+[<Property(MaxTest = 100, Arbitrary = [| typeof<BatchNormArbitraries> |])>]
+let ``batchnorm train-mode backward and backwardAlt match numeric gradients for x, gamma and beta`` (BatchNormCase c) =
+    checkBatchNorm "batchnorm train" Mode.Train c
 
-[<Fact>]
+[<Property(MaxTest = 100, Arbitrary = [| typeof<BatchNormArbitraries> |])>]
+let ``batchnorm test-mode backward and backwardAlt match numeric gradients for x, gamma and beta`` (BatchNormCase c) =
+    checkBatchNorm "batchnorm test" Mode.Test c
+
+[<Property(MaxTest = 100)>]
 let ``batchnorm closed-form backward equals the full-graph backward`` () =
-    Prop.check "batchnorm backwardAlt = backward" 100 (cases [ "N", 2, 40; "D", 1, 20 ]) (fun c ->
+    Prop.forAll (cases [ "N", 2, 40; "D", 1, 20 ]) (fun c ->
         let x, gamma, beta, dout = bnInputs c
 
         for mode in [ Mode.Train; Mode.Test ] do
@@ -147,9 +133,9 @@ let ``batchnorm closed-form backward equals the full-graph backward`` () =
             Prop.close case 1e-10 full.Dgamma alt.Dgamma
             Prop.close case 1e-10 full.Dbeta alt.Dbeta)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``batchnorm train mode: per-feature mean is beta and std is |gamma| up to eps`` () =
-    Prop.check "batchnorm train statistics" 100 (cases [ "N", 2, 50; "D", 1, 8 ]) (fun c ->
+    Prop.forAll (cases [ "N", 2, 50; "D", 1, 8 ]) (fun c ->
         let n, d = c.["N"], c.["D"]
         // Feature scales from 1e-2 to 1e2 and offsets of about 1e2.
         let scales =
@@ -182,9 +168,9 @@ let ``batchnorm train mode: per-feature mean is beta and std is |gamma| up to ep
                  || abs (std - g) <= g * cfg.Eps / (2.0 * var.[j]) + 1e-10 * (1.0 + g))
                 (fun () -> $"{c} feature {j}: std {std} vs |gamma| {g} (var {var.[j]})"))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``batchnorm running statistics: momentum update in train mode, used and kept in test mode`` () =
-    Prop.check "batchnorm state" 100 (cases [ "N", 2, 10; "D", 1, 6; "momentum%", 0, 100 ]) (fun c ->
+    Prop.forAll (cases [ "N", 2, 10; "D", 1, 6; "momentum%", 0, 100 ]) (fun c ->
         let x, gamma, beta, _ = bnInputs c
         let d = c.["D"]
         let m = float c.["momentum%"] / 100.0
@@ -205,7 +191,7 @@ let ``batchnorm running statistics: momentum update in train mode, used and kept
         Prop.close (string c) 1e-12 expected out
         Prop.ensure (obj.ReferenceEquals(state, state'')) (fun () -> $"{c}: test mode changed the state"))
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``batchnorm test mode after many train steps uses statistics converged to the data distribution`` () =
     // Batches of B = 256 rows from N(mu_j, sigma_j²), T = 200 train steps with momentum m = 0.9 from the zero state.
     // The running mean is then exactly Gaussian: mean mu_j·(1 − m^T), standard deviation
@@ -213,7 +199,7 @@ let ``batchnorm test mode after many train steps uses statistics converged to th
     // probability 2.6e-12 per feature. The running variance is a weighted sum of independent chi-square(1) variables
     // with weights a = (1 − m)·m^k / B: by Laurent–Massart, P(|V − E V| ≥ 2·|a|₂·√t + 2·|a|∞·t) ≤ 2e^−t; with t = 25
     // (probability 2.8e-11) that is 0.163·sigma_j² around E V = sigma_j²·(B − 1)/B·(1 − m^T). So the property never flakes.
-    Prop.check "batchnorm convergence" 20 (cases [ "D", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "D", 1, 4 ]) (fun c ->
         let d, b, steps, m = c.["D"], 256, 200, 0.9
         let mu = normal (key c 0) [| d |] * 3.0
         let sigma = Tensor.rand (key c 1) 0.5 2.0 [| d |]
@@ -324,13 +310,13 @@ let private lnInputs (c: Case) =
     let n, d = c.["N"], c.["D"]
     input (key c 0) [| n; d |], normal (key c 1) [| d |], normal (key c 2) [| d |], normal (key c 3) [| n; d |]
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``layernorm backward matches numeric gradients for x, gamma and beta, N = 1 included`` () =
     let valid (c: Case) =
         let x, _, _, _ = lnInputs c
         c.["D"] = 1 || rowStds c.["D"] x |> Array.forall (fun s -> s >= 0.5)
 
-    Prop.check "layernorm" 100 (casesWhere [ "N", 1, 5; "D", 1, 6 ] valid) (fun c ->
+    Prop.forAll (casesWhere [ "N", 1, 5; "D", 1, 6 ] valid) (fun c ->
         let x, gamma, beta, dout = lnInputs c
         let out g b t = fst (LayerNorm.forward eps g b t)
         let g = LayerNorm.backward dout (snd (LayerNorm.forward eps gamma beta x))
@@ -339,11 +325,9 @@ let ``layernorm backward matches numeric gradients for x, gamma and beta, N = 1 
         gradClose "layernorm" case "dgamma" g.Dgamma (numeric (fun g' -> out g' beta x) gamma dout)
         gradClose "layernorm" case "dbeta" g.Dbeta (numeric (fun b' -> out gamma b' x) beta dout))
 
-    report "layernorm"
-
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``layernorm is batchnorm of the transposed data with gamma 1 and beta 0`` () =
-    Prop.check "layernorm = batchnorm transposed" 100 (cases [ "N", 2, 8; "D", 2, 8 ]) (fun c ->
+    Prop.forAll (cases [ "N", 2, 8; "D", 2, 8 ]) (fun c ->
         let x, gamma, beta, _ = lnInputs c
         let n = c.["N"]
         let ln, _ = LayerNorm.forward eps gamma beta x
@@ -397,7 +381,7 @@ let private fromRows (shape: int[]) (r: Tensor) =
 
 let private sbnSizes = [ "N", 1, 3; "C", 1, 3; "H", 1, 3; "W", 1, 3 ]
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``spatial batchnorm backward matches numeric gradients for x, gamma and beta`` () =
     let valid (c: Case) =
         let x, _, _, _ = spatialInputs c
@@ -405,10 +389,11 @@ let ``spatial batchnorm backward matches numeric gradients for x, gamma and beta
         c.["N"] * c.["H"] * c.["W"] >= 2
         && columnStds (toRows x) |> Array.forall (fun s -> s >= 0.5)
 
-    for mode in [ Mode.Train; Mode.Test ] do
+    [ Mode.Train; Mode.Test ]
+    |> List.map (fun mode ->
         let layer = $"spatial batchnorm {mode}"
 
-        Prop.check layer 100 (casesWhere sbnSizes valid) (fun c ->
+        Prop.forAll (casesWhere sbnSizes valid) (fun c ->
             let x, gamma, beta, dout = spatialInputs c
             let state = randomState (key c 4) c.["C"]
 
@@ -421,34 +406,30 @@ let ``spatial batchnorm backward matches numeric gradients for x, gamma and beta
             gradClose layer case "dx" g.Dx (numeric (out gamma beta) x dout)
             gradClose layer case "dgamma" g.Dgamma (numeric (fun g' -> out g' beta x) gamma dout)
             gradClose layer case "dbeta" g.Dbeta (numeric (fun b' -> out gamma b' x) beta dout))
+        |> Prop.label layer)
+    |> List.reduce (.&.)
 
-        report layer
-
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``spatial batchnorm equals batchnorm on the data transposed to (N*H*W, C)`` () =
     let valid (c: Case) = c.["N"] * c.["H"] * c.["W"] >= 2
 
-    Prop.check
-        "spatial batchnorm = batchnorm"
-        100
-        (casesWhere [ "N", 1, 4; "C", 1, 4; "H", 1, 4; "W", 1, 4 ] valid)
-        (fun c ->
-            let x, gamma, beta, dout = spatialInputs c
-            let shape = Tensor.shape x
-            let case = string c
+    Prop.forAll (casesWhere [ "N", 1, 4; "C", 1, 4; "H", 1, 4; "W", 1, 4 ] valid) (fun c ->
+        let x, gamma, beta, dout = spatialInputs c
+        let shape = Tensor.shape x
+        let case = string c
 
-            for mode in [ Mode.Train; Mode.Test ] do
-                let state = randomState (key c 4) c.["C"]
-                let out, s1, cache = SpatialBatchNorm.forward cfg mode state gamma beta x
-                let outR, s2, cacheR = BatchNorm.forward cfg mode state gamma beta (toRows x)
-                Prop.close case 1e-12 (fromRows shape outR) out
-                Prop.close case 1e-12 s2.RunningMean s1.RunningMean
-                Prop.close case 1e-12 s2.RunningVar s1.RunningVar
-                let g = SpatialBatchNorm.backward dout cache
-                let gR = BatchNorm.backward (toRows dout) cacheR
-                Prop.close case 1e-10 (fromRows shape gR.Dx) g.Dx
-                Prop.close case 1e-10 gR.Dgamma g.Dgamma
-                Prop.close case 1e-10 gR.Dbeta g.Dbeta)
+        for mode in [ Mode.Train; Mode.Test ] do
+            let state = randomState (key c 4) c.["C"]
+            let out, s1, cache = SpatialBatchNorm.forward cfg mode state gamma beta x
+            let outR, s2, cacheR = BatchNorm.forward cfg mode state gamma beta (toRows x)
+            Prop.close case 1e-12 (fromRows shape outR) out
+            Prop.close case 1e-12 s2.RunningMean s1.RunningMean
+            Prop.close case 1e-12 s2.RunningVar s1.RunningVar
+            let g = SpatialBatchNorm.backward dout cache
+            let gR = BatchNorm.backward (toRows dout) cacheR
+            Prop.close case 1e-10 (fromRows shape gR.Dx) g.Dx
+            Prop.close case 1e-10 gR.Dgamma g.Dgamma
+            Prop.close case 1e-10 gR.Dbeta g.Dbeta)
 
 [<Fact>]
 let ``spatial batchnorm validates its shapes and dout`` () =
@@ -480,14 +461,14 @@ let private gnInputs (c: Case) =
     normal (key c 2) [| ch |],
     normal (key c 3) [| n; ch; h; w |]
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``group norm backward matches numeric gradients for x, gamma and beta, N = 1 included`` () =
     let valid (c: Case) =
         let x, _, _, _ = gnInputs c
         let l = c.["C/G"] * c.["H"] * c.["W"]
         l = 1 || rowStds l x |> Array.forall (fun s -> s >= 0.5)
 
-    Prop.check "group norm" 100 (casesWhere [ "N", 1, 3; "G", 1, 3; "C/G", 1, 3; "H", 1, 3; "W", 1, 3 ] valid) (fun c ->
+    Prop.forAll (casesWhere [ "N", 1, 3; "G", 1, 3; "C/G", 1, 3; "H", 1, 3; "W", 1, 3 ] valid) (fun c ->
         let x, gamma, beta, dout = gnInputs c
         let groups = c.["G"]
 
@@ -500,9 +481,7 @@ let ``group norm backward matches numeric gradients for x, gamma and beta, N = 1
         gradClose "group norm" case "dgamma" g.Dgamma (numeric (fun g' -> out g' beta x) gamma dout)
         gradClose "group norm" case "dbeta" g.Dbeta (numeric (fun b' -> out gamma b' x) beta dout))
 
-    report "group norm"
-
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``instance norm and spatial layer norm backward match numeric gradients`` () =
     let sizes = [ "N", 1, 3; "C", 1, 3; "H", 1, 3; "W", 1, 3 ]
 
@@ -512,7 +491,7 @@ let ``instance norm and spatial layer norm backward match numeric gradients`` ()
             let l = groupLength c
             l = 1 || rowStds l x |> Array.forall (fun s -> s >= 0.5)
 
-        Prop.check layer 100 (casesWhere sizes valid) (fun c ->
+        Prop.forAll (casesWhere sizes valid) (fun c ->
             let x, gamma, beta, dout = spatialInputs c
             let out g b t = fst (forward eps g b t)
             let g: NormGrads = backward dout (snd (forward eps gamma beta x))
@@ -520,11 +499,11 @@ let ``instance norm and spatial layer norm backward match numeric gradients`` ()
             gradClose layer case "dx" g.Dx (numeric (out gamma beta) x dout)
             gradClose layer case "dgamma" g.Dgamma (numeric (fun g' -> out g' beta x) gamma dout)
             gradClose layer case "dbeta" g.Dbeta (numeric (fun b' -> out gamma b' x) beta dout))
-
-        report layer
+        |> Prop.label layer
 
     check "instance norm" InstanceNorm.forward InstanceNorm.backward (fun c -> c.["H"] * c.["W"])
-    check "spatial layer norm" SpatialLayerNorm.forward SpatialLayerNorm.backward (fun c -> c.["C"] * c.["H"] * c.["W"])
+    .&. check "spatial layer norm" SpatialLayerNorm.forward SpatialLayerNorm.backward (fun c ->
+        c.["C"] * c.["H"] * c.["W"])
 
 /// gamma (C,) repeated over each channel's H·W positions: shape (C·H·W,).
 let private expand (hw: int) (gamma: Tensor) =
@@ -534,9 +513,9 @@ let private expand (hw: int) (gamma: Tensor) =
 
 let private gnSizes = [ "N", 1, 4; "C", 1, 4; "H", 1, 4; "W", 1, 4 ]
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``group norm with G = 1 equals layer norm over (C, H, W)`` () =
-    Prop.check "group norm G=1 = layer norm" 100 (cases gnSizes) (fun c ->
+    Prop.forAll (cases gnSizes) (fun c ->
         let x, gamma, beta, dout = spatialInputs c
         let n, ch, hw = c.["N"], c.["C"], c.["H"] * c.["W"]
         let shape = Tensor.shape x
@@ -555,9 +534,9 @@ let ``group norm with G = 1 equals layer norm over (C, H, W)`` () =
         Prop.ensure (Tensor.toArray outS = Tensor.toArray out) (fun () -> $"{case}: SpatialLayerNorm differs")
         Prop.ensure (Tensor.toArray (SpatialLayerNorm.backward dout cacheS).Dx = Tensor.toArray g.Dx) (fun () -> case))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``group norm with G = C equals instance norm, each (sample, channel) plane normalized alone`` () =
-    Prop.check "group norm G=C = instance norm" 100 (cases gnSizes) (fun c ->
+    Prop.forAll (cases gnSizes) (fun c ->
         let x, gamma, beta, dout = spatialInputs c
         let n, ch, hw = c.["N"], c.["C"], c.["H"] * c.["W"]
         let shape = Tensor.shape x
@@ -653,6 +632,14 @@ let private layers
 
 let private stabilitySizes = cases [ "N", 1, 3; "C", 1, 3; "H", 1, 3; "W", 1, 3 ]
 
+/// A spatial normalization case (stabilitySizes). The argument of the properties below (StabilityArbitraries).
+type StabilityCase = StabilityCase of Case
+
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<StabilityArbitraries> |])>].
+type StabilityArbitraries =
+    static member Stability() =
+        stabilitySizes |> Arb.convert StabilityCase (fun (StabilityCase c) -> c)
+
 /// Inputs whose elements are pairwise at least 0.4 apart (a random permutation of 0, 0.5, 1, … plus noise in
 /// [0, 0.1)), so every group of every layer has a standard deviation ≥ 0.2 and the output's sensitivity to the
 /// 1.2e-10 spacing of doubles near 1e6 stays below about 1e-9.
@@ -663,56 +650,54 @@ let private spread (rng: Rng) (shape: int[]) =
     let noise = Rng.uniforms m b
     Tensor.ofArray shape (Array.init m (fun i -> 0.5 * float perm.[i] + 0.1 * noise.[i] - 0.25 * float m))
 
-[<Fact>]
-let ``every normalization layer gives finite outputs and gradients on a constant input`` () =
-    Prop.check "norm constant input" 100 stabilitySizes (fun c ->
-        for name, shapeOf, layer in layers do
-            let shape = shapeOf c
-            let ch = shape.[1]
-            let gamma, beta = normal (key c 1) [| ch |], normal (key c 2) [| ch |]
+[<Property(MaxTest = 100, Arbitrary = [| typeof<StabilityArbitraries> |])>]
+let ``every normalization layer gives finite outputs and gradients on a constant input`` (StabilityCase c) =
+    for name, shapeOf, layer in layers do
+        let shape = shapeOf c
+        let ch = shape.[1]
+        let gamma, beta = normal (key c 1) [| ch |], normal (key c 2) [| ch |]
 
-            for v in [ 0.0; 3.7; -1e6 ] do
-                let out, back = layer gamma beta (Tensor.full shape v) eps
-                let g = back (normal (key c 3) shape)
-                let case = $"{c} {name} constant {v}"
+        for v in [ 0.0; 3.7; -1e6 ] do
+            let out, back = layer gamma beta (Tensor.full shape v) eps
+            let g = back (normal (key c 3) shape)
+            let case = $"{c} {name} constant {v}"
 
-                Prop.ensure (finite out && finite g.Dx && finite g.Dgamma && finite g.Dbeta) (fun () ->
-                    $"{case}: not finite")
+            Prop.ensure (finite out && finite g.Dx && finite g.Dgamma && finite g.Dbeta) (fun () ->
+                $"{case}: not finite")
 
-                // Training-mode statistics of a constant: xhat = 0, so the output is beta.
-                if name <> "BatchNorm test" then
-                    let expected = Tensor.init shape (fun i -> beta.[i.[1]])
-                    Prop.close case 1e-9 expected out)
+            // Training-mode statistics of a constant: xhat = 0, so the output is beta.
+            if name <> "BatchNorm test" then
+                let expected = Tensor.init shape (fun i -> beta.[i.[1]])
+                Prop.close case 1e-9 expected out
 
-[<Fact>]
-let ``every normalization layer stays accurate at magnitude 1e6`` () =
+[<Property(MaxTest = 100, Arbitrary = [| typeof<StabilityArbitraries> |])>]
+let ``every normalization layer stays accurate at magnitude 1e6`` (StabilityCase c) =
     // Shift: adding 1e6 to the input changes nothing but round-off (the variance is computed in two passes or
     // on shifted data; the textbook one-pass formula fails here).
     // Scale: normalizing 1e6·x with eps·1e12 is exactly normalizing x with eps, and dx scales by 1e-6.
-    Prop.check "norm magnitude 1e6" 100 stabilitySizes (fun c ->
-        for name, shapeOf, layer in layers do
-            let shape = shapeOf c
-            let ch = shape.[1]
-            let gamma, beta = normal (key c 1) [| ch |], normal (key c 2) [| ch |]
-            let x = spread (key c 0) shape
-            let dout = normal (key c 3) shape
-            let out, back = layer gamma beta x eps
-            let g = back dout
-            let case = $"{c} {name}"
+    for name, shapeOf, layer in layers do
+        let shape = shapeOf c
+        let ch = shape.[1]
+        let gamma, beta = normal (key c 1) [| ch |], normal (key c 2) [| ch |]
+        let x = spread (key c 0) shape
+        let dout = normal (key c 3) shape
+        let out, back = layer gamma beta x eps
+        let g = back dout
+        let case = $"{c} {name}"
 
-            if name <> "BatchNorm test" then
-                let outS, backS = layer gamma beta (x + 1e6) eps
-                let gS = backS dout
-                Prop.close $"{case} shifted out" 1e-8 out outS
-                Prop.close $"{case} shifted dx" 1e-7 g.Dx gS.Dx
-                Prop.close $"{case} shifted dgamma" 1e-7 g.Dgamma gS.Dgamma
+        if name <> "BatchNorm test" then
+            let outS, backS = layer gamma beta (x + 1e6) eps
+            let gS = backS dout
+            Prop.close $"{case} shifted out" 1e-8 out outS
+            Prop.close $"{case} shifted dx" 1e-7 g.Dx gS.Dx
+            Prop.close $"{case} shifted dgamma" 1e-7 g.Dgamma gS.Dgamma
 
-            let outM, backM = layer gamma beta (x * 1e6) (eps * 1e12)
-            let gM = backM dout
+        let outM, backM = layer gamma beta (x * 1e6) (eps * 1e12)
+        let gM = backM dout
 
-            if name <> "BatchNorm test" then
-                Prop.close $"{case} scaled out" 1e-12 out outM
-                Prop.close $"{case} scaled dx" 1e-10 g.Dx (gM.Dx * 1e6)
-                Prop.close $"{case} scaled dgamma" 1e-10 g.Dgamma gM.Dgamma
-            else
-                Prop.ensure (finite outM && finite gM.Dx) (fun () -> $"{case}: not finite"))
+        if name <> "BatchNorm test" then
+            Prop.close $"{case} scaled out" 1e-12 out outM
+            Prop.close $"{case} scaled dx" 1e-10 g.Dx (gM.Dx * 1e6)
+            Prop.close $"{case} scaled dgamma" 1e-10 g.Dgamma gM.Dgamma
+        else
+            Prop.ensure (finite outM && finite gM.Dx) (fun () -> $"{case}: not finite")
