@@ -2,6 +2,8 @@ module Functional.Properties.ModelProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -15,28 +17,12 @@ open Functional.Properties.Generators
 [<Literal>]
 let ModelGradTolerance = 1e-6
 
-let private worst =
-    System.Collections.Concurrent.ConcurrentDictionary<string, float * string>()
-
-/// Appends the worst relative error seen by a model property to the file named by FUNCTIONAL_GRAD_REPORT, when set.
-let private report (property: string) =
-    match Environment.GetEnvironmentVariable "FUNCTIONAL_GRAD_REPORT" with
-    | null
-    | "" -> ()
-    | path ->
-        match worst.TryGetValue property with
-        | true, (v, where) -> IO.File.AppendAllText(path, $"{property}\t{v:E2}\t{where}\n")
-        | _ -> ()
-
 /// Asserts a gradient within ModelGradTolerance, remembering the worst relative error of the property.
 let private gradClose (property: string) (case: string) (name: string) (analytic: Tensor) (numeric: Tensor) =
     let r =
         GradCheck.compareWith Prop.GradFloor name ModelGradTolerance analytic numeric
 
-    let entry = r.MaxRelativeError, $"{case} {r}"
-
-    worst.AddOrUpdate(property, entry, (fun _ v -> if fst v >= r.MaxRelativeError then v else entry))
-    |> ignore
+    Prop.recordWorst property case r
 
     if not r.Passed then
         failwith $"{case}: {r}"
@@ -112,6 +98,14 @@ let private fcConfig (c: Case) (weightScale: float) : FullyConnectedNetConfig = 
 /// Batchnorm in training mode needs N >= 2.
 let private fcCases = casesWhere fcRanges (fun c -> c.["Norm"] <> 1 || c.["N"] >= 2)
 
+/// A fully connected net case (fcCases). The argument of the properties below (ModelArbitraries).
+type FcCase = FcCase of Case
+
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<ModelArbitraries> |])>].
+type ModelArbitraries =
+    static member FullyConnected() =
+        fcCases |> Arb.convert FcCase (fun (FcCase c) -> c)
+
 /// The input (N, D) as (N, 1, D) sometimes, to exercise the flattening, and the labels.
 let private fcData (c: Case) =
     let n, d = c.["N"], c.["D"]
@@ -139,23 +133,41 @@ let private fcValid (c: Case) =
 
         wellConditioned && awayFromKinks 1e-3 nodes)
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``fully connected net gradients match numeric gradients: any depth, norm, dropout, reg`` () =
-    Prop.check "fc net gradients" 300 (casesWhere fcRanges fcValid) (fun c ->
+    Prop.forAll (casesWhere fcRanges fcValid) (fun c ->
         let m = Nets.fullyConnected (fcConfig c 0.8)
         let x, y = fcData c
         checkModelGrads "fc net" (string c) m m.Params (key c 12) x y)
 
-    report "fc net"
-
 /// The fully connected net's normalization settings reach its layers: after one training-mode loss, batchnorm's
 /// running statistics are momentum · initial + (1 − momentum) · the batch statistics of the first affine output (the
 /// course's bn_param), and the scores equal a hand-wired affine → batchnorm (test mode, those statistics, that eps).
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``fully connected net: batchnorm momentum and eps are the configured ones`` () =
     let ranges = [ "N", 2, 6; "D", 1, 5; "H", 1, 5; "C", 2, 4; "M", 0, 20; "E", 0, 6 ]
 
-    Prop.check "fc net norm settings" 100 (cases ranges) (fun c ->
+    // Bad settings are rejected (checked on every case: cheap).
+    let bad = {
+        Nets.fullyConnectedDefaults with
+            HiddenDims = [ 3 ]
+            InputDim = 4
+            NumClasses = 2
+    }
+
+    Prop.throwsWith [ "Nets.fullyConnected"; "momentum must be in [0, 1]"; "1.5" ] (fun () ->
+        Nets.fullyConnected {
+            bad with
+                Norm = { Eps = 1e-5; Momentum = 1.5 }
+        })
+
+    Prop.throwsWith [ "Nets.fullyConnected"; "eps must be finite and > 0"; "0" ] (fun () ->
+        Nets.fullyConnected {
+            bad with
+                Norm = { Eps = 0.0; Momentum = 0.9 }
+        })
+
+    Prop.forAll (cases ranges) (fun c ->
         let momentum, eps = float c.["M"] / 20.0, 10.0 ** -(float c.["E"])
 
         let cfg = {
@@ -198,24 +210,6 @@ let ``fully connected net: batchnorm momentum and eps are the configured ones`` 
 
         Prop.close (string c) 1e-10 expected (m.Scores m.Params s x))
 
-    let cfg = {
-        Nets.fullyConnectedDefaults with
-            HiddenDims = [ 3 ]
-            InputDim = 4
-            NumClasses = 2
-    }
-
-    Prop.throwsWith [ "Nets.fullyConnected"; "momentum must be in [0, 1]"; "1.5" ] (fun () ->
-        Nets.fullyConnected {
-            cfg with
-                Norm = { Eps = 1e-5; Momentum = 1.5 }
-        })
-
-    Prop.throwsWith [ "Nets.fullyConnected"; "eps must be finite and > 0"; "0" ] (fun () ->
-        Nets.fullyConnected {
-            cfg with
-                Norm = { Eps = 0.0; Momentum = 0.9 }
-        })
 
 /// What a hidden block of the hand-wired net keeps for its backward pass.
 type private HiddenCache = {
@@ -332,36 +326,33 @@ let private handWired
 
     scores, loss, grads, state
 
-[<Fact>]
-let ``the fully connected net as functions equals the same net wired by hand`` () =
-    Prop.check "fc net = hand-wired" 300 fcCases (fun c ->
-        let cfg = fcConfig c 0.8
-        let m = Nets.fullyConnected cfg
-        let x, y = fcData c
-        let rng = key c 12
-        let _, loss, grads, state = handWired cfg m.Params m.State rng Mode.Train x y
-        let r = m.Loss m.Params m.State rng x y
-        let case = string c
-        Prop.ensure (abs (r.Loss - loss) <= 1e-12 * max 1.0 loss) (fun () -> $"{case}: loss {r.Loss} vs {loss}")
-        Prop.ensure (Map.keys r.Grads |> List.ofSeq = (Map.keys grads |> List.ofSeq)) (fun () -> case)
+[<Property(MaxTest = 300, Arbitrary = [| typeof<ModelArbitraries> |])>]
+let ``the fully connected net as functions equals the same net wired by hand`` (FcCase c) =
+    let cfg = fcConfig c 0.8
+    let m = Nets.fullyConnected cfg
+    let x, y = fcData c
+    let rng = key c 12
+    let _, loss, grads, state = handWired cfg m.Params m.State rng Mode.Train x y
+    let r = m.Loss m.Params m.State rng x y
+    let case = string c
+    Prop.ensure (abs (r.Loss - loss) <= 1e-12 * max 1.0 loss) (fun () -> $"{case}: loss {r.Loss} vs {loss}")
+    Prop.ensure (Map.keys r.Grads |> List.ofSeq = (Map.keys grads |> List.ofSeq)) (fun () -> case)
 
-        for KeyValue(name, g) in grads do
-            Prop.close $"{case} {name}" 1e-12 g r.Grads.[name]
+    for KeyValue(name, g) in grads do
+        Prop.close $"{case} {name}" 1e-12 g r.Grads.[name]
 
-        Prop.ensure (Map.keys r.State |> List.ofSeq = (Map.keys state |> List.ofSeq)) (fun () -> case)
+    Prop.ensure (Map.keys r.State |> List.ofSeq = (Map.keys state |> List.ofSeq)) (fun () -> case)
 
-        for KeyValue(name, v) in state do
-            Prop.close $"{case} {name}" 1e-12 v r.State.[name]
+    for KeyValue(name, v) in state do
+        Prop.close $"{case} {name}" 1e-12 v r.State.[name]
 
-        // Scores are test mode: running statistics (here the updated ones), no dropout.
-        let scores, _, _, _ = handWired cfg m.Params r.State rng Mode.Test x y
-        Prop.close case 1e-12 scores (m.Scores m.Params r.State x))
+    // Scores are test mode: running statistics (here the updated ones), no dropout.
+    let scores, _, _, _ = handWired cfg m.Params r.State rng Mode.Test x y
+    Prop.close case 1e-12 scores (m.Scores m.Params r.State x)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``with small weights and no reg the initial loss is about log C`` () =
-    Prop.check
-        "fc initial loss"
-        100
+    Prop.forAll
         ([
             "N", 1, 8
             "D", 1, 20
@@ -429,7 +420,7 @@ let ``with small weights and no reg the initial loss is about log C`` () =
             Prop.ensure (abs (r.Loss - expected) <= bound + 1e-12) (fun () ->
                 $"{c}: loss {r.Loss}, log C = {expected}, bound {bound}"))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``the two-layer net's gradients match numeric gradients, and it is a one-hidden-layer fc net`` () =
     let ranges = [ "N", 1, 4; "D", 1, 5; "H", 1, 5; "C", 2, 4; "R", 0, 1 ]
 
@@ -451,7 +442,7 @@ let ``the two-layer net's gradients match numeric gradients, and it is a one-hid
         let h = fst (Affine.forward x m.Params.["W1"] m.Params.["b1"])
         Tensor.toArray h |> Array.forall (fun v -> abs v > 1e-3)
 
-    Prop.check "two-layer net" 100 (casesWhere ranges valid) (fun c ->
+    Prop.forAll (casesWhere ranges valid) (fun c ->
         let cfg = config c
         let m = Nets.twoLayer cfg
         let x, y = data c
@@ -475,8 +466,6 @@ let ``the two-layer net's gradients match numeric gradients, and it is a one-hid
         let b = fc.Loss m.Params m.State (key c 12) x y
         Prop.ensure (a.Loss = b.Loss) (fun () -> $"{c}: {a.Loss} vs {b.Loss}"))
 
-    report "two-layer net"
-
 [<Fact>]
 let ``the course's default two-layer net starts at loss log 10`` () =
     let m = Nets.twoLayer Nets.twoLayerDefaults
@@ -496,7 +485,7 @@ let private netOf (name: string) (p: Map<string, Tensor>) (forward: Map<string, 
     Apply = fun pv _ _ _ x -> forward pv x, Map.empty
 }
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``a parameter read twice gets the sum of both gradients`` () =
     // x -> affine W b -> relu -> affine W b: W is (D, D), tied.
     let ranges = [ "N", 1, 4; "D", 1, 4; "C", 1, 1 ]
@@ -515,17 +504,15 @@ let ``a parameter read twice gets the sum of both gradients`` () =
         let p, x, net = setup c
         awayFromKinks 1e-3 (trainGraph net p Map.empty (key c 3) x)
 
-    Prop.check "tied weights" 100 (casesWhere ranges valid) (fun c ->
+    Prop.forAll (casesWhere ranges valid) (fun c ->
         let p, x, net = setup c
         let m = Net.model net [| c.["D"] |] (key c 5) Layers.softmaxLoss 0.0 []
         let y = labels (key c 4) c.["N"] c.["D"]
         checkModelGrads "tied weights" (string c) m p (key c 3) x y)
 
-    report "tied weights"
-
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``a net's forward differentiates with respect to its input too`` () =
-    Prop.check "net dx" 100 (casesWhere fcRanges fcValid) (fun c ->
+    Prop.forAll (casesWhere fcRanges fcValid) (fun c ->
         let cfg = fcConfig c 0.8
         let net = Nets.fullyConnectedNet cfg
         let m = Nets.fullyConnected cfg
@@ -559,18 +546,17 @@ let ``a net's init derives the parameter shapes from the input shape`` () =
     Assert.Equal<int[]>([| 7; 3 |], Tensor.shape p.["W2"])
     Assert.True(s.IsEmpty)
 
-[<Fact>]
-let ``models are pure: the same inputs give the same outputs bit for bit`` () =
-    Prop.check "model purity" 100 fcCases (fun c ->
-        let m = Nets.fullyConnected (fcConfig c 0.8)
-        let m2 = Nets.fullyConnected (fcConfig c 0.8)
-        let x, y = fcData c
-        let a = m.Loss m.Params m.State (key c 12) x y
-        let b = m2.Loss m2.Params m2.State (key c 12) x y
-        Prop.ensure (a.Loss = b.Loss) (fun () -> $"{c}")
+[<Property(MaxTest = 100, Arbitrary = [| typeof<ModelArbitraries> |])>]
+let ``models are pure: the same inputs give the same outputs bit for bit`` (FcCase c) =
+    let m = Nets.fullyConnected (fcConfig c 0.8)
+    let m2 = Nets.fullyConnected (fcConfig c 0.8)
+    let x, y = fcData c
+    let a = m.Loss m.Params m.State (key c 12) x y
+    let b = m2.Loss m2.Params m2.State (key c 12) x y
+    Prop.ensure (a.Loss = b.Loss) (fun () -> $"{c}")
 
-        for KeyValue(name, g) in a.Grads do
-            Prop.ensure (Tensor.toArray g = Tensor.toArray b.Grads.[name]) (fun () -> $"{c} {name}"))
+    for KeyValue(name, g) in a.Grads do
+        Prop.ensure (Tensor.toArray g = Tensor.toArray b.Grads.[name]) (fun () -> $"{c} {name}")
 
 [<Fact>]
 let ``models and nets validate their inputs with messages naming the problem`` () =
