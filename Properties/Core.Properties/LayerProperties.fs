@@ -1,12 +1,30 @@
 module Functional.Properties.LayerProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
 
 /// N, two trailing input dims (D = d1·d2), M outputs.
 let private affineCases = cases [ "N", 1, 4; "d1", 1, 4; "d2", 1, 3; "M", 1, 5 ]
+
+/// An affine case (affineCases). The argument of the properties below (LayerArbitraries).
+type AffineCase = AffineCase of Case
+
+let private activationCases = cases [ "N", 1, 5; "D", 1, 6 ]
+
+/// An activation case (activationCases). The argument of the properties below (LayerArbitraries).
+type ActivationCase = ActivationCase of Case
+
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<LayerArbitraries> |])>].
+type LayerArbitraries =
+    static member Affine() =
+        affineCases |> Arb.convert AffineCase (fun (AffineCase c) -> c)
+
+    static member Activation() =
+        activationCases |> Arb.convert ActivationCase (fun (ActivationCase c) -> c)
 
 let private affineInputs (c: Case) =
     let n, d1, d2, m = c.["N"], c.["d1"], c.["d2"], c.["M"]
@@ -16,28 +34,26 @@ let private affineInputs (c: Case) =
     normal (key c 2) [| m |],
     normal (key c 3) [| n; m |]
 
-[<Fact>]
-let ``affine backward matches numeric gradients for x, w and b`` () =
-    Prop.check "affine backward" 100 affineCases (fun c ->
-        let x, w, b, dout = affineInputs c
-        let _, cache = Affine.forward x w b
-        let g = Affine.backward dout cache
-        let case = string c
-        Prop.gradClose case "dx" g.Dx (GradCheck.numericGradientOf 1e-5 (fun x' -> fst (Affine.forward x' w b)) x dout)
-        Prop.gradClose case "dw" g.Dw (GradCheck.numericGradientOf 1e-5 (fun w' -> fst (Affine.forward x w' b)) w dout)
-        Prop.gradClose case "db" g.Db (GradCheck.numericGradientOf 1e-5 (fun b' -> fst (Affine.forward x w b')) b dout))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``affine backward matches numeric gradients for x, w and b`` (AffineCase c) =
+    let x, w, b, dout = affineInputs c
+    let _, cache = Affine.forward x w b
+    let g = Affine.backward dout cache
+    let case = string c
+    Prop.gradClose case "dx" g.Dx (GradCheck.numericGradientOf 1e-5 (fun x' -> fst (Affine.forward x' w b)) x dout)
+    Prop.gradClose case "dw" g.Dw (GradCheck.numericGradientOf 1e-5 (fun w' -> fst (Affine.forward x w' b)) w dout)
+    Prop.gradClose case "db" g.Db (GradCheck.numericGradientOf 1e-5 (fun b' -> fst (Affine.forward x w b')) b dout)
 
-[<Fact>]
-let ``affine is linear in x`` () =
-    Prop.check "affine linear" 100 affineCases (fun c ->
-        let x, w, b, _ = affineInputs c
-        let y = normal (key c 4) (Tensor.shape x)
-        let f t = fst (Affine.forward t w b)
-        let zero = Tensor.zeros (Tensor.shape x)
-        // f(2x + 3y) - f(0) = 2 (f(x) - f(0)) + 3 (f(y) - f(0))
-        let lhs = f (x * 2.0 + y * 3.0) - f zero
-        let rhs = (f x - f zero) * 2.0 + (f y - f zero) * 3.0
-        Prop.close (string c) 1e-10 rhs lhs)
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``affine is linear in x`` (AffineCase c) =
+    let x, w, b, _ = affineInputs c
+    let y = normal (key c 4) (Tensor.shape x)
+    let f t = fst (Affine.forward t w b)
+    let zero = Tensor.zeros (Tensor.shape x)
+    // f(2x + 3y) - f(0) = 2 (f(x) - f(0)) + 3 (f(y) - f(0))
+    let lhs = f (x * 2.0 + y * 3.0) - f zero
+    let rhs = (f x - f zero) * 2.0 + (f y - f zero) * 3.0
+    Prop.close (string c) 1e-10 rhs lhs
 
 [<Fact>]
 let ``affine validates the shapes of w, b and dout`` () =
@@ -54,51 +70,46 @@ let ``affine validates the shapes of w, b and dout`` () =
     Prop.throwsWith [ "Affine.backward"; "(2, 4)"; "(2, 5)" ] (fun () ->
         Affine.backward (Tensor.zeros [| 2; 5 |]) cache)
 
-let private activationCases = cases [ "N", 1, 5; "D", 1, 6 ]
+let private checkActivation (forward: Tensor -> Tensor * 'c) (backward: Tensor -> 'c -> Tensor) (c: Case) =
+    // Inputs at least 1e-3 from 0, so no centered difference with h = 1e-5 straddles a kink.
+    let x = awayFromZero 1e-3 (key c 0) [| c.["N"]; c.["D"] |]
+    let dout = normal (key c 1) [| c.["N"]; c.["D"] |]
+    let _, cache = forward x
+    Prop.gradClose (string c) "dx" (backward dout cache) (GradCheck.numericGradientOf 1e-5 (forward >> fst) x dout)
 
-let private checkActivation name (forward: Tensor -> Tensor * 'c) (backward: Tensor -> 'c -> Tensor) =
-    Prop.check name 100 activationCases (fun c ->
-        // Inputs at least 1e-3 from 0, so no centered difference with h = 1e-5 straddles a kink.
-        let x = awayFromZero 1e-3 (key c 0) [| c.["N"]; c.["D"] |]
-        let dout = normal (key c 1) [| c.["N"]; c.["D"] |]
-        let _, cache = forward x
-        Prop.gradClose (string c) "dx" (backward dout cache) (GradCheck.numericGradientOf 1e-5 (forward >> fst) x dout))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``relu backward matches the numeric gradient`` (ActivationCase c) =
+    checkActivation Relu.forward Relu.backward c
 
-[<Fact>]
-let ``relu backward matches the numeric gradient`` () =
-    checkActivation "relu backward" Relu.forward Relu.backward
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``leaky relu backward matches the numeric gradient`` (ActivationCase c) =
+    checkActivation (LeakyRelu.forward 0.1) LeakyRelu.backward c
 
-[<Fact>]
-let ``leaky relu backward matches the numeric gradient`` () =
-    checkActivation "leaky relu backward" (LeakyRelu.forward 0.1) LeakyRelu.backward
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``sigmoid backward matches the numeric gradient`` (ActivationCase c) =
+    checkActivation Sigmoid.forward Sigmoid.backward c
 
-[<Fact>]
-let ``sigmoid backward matches the numeric gradient`` () =
-    checkActivation "sigmoid backward" Sigmoid.forward Sigmoid.backward
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``tanh backward matches the numeric gradient`` (ActivationCase c) =
+    checkActivation Tanh.forward Tanh.backward c
 
-[<Fact>]
-let ``tanh backward matches the numeric gradient`` () =
-    checkActivation "tanh backward" Tanh.forward Tanh.backward
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``relu is idempotent and non-negative`` (ActivationCase c) =
+    let x = normal c.Rng [| c.["N"]; c.["D"] |]
+    let once = fst (Relu.forward x)
+    Prop.ensure (Tensor.toArray (fst (Relu.forward once)) = Tensor.toArray once) (fun () -> $"{c}")
+    Prop.ensure (Tensor.toArray once |> Array.forall (fun v -> v >= 0.0)) (fun () -> $"{c}")
 
-[<Fact>]
-let ``relu is idempotent and non-negative`` () =
-    Prop.check "relu idempotent" 100 activationCases (fun c ->
-        let x = normal c.Rng [| c.["N"]; c.["D"] |]
-        let once = fst (Relu.forward x)
-        Prop.ensure (Tensor.toArray (fst (Relu.forward once)) = Tensor.toArray once) (fun () -> $"{c}")
-        Prop.ensure (Tensor.toArray once |> Array.forall (fun v -> v >= 0.0)) (fun () -> $"{c}"))
-
-[<Fact>]
-let ``sigmoid' = s(1 - s) and tanh' = 1 - t^2`` () =
-    Prop.check "activation derivatives" 100 activationCases (fun c ->
-        let x = normal c.Rng [| c.["N"]; c.["D"] |]
-        let ones = Tensor.ones (Tensor.shape x)
-        let s, sc = Sigmoid.forward x
-        Prop.close (string c) 1e-14 (s * (1.0 - s)) (Sigmoid.backward ones sc)
-        Prop.close (string c) 1e-6 (Tensor.map (fun v -> exp -v / ((1.0 + exp -v) ** 2.0)) x) (s * (1.0 - s))
-        let t, tc = Tanh.forward x
-        Prop.close (string c) 1e-14 (1.0 - t * t) (Tanh.backward ones tc)
-        Prop.close (string c) 1e-6 (Tensor.map (fun v -> 1.0 / (cosh v ** 2.0)) x) (1.0 - t * t))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LayerArbitraries> |])>]
+let ``sigmoid' = s(1 - s) and tanh' = 1 - t^2`` (ActivationCase c) =
+    let x = normal c.Rng [| c.["N"]; c.["D"] |]
+    let ones = Tensor.ones (Tensor.shape x)
+    let s, sc = Sigmoid.forward x
+    Prop.close (string c) 1e-14 (s * (1.0 - s)) (Sigmoid.backward ones sc)
+    Prop.close (string c) 1e-6 (Tensor.map (fun v -> exp -v / ((1.0 + exp -v) ** 2.0)) x) (s * (1.0 - s))
+    let t, tc = Tanh.forward x
+    Prop.close (string c) 1e-14 (1.0 - t * t) (Tanh.backward ones tc)
+    Prop.close (string c) 1e-6 (Tensor.map (fun v -> 1.0 / (cosh v ** 2.0)) x) (1.0 - t * t)
 
 [<Fact>]
 let ``sigmoid is finite and exact at large magnitudes`` () =
@@ -111,7 +122,7 @@ let ``sigmoid is finite and exact at large magnitudes`` () =
     Assert.Equal(1.0, v.[3])
     Assert.True(v.[1] > 0.0)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``affine-relu backward matches numeric gradients away from the kink`` () =
     let valid (c: Case) =
         let x, w, b, _ = affineInputs c
@@ -121,7 +132,7 @@ let ``affine-relu backward matches numeric gradients away from the kink`` () =
         |> Tensor.toArray
         |> Array.forall (fun v -> abs v > 1e-3)
 
-    Prop.check "affine-relu backward" 100 (casesWhere [ "N", 1, 4; "d1", 1, 4; "d2", 1, 3; "M", 1, 5 ] valid) (fun c ->
+    Prop.forAll (casesWhere [ "N", 1, 4; "d1", 1, 4; "d2", 1, 3; "M", 1, 5 ] valid) (fun c ->
         let x, w, b, dout = affineInputs c
         let _, cache = AffineRelu.forward x w b
         let g = AffineRelu.backward dout cache
