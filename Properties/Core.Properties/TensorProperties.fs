@@ -2,85 +2,90 @@ module Functional.Properties.TensorProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
 
 let private dims3 = cases [ "a", 1, 4; "b", 1, 4; "c", 1, 4 ]
 
-[<Fact>]
-let ``reshape keeps the elements in row-major order and round-trips`` () =
-    Prop.check "reshape" 100 dims3 (fun c ->
-        let t = normal c.Rng [| c.["a"]; c.["b"]; c.["c"] |]
-        let r = t |> Tensor.reshape [| c.["a"] * c.["b"]; -1 |]
-        Prop.ensure (Tensor.toArray r = Tensor.toArray t) (fun () -> $"{c}: reshape changed the data")
-        Prop.ensure (Tensor.shape r = [| c.["a"] * c.["b"]; c.["c"] |]) (fun () -> $"{c}: inferred dim wrong")
+/// Three dimensions a, b, c (dims3). The argument of the properties below (TensorArbitraries).
+type Dims3Case = Dims3Case of Case
 
-        Prop.ensure
-            (Tensor.toArray (r |> Tensor.reshape [| c.["a"]; c.["b"]; c.["c"] |]) = Tensor.toArray t)
-            (fun () -> $"{c}: round trip"))
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<TensorArbitraries> |])>].
+type TensorArbitraries =
+    static member Dims3() =
+        dims3 |> Arb.convert Dims3Case (fun (Dims3Case c) -> c)
 
-[<Fact>]
-let ``permute moves element (i, j, k) to the permuted index and its inverse restores the tensor`` () =
-    Prop.check "permute" 100 dims3 (fun c ->
-        let t = normal c.Rng [| c.["a"]; c.["b"]; c.["c"] |]
-        let p = t |> Tensor.permute [| 2; 0; 1 |]
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TensorArbitraries> |])>]
+let ``reshape keeps the elements in row-major order and round-trips`` (Dims3Case c) =
+    let t = normal c.Rng [| c.["a"]; c.["b"]; c.["c"] |]
+    let r = t |> Tensor.reshape [| c.["a"] * c.["b"]; -1 |]
+    Prop.ensure (Tensor.toArray r = Tensor.toArray t) (fun () -> $"{c}: reshape changed the data")
+    Prop.ensure (Tensor.shape r = [| c.["a"] * c.["b"]; c.["c"] |]) (fun () -> $"{c}: inferred dim wrong")
 
-        for i in 0 .. c.["a"] - 1 do
-            for j in 0 .. c.["b"] - 1 do
-                for k in 0 .. c.["c"] - 1 do
-                    Prop.ensure (p.[k, i, j] = t.[i, j, k]) (fun () -> $"{c}: element ({i},{j},{k})")
+    Prop.ensure (Tensor.toArray (r |> Tensor.reshape [| c.["a"]; c.["b"]; c.["c"] |]) = Tensor.toArray t) (fun () ->
+        $"{c}: round trip")
 
-        Prop.ensure (Tensor.toArray (p |> Tensor.permute [| 1; 2; 0 |]) = Tensor.toArray t) (fun () -> $"{c}: inverse"))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TensorArbitraries> |])>]
+let ``permute moves element (i, j, k) to the permuted index and its inverse restores the tensor`` (Dims3Case c) =
+    let t = normal c.Rng [| c.["a"]; c.["b"]; c.["c"] |]
+    let p = t |> Tensor.permute [| 2; 0; 1 |]
 
-[<Fact>]
-let ``broadcasting equals the explicit loop`` () =
-    Prop.check "broadcast" 100 dims3 (fun c ->
-        let a, b, cc = c.["a"], c.["b"], c.["c"]
-        let x = normal (key c 0) [| a; b; cc |]
-        let row = normal (key c 1) [| cc |]
-        let col = normal (key c 2) [| a; 1; 1 |]
-        let s = x + row - col * x
+    for i in 0 .. c.["a"] - 1 do
+        for j in 0 .. c.["b"] - 1 do
+            for k in 0 .. c.["c"] - 1 do
+                Prop.ensure (p.[k, i, j] = t.[i, j, k]) (fun () -> $"{c}: element ({i},{j},{k})")
 
-        for i in 0 .. a - 1 do
-            for j in 0 .. b - 1 do
-                for k in 0 .. cc - 1 do
-                    let e = x.[i, j, k] + row.[k] - col.[i, 0, 0] * x.[i, j, k]
-                    Prop.ensure (abs (s.[i, j, k] - e) < 1e-12) (fun () -> $"{c}: element ({i},{j},{k})"))
+    Prop.ensure (Tensor.toArray (p |> Tensor.permute [| 1; 2; 0 |]) = Tensor.toArray t) (fun () -> $"{c}: inverse")
 
-[<Fact>]
-let ``sum, mean and max over axes agree with loops; keepDims keeps size-1 axes`` () =
-    Prop.check "reductions" 100 dims3 (fun c ->
-        let a, b, cc = c.["a"], c.["b"], c.["c"]
-        let x = normal c.Rng [| a; b; cc |]
-        let s = x |> Tensor.sum [| 0; 2 |] false
-        let m = x |> Tensor.mean [| 1 |] true
-        let mx = x |> Tensor.max [| -1 |] false
-        Prop.ensure (Tensor.shape s = [| b |] && Tensor.shape m = [| a; 1; cc |]) (fun () -> $"{c}: shapes")
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TensorArbitraries> |])>]
+let ``broadcasting equals the explicit loop`` (Dims3Case c) =
+    let a, b, cc = c.["a"], c.["b"], c.["c"]
+    let x = normal (key c 0) [| a; b; cc |]
+    let row = normal (key c 1) [| cc |]
+    let col = normal (key c 2) [| a; 1; 1 |]
+    let s = x + row - col * x
+
+    for i in 0 .. a - 1 do
+        for j in 0 .. b - 1 do
+            for k in 0 .. cc - 1 do
+                let e = x.[i, j, k] + row.[k] - col.[i, 0, 0] * x.[i, j, k]
+                Prop.ensure (abs (s.[i, j, k] - e) < 1e-12) (fun () -> $"{c}: element ({i},{j},{k})")
+
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TensorArbitraries> |])>]
+let ``sum, mean and max over axes agree with loops; keepDims keeps size-1 axes`` (Dims3Case c) =
+    let a, b, cc = c.["a"], c.["b"], c.["c"]
+    let x = normal c.Rng [| a; b; cc |]
+    let s = x |> Tensor.sum [| 0; 2 |] false
+    let m = x |> Tensor.mean [| 1 |] true
+    let mx = x |> Tensor.max [| -1 |] false
+    Prop.ensure (Tensor.shape s = [| b |] && Tensor.shape m = [| a; 1; cc |]) (fun () -> $"{c}: shapes")
+
+    for j in 0 .. b - 1 do
+        let e =
+            Seq.sum (
+                seq {
+                    for i in 0 .. a - 1 do
+                        for k in 0 .. cc - 1 -> x.[i, j, k]
+                }
+            )
+
+        Prop.ensure (abs (s.[j] - e) < 1e-12) (fun () -> $"{c}: sum at {j}")
+
+    for i in 0 .. a - 1 do
+        for k in 0 .. cc - 1 do
+            let e = Seq.average (seq { for j in 0 .. b - 1 -> x.[i, j, k] })
+            Prop.ensure (abs (m.[i, 0, k] - e) < 1e-12) (fun () -> $"{c}: mean at {i},{k}")
 
         for j in 0 .. b - 1 do
-            let e =
-                Seq.sum (
-                    seq {
-                        for i in 0 .. a - 1 do
-                            for k in 0 .. cc - 1 -> x.[i, j, k]
-                    }
-                )
+            let e = Seq.max (seq { for k in 0 .. cc - 1 -> x.[i, j, k] })
+            Prop.ensure (mx.[i, j] = e) (fun () -> $"{c}: max at {i},{j}")
 
-            Prop.ensure (abs (s.[j] - e) < 1e-12) (fun () -> $"{c}: sum at {j}")
-
-        for i in 0 .. a - 1 do
-            for k in 0 .. cc - 1 do
-                let e = Seq.average (seq { for j in 0 .. b - 1 -> x.[i, j, k] })
-                Prop.ensure (abs (m.[i, 0, k] - e) < 1e-12) (fun () -> $"{c}: mean at {i},{k}")
-
-            for j in 0 .. b - 1 do
-                let e = Seq.max (seq { for k in 0 .. cc - 1 -> x.[i, j, k] })
-                Prop.ensure (mx.[i, j] = e) (fun () -> $"{c}: max at {i},{j}"))
-
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``matmul equals the triple loop`` () =
-    Prop.check "matmul" 100 (cases [ "m", 1, 9; "k", 1, 9; "n", 1, 9 ]) (fun c ->
+    Prop.forAll (cases [ "m", 1, 9; "k", 1, 9; "n", 1, 9 ]) (fun c ->
         let a = normal (key c 0) [| c.["m"]; c.["k"] |]
         let b = normal (key c 1) [| c.["k"]; c.["n"] |]
         let p = Tensor.matmul a b
@@ -91,9 +96,9 @@ let ``matmul equals the triple loop`` () =
 
         Prop.close (string c) 1e-12 e p)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``pad then slice gives back the tensor, and the border is zero`` () =
-    Prop.check "pad" 100 (cases [ "h", 1, 5; "w", 1, 5; "p", 0, 2; "q", 0, 2 ]) (fun c ->
+    Prop.forAll (cases [ "h", 1, 5; "w", 1, 5; "p", 0, 2; "q", 0, 2 ]) (fun c ->
         let h, w, p, q = c.["h"], c.["w"], c.["p"], c.["q"]
         let x = normal c.Rng [| h; w |]
         let padded = x |> Tensor.pad [| (p, q); (q, p) |]
@@ -139,9 +144,9 @@ let ``tensors are immutable: ToArray and FromArray copy`` () =
     out.[1] <- 99.0
     Assert.Equal<float[]>([| 1.0; 2.0 |], Tensor.toArray t)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``the same key gives the same numbers and split keys differ`` () =
-    Prop.check "rng" 100 (cases [ "n", 1, 50 ]) (fun c ->
+    Prop.forAll (cases [ "n", 1, 50 ]) (fun c ->
         let n = c.["n"]
 
         Prop.ensure (Rng.normals n c.Rng = Rng.normals n (Rng.create (int64 c.Seed))) (fun () ->
