@@ -2,6 +2,8 @@ module Functional.Properties.OptimProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -143,54 +145,60 @@ let ``nesterov and adamw follow their formulas`` () =
 
 let private ruleCases = cases [ "N", 1, 4; "D", 1, 5; "steps", 1, 5 ]
 
-[<Fact>]
-let ``momentum with mu = 0 equals SGD bit for bit`` () =
-    Prop.check "momentum mu=0 = sgd" 100 ruleCases (fun c ->
-        let shape = [| c.["N"]; c.["D"] |]
-        let w0 = normal (key c 0) shape
-        let grads = List.init c.["steps"] (fun i -> normal (key c (i + 1)) shape)
-        let lr = 0.01 + (key c 9).Uniform 0L
-        let sgd = Optim.sgd |> Optim.withLearningRate lr
+/// An update-rule case (ruleCases). The argument of the properties below (OptimArbitraries).
+type RuleCase = RuleCase of Case
 
-        let mom =
-            Optim.momentum
-            |> Optim.withConfig {
-                Optim.momentum.Config with
-                    LearningRate = lr
-                    Momentum = 0.0
-            }
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<OptimArbitraries> |])>].
+type OptimArbitraries =
+    static member Rule() =
+        ruleCases |> Arb.convert RuleCase (fun (RuleCase c) -> c)
 
-        List.iter2
-            (fun a b -> Prop.ensure (Prop.bitsEqual a b) (fun () -> $"{c}: momentum(0) {b} differs from sgd {a}"))
-            (trajectory sgd w0 grads)
-            (trajectory mom w0 grads))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<OptimArbitraries> |])>]
+let ``momentum with mu = 0 equals SGD bit for bit`` (RuleCase c) =
+    let shape = [| c.["N"]; c.["D"] |]
+    let w0 = normal (key c 0) shape
+    let grads = List.init c.["steps"] (fun i -> normal (key c (i + 1)) shape)
+    let lr = 0.01 + (key c 9).Uniform 0L
+    let sgd = Optim.sgd |> Optim.withLearningRate lr
 
-[<Fact>]
-let ``adam's first step moves each coordinate by about lr times the sign of the gradient`` () =
-    Prop.check "adam first step" 100 ruleCases (fun c ->
-        let shape = [| c.["N"]; c.["D"] |]
-        let w = normal (key c 0) shape
-        // |g| >= 1e-2, so eps / |g| <= 1e-6.
-        let g = awayFromZero 1e-2 (key c 1) shape
-        let lr = 1e-3 * (1.0 + 9.0 * (key c 2).Uniform 0L)
-        let rule = Optim.adam |> Optim.withLearningRate lr
-        let w', _ = Optim.step rule (Optim.init rule w) w g
+    let mom =
+        Optim.momentum
+        |> Optim.withConfig {
+            Optim.momentum.Config with
+                LearningRate = lr
+                Momentum = 0.0
+        }
 
-        Array.iteri2
-            (fun i (d: float) (gi: float) ->
-                let expected = -lr * float (sign gi)
-                let bound = lr * (1e-8 / abs gi + 1e-12)
+    List.iter2
+        (fun a b -> Prop.ensure (Prop.bitsEqual a b) (fun () -> $"{c}: momentum(0) {b} differs from sgd {a}"))
+        (trajectory sgd w0 grads)
+        (trajectory mom w0 grads)
 
-                Prop.ensure (abs (d - expected) <= bound) (fun () ->
-                    $"{c}: coordinate {i} moved by {d}, expected {expected} (|diff| {abs (d - expected):E2} > {bound:E2})"))
-            (Tensor.toArray (w' - w))
-            (Tensor.toArray g))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<OptimArbitraries> |])>]
+let ``adam's first step moves each coordinate by about lr times the sign of the gradient`` (RuleCase c) =
+    let shape = [| c.["N"]; c.["D"] |]
+    let w = normal (key c 0) shape
+    // |g| >= 1e-2, so eps / |g| <= 1e-6.
+    let g = awayFromZero 1e-2 (key c 1) shape
+    let lr = 1e-3 * (1.0 + 9.0 * (key c 2).Uniform 0L)
+    let rule = Optim.adam |> Optim.withLearningRate lr
+    let w', _ = Optim.step rule (Optim.init rule w) w g
+
+    Array.iteri2
+        (fun i (d: float) (gi: float) ->
+            let expected = -lr * float (sign gi)
+            let bound = lr * (1e-8 / abs gi + 1e-12)
+
+            Prop.ensure (abs (d - expected) <= bound) (fun () ->
+                $"{c}: coordinate {i} moved by {d}, expected {expected} (|diff| {abs (d - expected):E2} > {bound:E2})"))
+        (Tensor.toArray (w' - w))
+        (Tensor.toArray g)
 
 let private scaleCases = cases [ "N", 1, 4; "D", 1, 5; "steps", 1, 6; "rule", 0, 1 ]
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``rmsprop and adam steps are invariant to scaling the gradient by a positive constant`` () =
-    Prop.check "scale invariance" 100 scaleCases (fun c ->
+    Prop.forAll scaleCases (fun c ->
         let shape = [| c.["N"]; c.["D"] |]
         let rule = if c.["rule"] = 0 then Optim.rmsprop else Optim.adam
         let w0 = normal (key c 0) shape
@@ -215,32 +223,27 @@ let ``rmsprop and adam steps are invariant to scaling the gradient by a positive
             (updates a)
             (updates b))
 
-[<Fact>]
-let ``a zero gradient leaves the parameters unchanged`` () =
-    Prop.check "zero gradient" 100 ruleCases (fun c ->
-        let shape = [| c.["N"]; c.["D"] |]
-        let w = normal (key c 0) shape
-        let zero = Tensor.zeros shape
-        // SGD always; the others from their initial (zero) state. AdamW decays the weights, so it is left out.
-        for rule in [ Optim.sgd; Optim.momentum; Optim.nesterov; Optim.rmsprop; Optim.adam ] do
-            let w', _ = Optim.step rule (Optim.init rule w) w zero
-            Prop.ensure (Prop.bitsEqual w w') (fun () -> $"{c}: {rule.Name} moved the parameters on a zero gradient"))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<OptimArbitraries> |])>]
+let ``a zero gradient leaves the parameters unchanged`` (RuleCase c) =
+    let shape = [| c.["N"]; c.["D"] |]
+    let w = normal (key c 0) shape
+    let zero = Tensor.zeros shape
+    // SGD always; the others from their initial (zero) state. AdamW decays the weights, so it is left out.
+    for rule in [ Optim.sgd; Optim.momentum; Optim.nesterov; Optim.rmsprop; Optim.adam ] do
+        let w', _ = Optim.step rule (Optim.init rule w) w zero
+        Prop.ensure (Prop.bitsEqual w w') (fun () -> $"{c}: {rule.Name} moved the parameters on a zero gradient")
 
-    Prop.check "zero gradient sgd any state" 100 ruleCases (fun c ->
-        let shape = [| c.["N"]; c.["D"] |]
-        let w = normal (key c 0) shape
-
-        let s = OptimState.Create(Map.empty, c.["steps"])
-
-        let w', _ = Optim.step Optim.sgd s w (Tensor.zeros shape)
-        Prop.ensure (Prop.bitsEqual w w') (fun () -> $"{c}: sgd moved the parameters on a zero gradient"))
+    // SGD from any state (its step count ignored).
+    let s = OptimState.Create(Map.empty, c.["steps"])
+    let w', _ = Optim.step Optim.sgd s w zero
+    Prop.ensure (Prop.bitsEqual w w') (fun () -> $"{c}: sgd moved the parameters on a zero gradient")
 
 /// f(w) = ½ Σ a_i w_i², with a_i in [0.5, 2]: its gradient is a ⊙ w.
 let private quadratic (a: Tensor) (w: Tensor) = 0.5 * Tensor.sumAll (a * w * w)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``every rule decreases a convex quadratic from random starts`` () =
-    Prop.check "quadratic descent" 100 (cases [ "D", 1, 8; "rule", 0, 5 ]) (fun c ->
+    Prop.forAll (cases [ "D", 1, 8; "rule", 0, 5 ]) (fun c ->
         let rule = allRules.[c.["rule"]]
         let shape = [| c.["D"] |]
         let a = Tensor.rand (key c 0) 0.5 2.0 shape
