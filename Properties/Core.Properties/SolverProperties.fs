@@ -4,6 +4,8 @@ open System
 open System.IO
 open System.Threading
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -154,6 +156,14 @@ let internal ensureSame (case: string) (a: SolverState) (b: SolverState) =
 let private runCases =
     cases [ "N", 5, 30; "D", 1, 4; "C", 2, 4; "B", 1, 12; "E", 2, 4; "rule", 0, 5 ]
 
+/// A training run (runCases). The argument of the properties below (SolverArbitraries).
+type RunCase = RunCase of Case
+
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<SolverArbitraries> |])>].
+type SolverArbitraries =
+    static member Run() =
+        runCases |> Arb.convert RunCase (fun (RunCase c) -> c)
+
 let private setup (c: Case) =
     let data = blobs (key c 0) c.["N"] 7 c.["D"] c.["C"]
     let model = TestModels.centered (key c 1) c.["D"] c.["C"]
@@ -170,72 +180,69 @@ let private setup (c: Case) =
 
     data, model, rules.[c.["rule"]], config
 
-[<Fact>]
-let ``the same seed gives the same run bit for bit`` () =
-    Prop.check "same seed same history" 20 runCases (fun c ->
-        let data, model, rule, config = setup c
-        let a = Solver.train rule config model data
-        let b = Solver.train rule config model data
-        ensureSame (string c) a.State b.State
-        let other = Solver.train rule { config with Seed = config.Seed + 1L } model data
+[<Property(MaxTest = 20, Arbitrary = [| typeof<SolverArbitraries> |])>]
+let ``the same seed gives the same run bit for bit`` (RunCase c) =
+    let data, model, rule, config = setup c
+    let a = Solver.train rule config model data
+    let b = Solver.train rule config model data
+    ensureSame (string c) a.State b.State
+    let other = Solver.train rule { config with Seed = config.Seed + 1L } model data
 
-        Prop.ensure (not (Prop.floatsEqual a.State.LossHistory other.State.LossHistory)) (fun () ->
-            $"{c}: another seed gave the same loss history"))
+    Prop.ensure (not (Prop.floatsEqual a.State.LossHistory other.State.LossHistory)) (fun () ->
+        $"{c}: another seed gave the same loss history")
 
-[<Fact>]
-let ``resuming a checkpoint from epoch k gives the uninterrupted run bit for bit`` () =
-    Prop.check "resume = uninterrupted" 20 runCases (fun c ->
-        let data, model, rule, config = setup c
-        let full = Solver.train rule config model data
-        let k = 1 + c.Seed % (config.NumEpochs - 1)
+[<Property(MaxTest = 20, Arbitrary = [| typeof<SolverArbitraries> |])>]
+let ``resuming a checkpoint from epoch k gives the uninterrupted run bit for bit`` (RunCase c) =
+    let data, model, rule, config = setup c
+    let full = Solver.train rule config model data
+    let k = 1 + c.Seed % (config.NumEpochs - 1)
 
-        Prop.withTempDir (fun dir ->
-            let path = Path.Combine(dir, "run.npz")
+    Prop.withTempDir (fun dir ->
+        let path = Path.Combine(dir, "run.npz")
 
-            let first =
-                Solver.train
-                    rule
-                    {
-                        config with
-                            NumEpochs = k
-                            CheckpointPath = Some path
-                    }
-                    model
-                    data
+        let first =
+            Solver.train
+                rule
+                {
+                    config with
+                        NumEpochs = k
+                        CheckpointPath = Some path
+                }
+                model
+                data
 
-            let saved = Checkpoint.load path
-            ensureSame $"{c} checkpoint at epoch {k}" first.State saved
-            let resumed = Solver.resume SolverHooks.None rule config model data saved
-            ensureSame $"{c} resumed at epoch {k}" full.State resumed.State))
+        let saved = Checkpoint.load path
+        ensureSame $"{c} checkpoint at epoch {k}" first.State saved
+        let resumed = Solver.resume SolverHooks.None rule config model data saved
+        ensureSame $"{c} resumed at epoch {k}" full.State resumed.State)
 
-[<Fact>]
-let ``cancelling stops after the current step, and resuming that state gives the uninterrupted run`` () =
-    Prop.check "cancel then resume" 20 runCases (fun c ->
-        let data, model, rule, config = setup c
-        let config = { config with PrintEvery = 1 }
-        let full = Solver.train rule config model data
-        let total = full.State.Iteration
-        let stopAt = 1 + c.Seed % (total - 1)
-        use cts = new CancellationTokenSource()
+[<Property(MaxTest = 20, Arbitrary = [| typeof<SolverArbitraries> |])>]
+let ``cancelling stops after the current step, and resuming that state gives the uninterrupted run`` (RunCase c) =
+    let data, model, rule, config = setup c
+    let config = { config with PrintEvery = 1 }
+    let full = Solver.train rule config model data
+    let total = full.State.Iteration
+    let stopAt = 1 + c.Seed % (total - 1)
+    use cts = new CancellationTokenSource()
 
-        let hooks = {
-            SolverHooks.None with
-                OnProgress =
-                    fun p ->
-                        if p.Kind = ProgressKind.Iteration && p.Iteration = stopAt then
-                            cts.Cancel()
-                Cancellation = cts.Token
-        }
+    let hooks = {
+        SolverHooks.None with
+            OnProgress =
+                fun p ->
+                    if p.Kind = ProgressKind.Iteration && p.Iteration = stopAt then
+                        cts.Cancel()
+            Cancellation = cts.Token
+    }
 
-        let partial = Solver.trainWith hooks rule config model data
-        Prop.ensure partial.Cancelled (fun () -> $"{c}: the run was not marked cancelled")
+    let partial = Solver.trainWith hooks rule config model data
+    Prop.ensure partial.Cancelled (fun () -> $"{c}: the run was not marked cancelled")
 
-        Prop.ensure (partial.State.Iteration = stopAt) (fun () ->
-            $"{c}: cancelled at iteration {stopAt} but the state stands at {partial.State.Iteration}")
+    Prop.ensure (partial.State.Iteration = stopAt) (fun () ->
+        $"{c}: cancelled at iteration {stopAt} but the state stands at {partial.State.Iteration}")
 
-        let rest = Solver.resume SolverHooks.None rule config model data partial.State
-        Prop.ensure (not rest.Cancelled) (fun () -> $"{c}: the resumed run was marked cancelled")
-        ensureSame $"{c} cancelled at {stopAt}" full.State rest.State)
+    let rest = Solver.resume SolverHooks.None rule config model data partial.State
+    Prop.ensure (not rest.Cancelled) (fun () -> $"{c}: the resumed run was marked cancelled")
+    ensureSame $"{c} cancelled at {stopAt}" full.State rest.State
 
 [<Fact>]
 let ``a tiny net overfits 50 examples to 100% training accuracy`` () =
@@ -281,9 +288,9 @@ let private spy (seen: Collections.Generic.List<int[]>) (d: int) : Model =
                     inner.Loss p s rng x y
     }
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``batch sizes that do not divide the data visit every example once per epoch`` () =
-    Prop.check "partial batches" 50 (cases [ "N", 1, 23; "B", 1, 30; "E", 1, 3 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 23; "B", 1, 30; "E", 1, 3 ]) (fun c ->
         let n, b, e = c.["N"], c.["B"], c.["E"]
         let x = Tensor.init [| n; 2 |] (fun i -> if i.[1] = 0 then float i.[0] else 0.5)
         let y = Array.init n (fun i -> i % 2)
@@ -319,68 +326,67 @@ let ``batch sizes that do not divide the data visit every example once per epoch
             Prop.ensure (batches |> List.forall (fun bt -> bt.Length <= b && bt.Length >= 1)) (fun () ->
                 $"{c}: a batch of epoch {epoch} has a wrong size"))
 
-[<Fact>]
-let ``progress events, learning-rate decay and the best parameters are consistent with the histories`` () =
-    Prop.check "progress and history" 20 runCases (fun c ->
-        let data, model, rule, config = setup c
-        let events = Collections.Generic.List<TrainingProgress>()
+[<Property(MaxTest = 20, Arbitrary = [| typeof<SolverArbitraries> |])>]
+let ``progress events, learning-rate decay and the best parameters are consistent with the histories`` (RunCase c) =
+    let data, model, rule, config = setup c
+    let events = Collections.Generic.List<TrainingProgress>()
 
-        let r =
-            Solver.trainWith
-                {
-                    SolverHooks.None with
-                        OnProgress = events.Add
-                }
-                rule
-                config
-                model
-                data
+    let r =
+        Solver.trainWith
+            {
+                SolverHooks.None with
+                    OnProgress = events.Add
+            }
+            rule
+            config
+            model
+            data
 
-        let s = r.State
-        let total = s.Iteration
+    let s = r.State
+    let total = s.Iteration
 
-        let iterEvents =
-            events |> Seq.filter (fun p -> p.Kind = ProgressKind.Iteration) |> Seq.toList
+    let iterEvents =
+        events |> Seq.filter (fun p -> p.Kind = ProgressKind.Iteration) |> Seq.toList
 
-        let epochEvents =
-            events |> Seq.filter (fun p -> p.Kind = ProgressKind.Epoch) |> Seq.toList
+    let epochEvents =
+        events |> Seq.filter (fun p -> p.Kind = ProgressKind.Epoch) |> Seq.toList
 
-        Prop.ensure (iterEvents.Length = total / config.PrintEvery) (fun () ->
-            $"{c}: {iterEvents.Length} iteration events for {total} iterations every {config.PrintEvery}")
+    Prop.ensure (iterEvents.Length = total / config.PrintEvery) (fun () ->
+        $"{c}: {iterEvents.Length} iteration events for {total} iterations every {config.PrintEvery}")
 
-        Prop.ensure (epochEvents |> List.map (fun p -> p.Epoch) = [ 1 .. config.NumEpochs ]) (fun () ->
-            $"{c}: epoch events {epochEvents |> List.map (fun p -> p.Epoch)}")
+    Prop.ensure (epochEvents |> List.map (fun p -> p.Epoch) = [ 1 .. config.NumEpochs ]) (fun () ->
+        $"{c}: epoch events {epochEvents |> List.map (fun p -> p.Epoch)}")
 
-        for p in iterEvents do
-            Prop.ensure
-                (Prop.floatsEqual [ p.Loss ] [ s.LossHistory.[p.Iteration - 1] ]
-                 && p.TotalIterations = total)
-                (fun () -> $"{c}: the event of iteration {p.Iteration} reports loss {p.Loss}")
+    for p in iterEvents do
+        Prop.ensure
+            (Prop.floatsEqual [ p.Loss ] [ s.LossHistory.[p.Iteration - 1] ]
+             && p.TotalIterations = total)
+            (fun () -> $"{c}: the event of iteration {p.Iteration} reports loss {p.Loss}")
 
-        for p in epochEvents do
-            Prop.ensure
-                (Prop.floatsEqual [ p.ValAccuracy; p.TrainAccuracy ] [
-                    s.ValMetricHistory.[p.Epoch]
-                    s.TrainMetricHistory.[p.Epoch]
-                 ]
-                 && p.ExamplesPerSecond > 0.0)
-                (fun () -> $"{c}: the event of epoch {p.Epoch} disagrees with the history")
+    for p in epochEvents do
+        Prop.ensure
+            (Prop.floatsEqual [ p.ValAccuracy; p.TrainAccuracy ] [
+                s.ValMetricHistory.[p.Epoch]
+                s.TrainMetricHistory.[p.Epoch]
+             ]
+             && p.ExamplesPerSecond > 0.0)
+            (fun () -> $"{c}: the event of epoch {p.Epoch} disagrees with the history")
 
-        let lr =
-            Seq.fold (fun lr _ -> lr * config.LrDecay) rule.Config.LearningRate (seq { 1 .. config.NumEpochs })
+    let lr =
+        Seq.fold (fun lr _ -> lr * config.LrDecay) rule.Config.LearningRate (seq { 1 .. config.NumEpochs })
 
-        Prop.ensure (Prop.floatsEqual [ s.LearningRate ] [ lr ]) (fun () ->
-            $"{c}: learning rate {s.LearningRate}, expected {lr}")
+    Prop.ensure (Prop.floatsEqual [ s.LearningRate ] [ lr ]) (fun () ->
+        $"{c}: learning rate {s.LearningRate}, expected {lr}")
 
-        Prop.ensure (s.TrainMetricHistory.Count = config.NumEpochs + 1) (fun () -> $"{c}: accuracy history length")
+    Prop.ensure (s.TrainMetricHistory.Count = config.NumEpochs + 1) (fun () -> $"{c}: accuracy history length")
 
-        Prop.ensure (s.BestValMetric = Seq.max s.ValMetricHistory) (fun () ->
-            $"{c}: best val acc {s.BestValMetric}, history {Seq.toList s.ValMetricHistory}")
+    Prop.ensure (s.BestValMetric = Seq.max s.ValMetricHistory) (fun () ->
+        $"{c}: best val acc {s.BestValMetric}, history {Seq.toList s.ValMetricHistory}")
 
-        let acc =
-            Solver.checkAccuracy model s.BestParams s.BestModelState data.XVal data.YVal None 100 (Rng.create 0L)
+    let acc =
+        Solver.checkAccuracy model s.BestParams s.BestModelState data.XVal data.YVal None 100 (Rng.create 0L)
 
-        Prop.ensure (acc = s.BestValMetric) (fun () -> $"{c}: the best parameters score {acc}, not {s.BestValMetric}"))
+    Prop.ensure (acc = s.BestValMetric) (fun () -> $"{c}: the best parameters score {acc}, not {s.BestValMetric}")
 
 [<Fact>]
 let ``a loss that becomes NaN stops training with the iteration and the best parameters`` () =
