@@ -1,6 +1,8 @@
 module Functional.Properties.RecurrentProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -140,11 +142,21 @@ let private edges = [
         }
 ]
 
-let private checkAll name cases body =
-    for c in edges do
-        body c
+/// A sequence case (seqCases). The argument of the sequence properties (SequenceArbitraries).
+type SeqCase = SeqCase of Case
 
-    Prop.check name cases seqCases body
+/// The Arbitrary instance of SeqCase, for [<Property(Arbitrary = [| typeof<SequenceArbitraries> |])>].
+type SequenceArbitraries =
+    static member Seq() =
+        seqCases |> Arb.convert SeqCase (fun (SeqCase c) -> c)
+
+/// body on the case, after body on the edge cases (once per run under the name: Prop.once).
+let private checkAll name (c: Case) body =
+    Prop.once name (fun () ->
+        for e in edges do
+            body e)
+
+    body c
 
 /// x (N, T, D), h0 (N, H), the parameters, dh (N, T, H); weights scaled by 1/sqrt(fan-in) so tanh is not flat.
 let private inputs (cell: Cell) (c: Case) =
@@ -163,8 +175,8 @@ let private inputs (cell: Cell) (c: Case) =
 let private gradNames (cell: Cell) =
     [ "dx"; "dh0"; "dWx"; "dWh" ] @ (cell.BiasNames |> List.map (fun b -> "d" + b))
 
-let private checkNumeric (cell: Cell) =
-    checkAll $"{cell.Name} backward" 30 (fun c ->
+let private checkNumeric (cell: Cell) (c: Case) =
+    checkAll $"{cell.Name} backward" c (fun c ->
         let x, h0, p, dh = inputs cell c
         let analytic = cell.Grads x h0 p dh
         let case = $"{cell.Name} {c}"
@@ -186,14 +198,14 @@ let private checkNumeric (cell: Cell) =
         List.zip3 (gradNames cell) analytic numeric
         |> List.iter (fun (name, a, n) -> Prop.gradClose case name a n))
 
-[<Fact>]
-let ``rnn sequence backward matches numeric gradients for x, h0, Wx, Wh and b`` () = checkNumeric rnn
+[<Property(MaxTest = 30, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``rnn sequence backward matches numeric gradients for x, h0, Wx, Wh and b`` (SeqCase c) = checkNumeric rnn c
 
-[<Fact>]
-let ``lstm sequence backward matches numeric gradients for x, h0, Wx, Wh and b`` () = checkNumeric lstm
+[<Property(MaxTest = 30, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``lstm sequence backward matches numeric gradients for x, h0, Wx, Wh and b`` (SeqCase c) = checkNumeric lstm c
 
-[<Fact>]
-let ``gru sequence backward matches numeric gradients for x, h0, Wx, Wh, bx and bh`` () = checkNumeric gru
+[<Property(MaxTest = 30, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``gru sequence backward matches numeric gradients for x, h0, Wx, Wh, bx and bh`` (SeqCase c) = checkNumeric gru c
 
 /// x[:, t] as (N, D).
 let private at (t: int) (x: Tensor) =
@@ -206,8 +218,8 @@ let private stack (steps: Tensor list) =
     let arr = steps |> List.map Tensor.toArray |> Array.ofList
     Tensor.init [| n; steps.Length; h |] (fun ix -> arr.[ix.[1]].[ix.[0] * h + ix.[2]])
 
-let private checkChained (cell: Cell) =
-    checkAll $"{cell.Name} chained steps" 50 (fun c ->
+let private checkChained (cell: Cell) (c: Case) =
+    checkAll $"{cell.Name} chained steps" c (fun c ->
         let x, h0, p, dh = inputs cell c
         let t = c.["T"]
         let zeros = Tensor.zeros (Tensor.shape h0)
@@ -239,19 +251,19 @@ let private checkChained (cell: Cell) =
         List.zip3 (gradNames cell) expected actual
         |> List.iter (fun (name, e, a) -> Prop.close $"{case} {name}" 1e-10 e a))
 
-[<Fact>]
-let ``rnn sequence forward and backward equal T chained step calls`` () = checkChained rnn
+[<Property(MaxTest = 50, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``rnn sequence forward and backward equal T chained step calls`` (SeqCase c) = checkChained rnn c
 
-[<Fact>]
-let ``lstm sequence forward and backward equal T chained step calls`` () = checkChained lstm
+[<Property(MaxTest = 50, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``lstm sequence forward and backward equal T chained step calls`` (SeqCase c) = checkChained lstm c
 
-[<Fact>]
-let ``gru sequence forward and backward equal T chained step calls`` () = checkChained gru
+[<Property(MaxTest = 50, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``gru sequence forward and backward equal T chained step calls`` (SeqCase c) = checkChained gru c
 
-[<Fact>]
-let ``each step equals its equations written from tensor ops (course's RNN and LSTM, PyTorch's GRU)`` () =
+[<Property(MaxTest = 50, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``each step equals its equations written from tensor ops (course's RNN and LSTM, PyTorch's GRU)`` (SeqCase c) =
     for cell in cells do
-        checkAll $"{cell.Name} reference" 50 (fun c ->
+        checkAll $"{cell.Name} reference" c (fun c ->
             let x, h0, p, _ = inputs cell c
             let c0 = normal (key c 11) (Tensor.shape h0)
             let x0 = at 0 x
@@ -270,35 +282,42 @@ let ``each step equals its equations written from tensor ops (course's RNN and L
 
 let private stepCases = cases [ "N", 1, 4; "D", 1, 5; "H", 1, 5 ]
 
-[<Fact>]
-let ``lstm step backward matches numeric gradients for x, prev_h and prev_c`` () =
-    Prop.check "lstm step backward" 50 stepCases (fun c ->
-        let n, d, h = c.["N"], c.["D"], c.["H"]
+/// A single-step case (stepCases). The argument of the properties below (RecurrentArbitraries).
+type StepCase = StepCase of Case
 
-        let x, ph, pc =
-            normal (key c 0) [| n; d |], normal (key c 1) [| n; h |], normal (key c 2) [| n; h |]
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<RecurrentArbitraries> |])>].
+type RecurrentArbitraries =
+    static member Step() =
+        stepCases |> Arb.convert StepCase (fun (StepCase c) -> c)
 
-        let wx, wh, b =
-            normal (key c 3) [| d; 4 * h |], normal (key c 4) [| h; 4 * h |], normal (key c 5) [| 4 * h |]
+[<Property(MaxTest = 50, Arbitrary = [| typeof<RecurrentArbitraries> |])>]
+let ``lstm step backward matches numeric gradients for x, prev_h and prev_c`` (StepCase c) =
+    let n, d, h = c.["N"], c.["D"], c.["H"]
 
-        let dnh, dnc = normal (key c 6) [| n; h |], normal (key c 7) [| n; h |]
-        // One scalar for both outputs: sum(next_h · dnext_h + next_c · dnext_c).
-        let f x' ph' pc' wx' =
-            let nh, nc, _ = Lstm.stepForward x' ph' pc' wx' wh b
-            nh * dnh + nc * dnc
+    let x, ph, pc =
+        normal (key c 0) [| n; d |], normal (key c 1) [| n; h |], normal (key c 2) [| n; h |]
 
-        let _, _, cache = Lstm.stepForward x ph pc wx wh b
-        let g = Lstm.stepBackward dnh dnc cache
-        let ones = Tensor.ones [| n; h |]
-        let case = string c
-        Prop.gradClose case "dx" g.Dx (GradCheck.numericGradientOf 1e-5 (fun v -> f v ph pc wx) x ones)
-        Prop.gradClose case "dprev_h" g.DprevH (GradCheck.numericGradientOf 1e-5 (fun v -> f x v pc wx) ph ones)
-        Prop.gradClose case "dprev_c" g.DprevC (GradCheck.numericGradientOf 1e-5 (fun v -> f x ph v wx) pc ones)
-        Prop.gradClose case "dWx" g.DWx (GradCheck.numericGradientOf 1e-5 (fun v -> f x ph pc v) wx ones))
+    let wx, wh, b =
+        normal (key c 3) [| d; 4 * h |], normal (key c 4) [| h; 4 * h |], normal (key c 5) [| 4 * h |]
 
-[<Fact>]
+    let dnh, dnc = normal (key c 6) [| n; h |], normal (key c 7) [| n; h |]
+    // One scalar for both outputs: sum(next_h · dnext_h + next_c · dnext_c).
+    let f x' ph' pc' wx' =
+        let nh, nc, _ = Lstm.stepForward x' ph' pc' wx' wh b
+        nh * dnh + nc * dnc
+
+    let _, _, cache = Lstm.stepForward x ph pc wx wh b
+    let g = Lstm.stepBackward dnh dnc cache
+    let ones = Tensor.ones [| n; h |]
+    let case = string c
+    Prop.gradClose case "dx" g.Dx (GradCheck.numericGradientOf 1e-5 (fun v -> f v ph pc wx) x ones)
+    Prop.gradClose case "dprev_h" g.DprevH (GradCheck.numericGradientOf 1e-5 (fun v -> f x v pc wx) ph ones)
+    Prop.gradClose case "dprev_c" g.DprevC (GradCheck.numericGradientOf 1e-5 (fun v -> f x ph v wx) pc ones)
+    Prop.gradClose case "dWx" g.DWx (GradCheck.numericGradientOf 1e-5 (fun v -> f x ph pc v) wx ones)
+
+[<Property(MaxTest = 50)>]
 let ``an lstm with the forget gate saturated open and the input gate closed carries its cell state unchanged`` () =
-    Prop.check "lstm carry" 50 (cases [ "N", 1, 4; "T", 1, 6; "D", 1, 5; "H", 1, 5 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 4; "T", 1, 6; "D", 1, 5; "H", 1, 5 ]) (fun c ->
         let n, t, d, h = c.["N"], c.["T"], c.["D"], c.["H"]
 
         let wx, wh =
@@ -325,33 +344,32 @@ let ``an lstm with the forget gate saturated open and the input gate closed carr
 
         Prop.ensure (Tensor.toArray (snd final) = Tensor.toArray c0) (fun () -> $"{c}: the cell state changed"))
 
-[<Fact>]
-let ``lstm weights convert to and from PyTorch's gate order`` () =
-    Prop.check "lstm pytorch order" 50 stepCases (fun c ->
-        let n, d, h = c.["N"], c.["D"], c.["H"]
-        let wih, whh = normal (key c 0) [| 4 * h; d |], normal (key c 1) [| 4 * h; h |]
-        let bih, bhh = normal (key c 2) [| 4 * h |], normal (key c 3) [| 4 * h |]
-        let wx, wh, b = Lstm.ofPyTorch wih whh bih bhh
+[<Property(MaxTest = 50, Arbitrary = [| typeof<RecurrentArbitraries> |])>]
+let ``lstm weights convert to and from PyTorch's gate order`` (StepCase c) =
+    let n, d, h = c.["N"], c.["D"], c.["H"]
+    let wih, whh = normal (key c 0) [| 4 * h; d |], normal (key c 1) [| 4 * h; h |]
+    let bih, bhh = normal (key c 2) [| 4 * h |], normal (key c 3) [| 4 * h |]
+    let wx, wh, b = Lstm.ofPyTorch wih whh bih bhh
 
-        let x, ph, pc =
-            normal (key c 4) [| n; d |], normal (key c 5) [| n; h |], normal (key c 6) [| n; h |]
-        // PyTorch's equations, order i, f, g, o, with its own weight layout.
-        let a =
-            Tensor.matmul x (Tensor.transpose wih)
-            + Tensor.matmul ph (Tensor.transpose whh)
-            + bih
-            + bhh
+    let x, ph, pc =
+        normal (key c 4) [| n; d |], normal (key c 5) [| n; h |], normal (key c 6) [| n; h |]
+    // PyTorch's equations, order i, f, g, o, with its own weight layout.
+    let a =
+        Tensor.matmul x (Tensor.transpose wih)
+        + Tensor.matmul ph (Tensor.transpose whh)
+        + bih
+        + bhh
 
-        let i, f, g, o =
-            sigmoid (block 0 h a), sigmoid (block 1 h a), tanhT (block 2 h a), sigmoid (block 3 h a)
+    let i, f, g, o =
+        sigmoid (block 0 h a), sigmoid (block 1 h a), tanhT (block 2 h a), sigmoid (block 3 h a)
 
-        let ec = f * pc + i * g
-        let nh, nc, _ = Lstm.stepForward x ph pc wx wh b
-        Prop.close (string c) 1e-12 ec nc
-        Prop.close (string c) 1e-12 (o * tanhT ec) nh
+    let ec = f * pc + i * g
+    let nh, nc, _ = Lstm.stepForward x ph pc wx wh b
+    Prop.close (string c) 1e-12 ec nc
+    Prop.close (string c) 1e-12 (o * tanhT ec) nh
 
-        Prop.ensure (Tensor.toArray (Lstm.swapGateOrder (Lstm.swapGateOrder wx)) = Tensor.toArray wx) (fun () ->
-            $"{c}: swap twice"))
+    Prop.ensure (Tensor.toArray (Lstm.swapGateOrder (Lstm.swapGateOrder wx)) = Tensor.toArray wx) (fun () ->
+        $"{c}: swap twice")
 
 [<Fact>]
 let ``recurrent layers reject bad shapes naming the function, the argument, expected and actual`` () =
@@ -426,8 +444,8 @@ let private sequenceOps (cell: Cell) (x: Value) (h0: Value) (p: Value list) =
     |> List.rev
     |> Ops.stack 1
 
-let private checkOracle (cell: Cell) =
-    checkAll $"{cell.Name} autodiff oracle" 30 (fun c ->
+let private checkOracle (cell: Cell) (c: Case) =
+    checkAll $"{cell.Name} autodiff oracle" c (fun c ->
         let x, h0, p, dh = inputs cell c
         let names = gradNames cell |> List.map (fun g -> g.Substring 1)
         let inputs = List.zip names (x :: h0 :: p) |> Map.ofList
@@ -448,11 +466,11 @@ let private checkOracle (cell: Cell) =
 
             Prop.ensure r.Passed (fun () -> $"{cell.Name} {c}: {r}")))
 
-[<Fact>]
-let ``rnn sequence backward equals autodiff of its forward written from ops`` () = checkOracle rnn
+[<Property(MaxTest = 30, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``rnn sequence backward equals autodiff of its forward written from ops`` (SeqCase c) = checkOracle rnn c
 
-[<Fact>]
-let ``lstm sequence backward equals autodiff of its forward written from ops`` () = checkOracle lstm
+[<Property(MaxTest = 30, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``lstm sequence backward equals autodiff of its forward written from ops`` (SeqCase c) = checkOracle lstm c
 
-[<Fact>]
-let ``gru sequence backward equals autodiff of its forward written from ops`` () = checkOracle gru
+[<Property(MaxTest = 30, Arbitrary = [| typeof<SequenceArbitraries> |])>]
+let ``gru sequence backward equals autodiff of its forward written from ops`` (SeqCase c) = checkOracle gru c
