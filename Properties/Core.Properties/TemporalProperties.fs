@@ -1,6 +1,8 @@
 module Functional.Properties.TemporalProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -17,11 +19,21 @@ let private edges = [
         }
 ]
 
-let private checkAll name count body =
-    for c in edges do
-        body c
+/// A temporal case (temporalCases). The argument of the properties below (TemporalArbitraries).
+type TemporalCase = TemporalCase of Case
 
-    Prop.check name count temporalCases body
+/// The Arbitrary instance of TemporalCase, for [<Property(Arbitrary = [| typeof<TemporalArbitraries> |])>].
+type TemporalArbitraries =
+    static member Temporal() =
+        temporalCases |> Arb.convert TemporalCase (fun (TemporalCase c) -> c)
+
+/// body on the case, after body on the edge cases (once per run under the name: Prop.once).
+let private checkAll name (c: Case) body =
+    Prop.once name (fun () ->
+        for e in edges do
+            body e)
+
+    body c
 
 let private indices (rng: Rng) (n: int) (t: int) (v: int) =
     Indices.FromArray(labels rng (n * t) v, n, t)
@@ -29,9 +41,9 @@ let private indices (rng: Rng) (n: int) (t: int) (v: int) =
 let private mask (rng: Rng) (n: int) (t: int) =
     Mask.FromArray(rng.Uniforms(n * t) |> Array.map (fun u -> u < 0.6), n, t)
 
-[<Fact>]
-let ``word embedding forward looks up rows and its backward matches the numeric gradient`` () =
-    checkAll "embedding" 100 (fun c ->
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TemporalArbitraries> |])>]
+let ``word embedding forward looks up rows and its backward matches the numeric gradient`` (TemporalCase c) =
+    checkAll "embedding" c (fun c ->
         let n, t, d, v = c.["N"], c.["T"], c.["D"], c.["V"]
         let x = indices (key c 0) n t v
         let w = normal (key c 1) [| v; d |]
@@ -49,9 +61,9 @@ let ``word embedding forward looks up rows and its backward matches the numeric 
             (WordEmbedding.backward dout cache)
             (GradCheck.numericGradientOf 1e-5 (fun w' -> fst (WordEmbedding.forward x w')) w dout))
 
-[<Fact>]
-let ``the embedding gradient with repeated indices is the sum of the per-occurrence gradients`` () =
-    checkAll "embedding repeats" 100 (fun c ->
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TemporalArbitraries> |])>]
+let ``the embedding gradient with repeated indices is the sum of the per-occurrence gradients`` (TemporalCase c) =
+    checkAll "embedding repeats" c (fun c ->
         let n, t, d, v = c.["N"], c.["T"], c.["D"], c.["V"]
         let x = indices (key c 0) n t v
         let dout = normal (key c 2) [| n; t; d |]
@@ -72,9 +84,9 @@ let ``the embedding gradient with repeated indices is the sum of the per-occurre
 
         Prop.close (string c) 1e-14 summed (WordEmbedding.backward dout cache))
 
-[<Fact>]
-let ``temporal affine backward matches numeric gradients for x, w and b`` () =
-    checkAll "temporal affine" 100 (fun c ->
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TemporalArbitraries> |])>]
+let ``temporal affine backward matches numeric gradients for x, w and b`` (TemporalCase c) =
+    checkAll "temporal affine" c (fun c ->
         let n, t, d, m = c.["N"], c.["T"], c.["D"], c.["V"]
 
         let x, w, b =
@@ -92,11 +104,11 @@ let private softmaxInputs (c: Case) =
     let n, t, v = c.["N"], c.["T"], c.["V"]
     normal (key c 0) [| n; t; v |], indices (key c 1) n t v, mask (key c 2) n t
 
-[<Fact>]
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TemporalArbitraries> |])>]
 let ``temporal softmax gradient matches the numeric gradient and the loss is the course's sum over unmasked steps / N``
-    ()
+    (TemporalCase c)
     =
-    checkAll "temporal softmax" 100 (fun c ->
+    checkAll "temporal softmax" c (fun c ->
         let n, t, v = c.["N"], c.["T"], c.["V"]
         let s, y, m = softmaxInputs c
         let r = TemporalSoftmax.loss s y m
@@ -124,9 +136,9 @@ let ``temporal softmax gradient matches the numeric gradient and the loss is the
 
         Prop.ensure (abs (r.Loss - expected) <= 1e-12 * max 1.0 expected) (fun () -> $"{c}: {r.Loss} vs {expected}"))
 
-[<Fact>]
-let ``masked steps change neither the temporal softmax loss nor any gradient`` () =
-    checkAll "temporal softmax mask" 100 (fun c ->
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TemporalArbitraries> |])>]
+let ``masked steps change neither the temporal softmax loss nor any gradient`` (TemporalCase c) =
+    checkAll "temporal softmax mask" c (fun c ->
         let n, t, v = c.["N"], c.["T"], c.["V"]
         let s, y, m = softmaxInputs c
         let keep = m.ToArray()
@@ -149,9 +161,11 @@ let ``masked steps change neither the temporal softmax loss nor any gradient`` (
                 for j in 0 .. v - 1 do
                     Prop.ensure (a.Dscores.[k / t, k % t, j] = 0.0) (fun () -> $"{c}: gradient at masked step {k}"))
 
-[<Fact>]
-let ``temporal softmax is invariant to per-step shifts up to 1e4 and finite for logits at or below -1e3`` () =
-    checkAll "temporal softmax shift" 100 (fun c ->
+[<Property(MaxTest = 100, Arbitrary = [| typeof<TemporalArbitraries> |])>]
+let ``temporal softmax is invariant to per-step shifts up to 1e4 and finite for logits at or below -1e3``
+    (TemporalCase c)
+    =
+    checkAll "temporal softmax shift" c (fun c ->
         let n, t = c.["N"], c.["T"]
         let s, y, m = softmaxInputs c
         let shift = Tensor.rand (key c 3) (-1e4) 1e4 [| n; t; 1 |]
@@ -222,9 +236,9 @@ let ``indices slice along the time axis and compare into masks`` () =
     Assert.Equal(7, captions.[1, 1])
     Prop.throwsWith [ "Indices.Item"; "index 5"; "axis 1" ] (fun () -> captions.[0, 5])
 
-[<Fact>]
-let ``temporal layers' backward passes equal autodiff of their forwards written from ops`` () =
-    checkAll "temporal autodiff oracle" 50 (fun c ->
+[<Property(MaxTest = 50, Arbitrary = [| typeof<TemporalArbitraries> |])>]
+let ``temporal layers' backward passes equal autodiff of their forwards written from ops`` (TemporalCase c) =
+    checkAll "temporal autodiff oracle" c (fun c ->
         let n, t, d, v = c.["N"], c.["T"], c.["D"], c.["V"]
 
         let close name (expected: Tensor) (actual: Tensor) =
