@@ -7,6 +7,7 @@ module Functional.Properties.InputClassBroadcastProperties
 open Xunit
 open FsCheck
 open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -64,6 +65,10 @@ let private pairs =
         }
 
     Arb.fromGen gen
+
+/// The Arbitrary instance of Pair, for [<Property(Arbitrary = [| typeof<BroadcastArbitraries> |])>].
+type BroadcastArbitraries =
+    static member Pair() = pairs
 
 /// The row-major offset into an operand of shape s (aligned right against out) at the output index idx.
 let private offsetOf (out: int[]) (s: int[]) (idx: int[]) =
@@ -137,89 +142,84 @@ let private ops
     (fun x y -> if x <= y then 0.0 else 1.0)
 ]
 
-[<Fact>]
-let ``tensor arithmetic with broadcasting on either side equals the explicit loop over the broadcast index`` () =
-    Prop.check "tensor broadcasting" 300 pairs (fun p ->
-        let a, b = operands p
+[<Property(MaxTest = 300, Arbitrary = [| typeof<BroadcastArbitraries> |])>]
+let ``tensor arithmetic with broadcasting on either side equals the explicit loop over the broadcast index`` (p: Pair) =
+    let a, b = operands p
 
-        for name, tensorOp, _, f, _, _ in ops do
-            let r = tensorOp a b
-            Prop.ensure (Tensor.shape r = p.Out) (fun () -> $"{p} {name}: shape {Guard.shapeText (Tensor.shape r)}")
-            within $"{p} a {name} b" 0.0 0.0 (loop p a b f) (Tensor.toArray r))
+    for name, tensorOp, _, f, _, _ in ops do
+        let r = tensorOp a b
+        Prop.ensure (Tensor.shape r = p.Out) (fun () -> $"{p} {name}: shape {Guard.shapeText (Tensor.shape r)}")
+        within $"{p} a {name} b" 0.0 0.0 (loop p a b f) (Tensor.toArray r)
 
-[<Fact>]
-let ``autodiff binary ops with broadcasting on either side: values and gradients equal the explicit loops`` () =
-    Prop.check "autodiff broadcasting" 200 pairs (fun p ->
-        let a, b = operands p
-        let dout = normal (Rng.create (int64 p.Seed) |> Rng.derive 2) p.Out
-        let g = dout.ToArray()
-        let ad, bd = a.ToArray(), b.ToArray()
+[<Property(MaxTest = 200, Arbitrary = [| typeof<BroadcastArbitraries> |])>]
+let ``autodiff binary ops with broadcasting on either side: values and gradients equal the explicit loops`` (p: Pair) =
+    let a, b = operands p
+    let dout = normal (Rng.create (int64 p.Seed) |> Rng.derive 2) p.Out
+    let g = dout.ToArray()
+    let ad, bd = a.ToArray(), b.ToArray()
 
-        for name, _, op, f, dfa, dfb in ops do
-            let value, grads =
-                Autodiff.gradients
-                    (fun v -> Ops.sum [||] false (Ops.mul (op v.["a"] v.["b"]) (Ops.constant dout)))
-                    (Map [ "a", a; "b", b ])
-
-            let out = loop p a b f
-            within $"{p} {name} value" 1e-12 1e-12 [| Array.fold2 (fun s o d -> s + o * d) 0.0 out g |] [| value |]
-            // The gradients by the explicit loop: each output's upstream gradient times the local derivative, added
-            // into the operand element it came from.
-            let da, db = Array.zeroCreate ad.Length, Array.zeroCreate bd.Length
-
-            indices p.Out
-            |> Array.iteri (fun k idx ->
-                let ia, ib = offsetOf p.Out p.A idx, offsetOf p.Out p.B idx
-                da.[ia] <- da.[ia] + g.[k] * dfa ad.[ia] bd.[ib]
-                db.[ib] <- db.[ib] + g.[k] * dfb ad.[ia] bd.[ib])
-
-            tensorsWithin $"{p} {name} da" 1e-12 1e-12 (Tensor.ofArray p.A da) grads.["a"]
-            tensorsWithin $"{p} {name} db" 1e-12 1e-12 (Tensor.ofArray p.B db) grads.["b"])
-
-[<Fact>]
-let ``autodiff where with broadcasting on either side selects and routes the gradient element by element`` () =
-    Prop.check "autodiff where broadcasting" 200 pairs (fun p ->
-        let a, b = operands p
-        let rng = Rng.create (int64 p.Seed)
-
-        let mask =
-            Tensor.ofArray
-                p.Out
-                ((rng.Derive 3).Uniforms(Array.fold (*) 1 p.Out)
-                 |> Array.map (fun u -> if u < 0.5 then 1.0 else 0.0))
-
-        let m = mask.ToArray()
-        let dout = normal (rng.Derive 2) p.Out
-        let g = dout.ToArray()
-        let ad, bd = a.ToArray(), b.ToArray()
-
+    for name, _, op, f, dfa, dfb in ops do
         let value, grads =
             Autodiff.gradients
-                (fun v -> Ops.sum [||] false (Ops.mul (Ops.where mask v.["a"] v.["b"]) (Ops.constant dout)))
+                (fun v -> Ops.sum [||] false (Ops.mul (op v.["a"] v.["b"]) (Ops.constant dout)))
                 (Map [ "a", a; "b", b ])
 
-        let idx = indices p.Out
-
-        let pick k (i: int[]) =
-            if m.[k] <> 0.0 then
-                ad.[offsetOf p.Out p.A i]
-            else
-                bd.[offsetOf p.Out p.B i]
-
-        within $"{p} where value" 1e-12 1e-12 [| idx |> Array.mapi (fun k i -> pick k i * g.[k]) |> Array.sum |] [|
-            value
-        |]
-
+        let out = loop p a b f
+        within $"{p} {name} value" 1e-12 1e-12 [| Array.fold2 (fun s o d -> s + o * d) 0.0 out g |] [| value |]
+        // The gradients by the explicit loop: each output's upstream gradient times the local derivative, added
+        // into the operand element it came from.
         let da, db = Array.zeroCreate ad.Length, Array.zeroCreate bd.Length
 
-        idx
-        |> Array.iteri (fun k i ->
-            if m.[k] <> 0.0 then
-                let ia = offsetOf p.Out p.A i
-                da.[ia] <- da.[ia] + g.[k]
-            else
-                let ib = offsetOf p.Out p.B i
-                db.[ib] <- db.[ib] + g.[k])
+        indices p.Out
+        |> Array.iteri (fun k idx ->
+            let ia, ib = offsetOf p.Out p.A idx, offsetOf p.Out p.B idx
+            da.[ia] <- da.[ia] + g.[k] * dfa ad.[ia] bd.[ib]
+            db.[ib] <- db.[ib] + g.[k] * dfb ad.[ia] bd.[ib])
 
-        tensorsWithin $"{p} where da" 1e-12 1e-12 (Tensor.ofArray p.A da) grads.["a"]
-        tensorsWithin $"{p} where db" 1e-12 1e-12 (Tensor.ofArray p.B db) grads.["b"])
+        tensorsWithin $"{p} {name} da" 1e-12 1e-12 (Tensor.ofArray p.A da) grads.["a"]
+        tensorsWithin $"{p} {name} db" 1e-12 1e-12 (Tensor.ofArray p.B db) grads.["b"]
+
+[<Property(MaxTest = 200, Arbitrary = [| typeof<BroadcastArbitraries> |])>]
+let ``autodiff where with broadcasting on either side selects and routes the gradient element by element`` (p: Pair) =
+    let a, b = operands p
+    let rng = Rng.create (int64 p.Seed)
+
+    let mask =
+        Tensor.ofArray
+            p.Out
+            ((rng.Derive 3).Uniforms(Array.fold (*) 1 p.Out)
+             |> Array.map (fun u -> if u < 0.5 then 1.0 else 0.0))
+
+    let m = mask.ToArray()
+    let dout = normal (rng.Derive 2) p.Out
+    let g = dout.ToArray()
+    let ad, bd = a.ToArray(), b.ToArray()
+
+    let value, grads =
+        Autodiff.gradients
+            (fun v -> Ops.sum [||] false (Ops.mul (Ops.where mask v.["a"] v.["b"]) (Ops.constant dout)))
+            (Map [ "a", a; "b", b ])
+
+    let idx = indices p.Out
+
+    let pick k (i: int[]) =
+        if m.[k] <> 0.0 then
+            ad.[offsetOf p.Out p.A i]
+        else
+            bd.[offsetOf p.Out p.B i]
+
+    within $"{p} where value" 1e-12 1e-12 [| idx |> Array.mapi (fun k i -> pick k i * g.[k]) |> Array.sum |] [| value |]
+
+    let da, db = Array.zeroCreate ad.Length, Array.zeroCreate bd.Length
+
+    idx
+    |> Array.iteri (fun k i ->
+        if m.[k] <> 0.0 then
+            let ia = offsetOf p.Out p.A i
+            da.[ia] <- da.[ia] + g.[k]
+        else
+            let ib = offsetOf p.Out p.B i
+            db.[ib] <- db.[ib] + g.[k])
+
+    tensorsWithin $"{p} where da" 1e-12 1e-12 (Tensor.ofArray p.A da) grads.["a"]
+    tensorsWithin $"{p} where db" 1e-12 1e-12 (Tensor.ofArray p.B db) grads.["b"]
