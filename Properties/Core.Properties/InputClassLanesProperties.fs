@@ -6,6 +6,8 @@ module Functional.Properties.InputClassLanesProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -13,6 +15,14 @@ open Functional.Properties.InputClass
 
 /// Sizes 1–40, none a multiple of 4: every size has a scalar tail, and sizes above 4 have lanes too.
 let private sizes = casesWhere [ "D", 1, 40 ] (fun c -> c.["D"] % 4 <> 0)
+
+/// A length D that is not a multiple of the 4 lanes (sizes). The argument of the properties below (LaneArbitraries).
+type LaneCase = LaneCase of Case
+
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<LaneArbitraries> |])>].
+type LaneArbitraries =
+    static member Lanes() =
+        sizes |> Arb.convert LaneCase (fun (LaneCase c) -> c)
 
 /// Gradients of three magnitudes mixed within one tensor: O(1), about 1e-4 and about 1e-6 (where RMSProp's and
 /// Adam's √cache is within a factor 10–100 of ε = 1e-8, so ε's placement changes the step).
@@ -99,53 +109,53 @@ let private rulesFor (rng: Rng) =
         }
     ]
 
-[<Fact>]
-let ``every update rule equals its scalar formula at every element, lanes and tail, gradients down to 1e-6`` () =
-    Prop.check "update rules element by element" 100 sizes (fun c ->
-        let n = c.["D"]
-        let w = (normal (key c 0) [| n |]).ToArray()
-        let g = gradients (key c 1) n
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LaneArbitraries> |])>]
+let ``every update rule equals its scalar formula at every element, lanes and tail, gradients down to 1e-6``
+    (LaneCase c)
+    =
+    let n = c.["D"]
+    let w = (normal (key c 0) [| n |]).ToArray()
+    let g = gradients (key c 1) n
 
-        for rule in rulesFor (key c 3) do
-            let state = stateFor rule (key c 2) g
+    for rule in rulesFor (key c 3) do
+        let state = stateFor rule (key c 2) g
 
-            let w', state' =
-                Optim.step rule state (Tensor.ofArray [| n |] w) (Tensor.ofArray [| n |] g)
+        let w', state' =
+            Optim.step rule state (Tensor.ofArray [| n |] w) (Tensor.ofArray [| n |] g)
 
-            let t = state.Step + 1
-            let case = $"{c} {rule.Name}"
-            Prop.ensure (state'.Step = state.Step + 1) (fun () -> $"{case}: step {state'.Step}, expected {t}")
-
-            let expected =
-                Array.init n (fun i -> formula rule rule.Config t w.[i] g.[i] (fun s -> (state.Slot s).[i]))
-            // Each formula has a handful of operations; the kernels may order them differently (1e-13 relative).
-            within $"{case} w'" 1e-13 1e-300 (Array.map fst expected) (Tensor.toArray w')
-
-            for name, _ in snd expected.[0] do
-                let slot' =
-                    Array.map (fun (_, slots) -> slots |> List.find (fun (s, _) -> s = name) |> snd) expected
-
-                within $"{case} {name}'" 1e-13 1e-300 slot' (Tensor.toArray (state'.Slot name)))
-
-[<Fact>]
-let ``rmsprop's step with gradients around 1e-4 has epsilon outside the square root`` () =
-    // The thin kill the issue names: ε = 1e-8 against √cache ≈ 1e-5 (cache = (1 − 0.99)·g² for g ≈ 1e-4 from a zero
-    // cache): ε outside gives a step of lr·g/(√cache + ε) ≈ 10·lr·sign(g); inside, lr·g/√(cache + ε) ≈ 1e-2 times that.
-    Prop.check "rmsprop epsilon at 1e-4" 100 sizes (fun c ->
-        let n = c.["D"]
-        let g = (normal (key c 0) [| n |] * 1e-4).ToArray()
-        let rule = Optim.rmsprop
-
-        let w', _ =
-            Optim.step rule (Optim.init rule (Tensor.zeros [| n |])) (Tensor.zeros [| n |]) (Tensor.ofArray [| n |] g)
-
-        let cfg = rule.Config
+        let t = state.Step + 1
+        let case = $"{c} {rule.Name}"
+        Prop.ensure (state'.Step = state.Step + 1) (fun () -> $"{case}: step {state'.Step}, expected {t}")
 
         let expected =
-            g
-            |> Array.map (fun gi -> -cfg.LearningRate * gi / (sqrt ((1.0 - cfg.DecayRate) * gi * gi) + cfg.Epsilon))
+            Array.init n (fun i -> formula rule rule.Config t w.[i] g.[i] (fun s -> (state.Slot s).[i]))
+        // Each formula has a handful of operations; the kernels may order them differently (1e-13 relative).
+        within $"{case} w'" 1e-13 1e-300 (Array.map fst expected) (Tensor.toArray w')
 
-        within (string c) 1e-12 0.0 expected (Tensor.toArray w'))
+        for name, _ in snd expected.[0] do
+            let slot' =
+                Array.map (fun (_, slots) -> slots |> List.find (fun (s, _) -> s = name) |> snd) expected
+
+            within $"{case} {name}'" 1e-13 1e-300 slot' (Tensor.toArray (state'.Slot name))
+
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LaneArbitraries> |])>]
+let ``rmsprop's step with gradients around 1e-4 has epsilon outside the square root`` (LaneCase c) =
+    // The thin kill the issue names: ε = 1e-8 against √cache ≈ 1e-5 (cache = (1 − 0.99)·g² for g ≈ 1e-4 from a zero
+    // cache): ε outside gives a step of lr·g/(√cache + ε) ≈ 10·lr·sign(g); inside, lr·g/√(cache + ε) ≈ 1e-2 times that.
+    let n = c.["D"]
+    let g = (normal (key c 0) [| n |] * 1e-4).ToArray()
+    let rule = Optim.rmsprop
+
+    let w', _ =
+        Optim.step rule (Optim.init rule (Tensor.zeros [| n |])) (Tensor.zeros [| n |]) (Tensor.ofArray [| n |] g)
+
+    let cfg = rule.Config
+
+    let expected =
+        g
+        |> Array.map (fun gi -> -cfg.LearningRate * gi / (sqrt ((1.0 - cfg.DecayRate) * gi * gi) + cfg.Epsilon))
+
+    within (string c) 1e-12 0.0 expected (Tensor.toArray w')
 
 /// Inputs for the ReLU kernels: normal values with exact zeros, −0 and NaN sprinkled in.
 let private reluInput (rng: Rng) (n: int) =
@@ -158,18 +168,17 @@ let private reluInput (rng: Rng) (n: int) =
         elif u.[i] < 0.13 then nan
         else x.[i])
 
-[<Fact>]
-let ``relu forward and backward equal the scalar rule at every element`` () =
-    Prop.check "relu element by element" 100 sizes (fun c ->
-        let n = c.["D"]
-        let x = reluInput (key c 0) n
-        let dout = (normal (key c 1) [| n |]).ToArray()
-        let out, cache = Relu.forward (Tensor.ofArray [| n |] x)
-        let dx = Relu.backward (Tensor.ofArray [| n |] dout) cache
-        // The library's rule: keep where not (x ≤ 0), so NaN passes (PyTorch's relu and threshold_backward).
-        let keep v = not (v <= 0.0)
-        within $"{c} out" 0.0 0.0 (x |> Array.map (fun v -> if keep v then v else 0.0)) (Tensor.toArray out)
-        within $"{c} dx" 0.0 0.0 (Array.map2 (fun v d -> if keep v then d else 0.0) x dout) (Tensor.toArray dx))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LaneArbitraries> |])>]
+let ``relu forward and backward equal the scalar rule at every element`` (LaneCase c) =
+    let n = c.["D"]
+    let x = reluInput (key c 0) n
+    let dout = (normal (key c 1) [| n |]).ToArray()
+    let out, cache = Relu.forward (Tensor.ofArray [| n |] x)
+    let dx = Relu.backward (Tensor.ofArray [| n |] dout) cache
+    // The library's rule: keep where not (x ≤ 0), so NaN passes (PyTorch's relu and threshold_backward).
+    let keep v = not (v <= 0.0)
+    within $"{c} out" 0.0 0.0 (x |> Array.map (fun v -> if keep v then v else 0.0)) (Tensor.toArray out)
+    within $"{c} dx" 0.0 0.0 (Array.map2 (fun v d -> if keep v then d else 0.0) x dout) (Tensor.toArray dx)
 
 /// Batch normalization by the textbook over x viewed as (N, C, S), channel by channel (two-pass statistics over
 /// (n, s)): out, and the closed-form backward dx = γ/σ · (dout − mean(dout) − xhat · mean(dout · xhat)),
@@ -229,81 +238,73 @@ let internal checkBatchNorm (case: string) (rng: Rng) (n: int) (c: int) (s: int)
     within $"{case} dgamma" 1e-10 1e-10 dgamma' (Tensor.toArray g.Dgamma)
     within $"{case} dx" 1e-9 1e-11 dx' (Tensor.toArray g.Dx)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``batchnorm's fused row loops equal the textbook formulas at every feature`` () =
-    Prop.check
-        "batchnorm element by element"
-        100
-        (casesWhere [ "N", 2, 6; "D", 1, 40 ] (fun c -> c.["D"] % 4 <> 0))
-        (fun c -> checkBatchNorm (string c) (key c 0) c.["N"] c.["D"] 1)
+    Prop.forAll (casesWhere [ "N", 2, 6; "D", 1, 40 ] (fun c -> c.["D"] % 4 <> 0)) (fun c ->
+        checkBatchNorm (string c) (key c 0) c.["N"] c.["D"] 1)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``2x2 max pooling equals the window maximum and routes the gradient to its first arg-max, lanes and tail`` () =
     // Wo = W/2 from 1 to 20, not a multiple of 4 (the AVX2 kernel does 4 windows a step); ties drawn on purpose.
-    Prop.check
-        "max pool 2x2 element by element"
-        100
-        (casesWhere [ "H", 1, 3; "Wo", 1, 20 ] (fun c -> c.["Wo"] % 4 <> 0))
-        (fun c ->
-            let h, w = 2 * c.["H"], 2 * c.["Wo"]
+    Prop.forAll (casesWhere [ "H", 1, 3; "Wo", 1, 20 ] (fun c -> c.["Wo"] % 4 <> 0)) (fun c ->
+        let h, w = 2 * c.["H"], 2 * c.["Wo"]
 
-            let x =
-                (normal (key c 0) [| 1; 2; h; w |]).ToArray()
-                |> Array.map (fun v -> Math.Round(v * 2.0) / 2.0)
+        let x =
+            (normal (key c 0) [| 1; 2; h; w |]).ToArray()
+            |> Array.map (fun v -> Math.Round(v * 2.0) / 2.0)
 
-            let dout = normal (key c 1) [| 1; 2; h / 2; w / 2 |]
+        let dout = normal (key c 1) [| 1; 2; h / 2; w / 2 |]
 
-            let cfg = {
-                PoolHeight = 2
-                PoolWidth = 2
-                StrideH = 2
-                StrideW = 2
-            }
+        let cfg = {
+            PoolHeight = 2
+            PoolWidth = 2
+            StrideH = 2
+            StrideW = 2
+        }
 
-            let out, cache = MaxPool.forward cfg (Tensor.ofArray [| 1; 2; h; w |] x)
-            let dx = MaxPool.backward dout cache
-            let ho, wo = h / 2, w / 2
-            let expOut = Array.zeroCreate (2 * ho * wo)
-            let expDx = Array.zeroCreate (2 * h * w)
+        let out, cache = MaxPool.forward cfg (Tensor.ofArray [| 1; 2; h; w |] x)
+        let dx = MaxPool.backward dout cache
+        let ho, wo = h / 2, w / 2
+        let expOut = Array.zeroCreate (2 * ho * wo)
+        let expDx = Array.zeroCreate (2 * h * w)
 
-            for p in 0..1 do
-                for i in 0 .. ho - 1 do
-                    for j in 0 .. wo - 1 do
-                        let at = [
-                            for a in 0..1 do
-                                for b in 0..1 -> (p * h + 2 * i + a) * w + 2 * j + b
-                        ]
+        for p in 0..1 do
+            for i in 0 .. ho - 1 do
+                for j in 0 .. wo - 1 do
+                    let at = [
+                        for a in 0..1 do
+                            for b in 0..1 -> (p * h + 2 * i + a) * w + 2 * j + b
+                    ]
 
-                        let best = at |> List.maxBy (fun q -> x.[q]) // the first maximal element in window order
-                        let o = (p * ho + i) * wo + j
-                        expOut.[o] <- x.[best]
-                        expDx.[best] <- (Tensor.toArray dout).[o]
+                    let best = at |> List.maxBy (fun q -> x.[q]) // the first maximal element in window order
+                    let o = (p * ho + i) * wo + j
+                    expOut.[o] <- x.[best]
+                    expDx.[best] <- (Tensor.toArray dout).[o]
 
-            within $"{c} out" 0.0 0.0 expOut (Tensor.toArray out)
-            within $"{c} dx" 0.0 0.0 expDx (Tensor.toArray dx))
+        within $"{c} out" 0.0 0.0 expOut (Tensor.toArray out)
+        within $"{c} dx" 0.0 0.0 expDx (Tensor.toArray dx))
 
-[<Fact>]
-let ``same-shape tensor arithmetic equals the scalar operation at every element`` () =
-    Prop.check "tensor arithmetic element by element" 100 sizes (fun c ->
-        let n = c.["D"]
-        let a, b = normal (key c 0) [| n |], normal (key c 1) [| n |] + 3.0
-        let s = (key c 2).Uniforms(1).[0] * 4.0 - 2.0
-        let ad, bd = a.ToArray(), b.ToArray()
+[<Property(MaxTest = 100, Arbitrary = [| typeof<LaneArbitraries> |])>]
+let ``same-shape tensor arithmetic equals the scalar operation at every element`` (LaneCase c) =
+    let n = c.["D"]
+    let a, b = normal (key c 0) [| n |], normal (key c 1) [| n |] + 3.0
+    let s = (key c 2).Uniforms(1).[0] * 4.0 - 2.0
+    let ad, bd = a.ToArray(), b.ToArray()
 
-        for name, actual, f in
-            [
-                "a + b", a + b, (fun i -> ad.[i] + bd.[i])
-                "a - b", a - b, (fun i -> ad.[i] - bd.[i])
-                "a * b", a * b, (fun i -> ad.[i] * bd.[i])
-                "a / b", a / b, (fun i -> ad.[i] / bd.[i])
-                "a + s", a + s, (fun i -> ad.[i] + s)
-                "a - s", a - s, (fun i -> ad.[i] - s)
-                "a * s", a * s, (fun i -> ad.[i] * s)
-                "a / s", a / s, (fun i -> ad.[i] / s)
-                "s + a", s + a, (fun i -> s + ad.[i])
-                "s - a", s - a, (fun i -> s - ad.[i])
-                "s * a", s * a, (fun i -> s * ad.[i])
-                "s / b", s / b, (fun i -> s / bd.[i])
-                "-a", -a, (fun i -> -ad.[i])
-            ] do
-            within $"{c} {name}" 0.0 0.0 (Array.init n f) (Tensor.toArray actual))
+    for name, actual, f in
+        [
+            "a + b", a + b, (fun i -> ad.[i] + bd.[i])
+            "a - b", a - b, (fun i -> ad.[i] - bd.[i])
+            "a * b", a * b, (fun i -> ad.[i] * bd.[i])
+            "a / b", a / b, (fun i -> ad.[i] / bd.[i])
+            "a + s", a + s, (fun i -> ad.[i] + s)
+            "a - s", a - s, (fun i -> ad.[i] - s)
+            "a * s", a * s, (fun i -> ad.[i] * s)
+            "a / s", a / s, (fun i -> ad.[i] / s)
+            "s + a", s + a, (fun i -> s + ad.[i])
+            "s - a", s - a, (fun i -> s - ad.[i])
+            "s * a", s * a, (fun i -> s * ad.[i])
+            "s / b", s / b, (fun i -> s / bd.[i])
+            "-a", -a, (fun i -> -ad.[i])
+        ] do
+        within $"{c} {name}" 0.0 0.0 (Array.init n f) (Tensor.toArray actual)
