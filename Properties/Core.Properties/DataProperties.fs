@@ -3,6 +3,8 @@ module Functional.Properties.DataProperties
 open System
 open System.IO
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -20,9 +22,9 @@ let private indexedDataset (y: int[]) (classes: int) =
     let x = Tensor.init [| n; 1; 2; 1 |] (fun idx -> float idx.[0])
     Dataset.create x y (Array.init classes string)
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``stratified split: exact sizes, proportional classes, disjoint and covering, deterministic`` () =
-    Prop.check "stratified split" 200 splitCases (fun c ->
+    Prop.forAll splitCases (fun c ->
         let n, k, v, t = c.["N"], c.["C"], c.["V"], c.["T"]
         let y = labels (key c 0) n k
         let d = indexedDataset y k
@@ -190,9 +192,9 @@ let private cifarCases =
         ]
         (fun c -> c.["val"] < c.["b1"] + c.["b2"] + c.["b3"] + c.["b4"] + c.["b5"])
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``cifar10: load reads the batches in order, the last validationSize training records are validation`` () =
-    Prop.check "cifar10 load" 100 cifarCases (fun c ->
+    Prop.forAll cifarCases (fun c ->
         Prop.withTempDir (fun dir ->
             let counts = [| c.["b1"]; c.["b2"]; c.["b3"]; c.["b4"]; c.["b5"]; c.["test"] |]
             let files = writeCifar dir c.Rng counts
@@ -300,6 +302,14 @@ let ``cifar10: clear errors for a missing folder or file, a wrong size, a bad la
 
 let private preprocessCases = cases [ "N", 1, 5; "C", 1, 4; "H", 1, 3; "W", 1, 3 ]
 
+/// A preprocessing case (preprocessCases). The argument of the properties below (DataArbitraries).
+type PreprocessCase = PreprocessCase of Case
+
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<DataArbitraries> |])>].
+type DataArbitraries =
+    static member Preprocess() =
+        preprocessCases |> Arb.convert PreprocessCase (fun (PreprocessCase c) -> c)
+
 /// A split of random images (values around 100 with spread 30, like raw pixels) and labels.
 let private randomSplit (c: Case) =
     let shape n = [| n; c.["C"]; c.["H"]; c.["W"] |]
@@ -313,39 +323,38 @@ let private randomSplit (c: Case) =
         Test = ds 2 2
     }
 
-[<Fact>]
-let ``subtractMean: the training mean becomes 0 and the same image is subtracted from every set`` () =
-    Prop.check "subtract mean" 100 preprocessCases (fun c ->
-        let s = randomSplit c
-        let s', mean = Preprocess.subtractMean s
-        let case = string c
-        Prop.close case 1e-12 (Tensor.mean [| 0 |] false s.Train.X) mean
-        let m' = Preprocess.meanImage s'.Train.X |> Tensor.toArray
-        Prop.ensure (m' |> Array.forall (fun v -> abs v < 1e-11)) (fun () -> $"{case}: train mean after = {m'}")
-        Prop.close case 1e-12 (s.Val.X - mean) s'.Val.X
-        Prop.close case 1e-12 (s.Test.X - mean) s'.Test.X
-        Prop.ensure (s'.Val.Y = s.Val.Y && s'.Train.Classes = s.Train.Classes) (fun () -> $"{case}: labels changed"))
+[<Property(MaxTest = 100, Arbitrary = [| typeof<DataArbitraries> |])>]
+let ``subtractMean: the training mean becomes 0 and the same image is subtracted from every set`` (PreprocessCase c) =
+    let s = randomSplit c
+    let s', mean = Preprocess.subtractMean s
+    let case = string c
+    Prop.close case 1e-12 (Tensor.mean [| 0 |] false s.Train.X) mean
+    let m' = Preprocess.meanImage s'.Train.X |> Tensor.toArray
+    Prop.ensure (m' |> Array.forall (fun v -> abs v < 1e-11)) (fun () -> $"{case}: train mean after = {m'}")
+    Prop.close case 1e-12 (s.Val.X - mean) s'.Val.X
+    Prop.close case 1e-12 (s.Test.X - mean) s'.Test.X
+    Prop.ensure (s'.Val.Y = s.Val.Y && s'.Train.Classes = s.Train.Classes) (fun () -> $"{case}: labels changed")
 
-[<Fact>]
-let ``normalizePerChannel: every training channel gets mean 0 and std 1, val and test use the training statistics`` () =
-    Prop.check "normalize per channel" 100 preprocessCases (fun c ->
-        let s = randomSplit c
-        let s', stats = Preprocess.normalizePerChannel s
-        let case = string c
-        let x = s'.Train.X
-        let axes = [| 0; 2; 3 |]
-        let mean = Tensor.mean axes false x
-        let std = Tensor.mean axes false (x * x) - mean * mean |> Tensor.sqrt
+[<Property(MaxTest = 100, Arbitrary = [| typeof<DataArbitraries> |])>]
+let ``normalizePerChannel: every training channel gets mean 0 and std 1, val and test use the training statistics``
+    (PreprocessCase c)
+    =
+    let s = randomSplit c
+    let s', stats = Preprocess.normalizePerChannel s
+    let case = string c
+    let x = s'.Train.X
+    let axes = [| 0; 2; 3 |]
+    let mean = Tensor.mean axes false x
+    let std = Tensor.mean axes false (x * x) - mean * mean |> Tensor.sqrt
 
-        Prop.ensure (Tensor.toArray mean |> Array.forall (fun v -> abs v < 1e-10)) (fun () -> $"{case}: means {mean}")
+    Prop.ensure (Tensor.toArray mean |> Array.forall (fun v -> abs v < 1e-10)) (fun () -> $"{case}: means {mean}")
 
-        Prop.ensure (Tensor.toArray std |> Array.forall (fun v -> abs (v - 1.0) < 1e-10)) (fun () ->
-            $"{case}: stds {std}")
+    Prop.ensure (Tensor.toArray std |> Array.forall (fun v -> abs (v - 1.0) < 1e-10)) (fun () -> $"{case}: stds {std}")
 
-        let m = Tensor.ofArray [| 1; c.["C"]; 1; 1 |] stats.Mean
-        let sd = Tensor.ofArray [| 1; c.["C"]; 1; 1 |] stats.Std
-        Prop.close case 1e-12 ((s.Val.X - m) / sd) s'.Val.X
-        Prop.close case 1e-12 ((s.Test.X - m) / sd) s'.Test.X)
+    let m = Tensor.ofArray [| 1; c.["C"]; 1; 1 |] stats.Mean
+    let sd = Tensor.ofArray [| 1; c.["C"]; 1; 1 |] stats.Std
+    Prop.close case 1e-12 ((s.Val.X - m) / sd) s'.Val.X
+    Prop.close case 1e-12 ((s.Test.X - m) / sd) s'.Test.X
 
 [<Fact>]
 let ``preprocessing: bytes to floats, constant channels, and clear errors`` () =
