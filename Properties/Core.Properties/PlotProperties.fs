@@ -9,6 +9,8 @@ open System.IO
 open System.Text.Json
 open System.Text.RegularExpressions
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Plotly.NET
 open Functional
 open Functional.FSharp
@@ -43,9 +45,17 @@ let private history (c: Case) =
 
 let private historyCases = cases [ "iters", 1, 300; "epochs", 1, 8 ]
 
-[<Fact>]
+/// A training history (historyCases). The argument of the properties below (PlotArbitraries).
+type HistoryCase = HistoryCase of Case
+
+/// The Arbitrary instances of this file's cases, for [<Property(Arbitrary = [| typeof<PlotArbitraries> |])>].
+type PlotArbitraries =
+    static member History() =
+        historyCases |> Arb.convert HistoryCase (fun (HistoryCase c) -> c)
+
+[<Property(MaxTest = 200)>]
 let ``smooth is the trailing mean over the window (window 1 is the identity)`` () =
-    Prop.check "smooth" 200 (cases [ "n", 1, 60; "w", 1, 70 ]) (fun c ->
+    Prop.forAll (cases [ "n", 1, 60; "w", 1, 70 ]) (fun c ->
         let xs = Tensor.toArray (normal (key c 0) [| c.["n"] |])
         let w = c.["w"]
         let s = Plot.smooth w xs
@@ -57,53 +67,51 @@ let ``smooth is the trailing mean over the window (window 1 is the identity)`` (
 
         Prop.ensure (Plot.smooth 1 xs = xs) (fun () -> $"{c}: window 1 changed the values"))
 
-[<Fact>]
-let ``the loss figure draws the raw losses and their moving average, iteration against loss, log axis on request`` () =
-    Prop.check "loss figure" 8 historyCases (fun c ->
-        let h = history c
-
-        for logScale in [ false; true ] do
-            let data, layout = figure (Plot.loss logScale h)
-            Prop.ensure (data.GetArrayLength() = 2) (fun () -> $"{c}: {data.GetArrayLength()} traces")
-            Prop.ensure (floats (data.[0].GetProperty "y") = h.Loss) (fun () -> $"{c}: raw trace is not the losses")
-
-            Prop.ensure
-                (floats (data.[1].GetProperty "y") = Plot.smooth (Plot.defaultWindow h.Loss.Length) h.Loss)
-                (fun () -> $"{c}: smoothed trace")
-
-            Prop.ensure
-                (floats (data.[0].GetProperty "x") = Array.init h.Loss.Length (fun i -> float (i + 1)))
-                (fun () -> $"{c}: x is not the 1-based iteration")
-
-            Prop.ensure (axisTitle layout "xaxis" = "iteration" && axisTitle layout "yaxis" = "loss") (fun () ->
-                $"{c}: axis titles")
-
-            let isLog =
-                match layout.GetProperty("yaxis").TryGetProperty "type" with
-                | true, t -> t.GetString() = "log"
-                | _ -> false
-
-            Prop.ensure (isLog = logScale) (fun () -> $"{c}: log axis {isLog}, asked {logScale}"))
-
-[<Fact>]
-let ``the accuracy figure draws train and validation per epoch from epoch 0, the learning-rate figure one point per epoch``
-    ()
+[<Property(MaxTest = 8, Arbitrary = [| typeof<PlotArbitraries> |])>]
+let ``the loss figure draws the raw losses and their moving average, iteration against loss, log axis on request``
+    (HistoryCase c)
     =
-    Prop.check "accuracy figure" 8 historyCases (fun c ->
-        let h = history c
-        let data, layout = figure (Plot.accuracy h)
-        Prop.ensure (data.GetArrayLength() = 2) (fun () -> $"{c}: traces")
-        Prop.ensure (floats (data.[0].GetProperty "y") = h.TrainAccuracy) (fun () -> $"{c}: train")
-        Prop.ensure (floats (data.[1].GetProperty "y") = h.ValAccuracy) (fun () -> $"{c}: val")
-        Prop.ensure (floats (data.[1].GetProperty "x") = Array.init h.ValAccuracy.Length float) (fun () -> $"{c}: x")
+    let h = history c
 
-        Prop.ensure (axisTitle layout "xaxis" = "epoch" && axisTitle layout "yaxis" = "accuracy") (fun () ->
-            $"{c}: titles")
+    for logScale in [ false; true ] do
+        let data, layout = figure (Plot.loss logScale h)
+        Prop.ensure (data.GetArrayLength() = 2) (fun () -> $"{c}: {data.GetArrayLength()} traces")
+        Prop.ensure (floats (data.[0].GetProperty "y") = h.Loss) (fun () -> $"{c}: raw trace is not the losses")
 
-        let lrData, lrLayout = figure (Plot.learningRate h)
-        Prop.ensure (lrData.GetArrayLength() = 1) (fun () -> $"{c}: lr traces")
-        Prop.ensure (floats (lrData.[0].GetProperty "y") = h.LearningRate) (fun () -> $"{c}: lr values")
-        Prop.ensure (lrLayout.GetProperty("yaxis").GetProperty("type").GetString() = "log") (fun () -> $"{c}: lr axis"))
+        Prop.ensure
+            (floats (data.[1].GetProperty "y") = Plot.smooth (Plot.defaultWindow h.Loss.Length) h.Loss)
+            (fun () -> $"{c}: smoothed trace")
+
+        Prop.ensure (floats (data.[0].GetProperty "x") = Array.init h.Loss.Length (fun i -> float (i + 1))) (fun () ->
+            $"{c}: x is not the 1-based iteration")
+
+        Prop.ensure (axisTitle layout "xaxis" = "iteration" && axisTitle layout "yaxis" = "loss") (fun () ->
+            $"{c}: axis titles")
+
+        let isLog =
+            match layout.GetProperty("yaxis").TryGetProperty "type" with
+            | true, t -> t.GetString() = "log"
+            | _ -> false
+
+        Prop.ensure (isLog = logScale) (fun () -> $"{c}: log axis {isLog}, asked {logScale}")
+
+[<Property(MaxTest = 8, Arbitrary = [| typeof<PlotArbitraries> |])>]
+let ``the accuracy figure draws train and validation per epoch from epoch 0, the learning-rate figure one point per epoch``
+    (HistoryCase c)
+    =
+    let h = history c
+    let data, layout = figure (Plot.accuracy h)
+    Prop.ensure (data.GetArrayLength() = 2) (fun () -> $"{c}: traces")
+    Prop.ensure (floats (data.[0].GetProperty "y") = h.TrainAccuracy) (fun () -> $"{c}: train")
+    Prop.ensure (floats (data.[1].GetProperty "y") = h.ValAccuracy) (fun () -> $"{c}: val")
+    Prop.ensure (floats (data.[1].GetProperty "x") = Array.init h.ValAccuracy.Length float) (fun () -> $"{c}: x")
+
+    Prop.ensure (axisTitle layout "xaxis" = "epoch" && axisTitle layout "yaxis" = "accuracy") (fun () -> $"{c}: titles")
+
+    let lrData, lrLayout = figure (Plot.learningRate h)
+    Prop.ensure (lrData.GetArrayLength() = 1) (fun () -> $"{c}: lr traces")
+    Prop.ensure (floats (lrData.[0].GetProperty "y") = h.LearningRate) (fun () -> $"{c}: lr values")
+    Prop.ensure (lrLayout.GetProperty("yaxis").GetProperty("type").GetString() = "log") (fun () -> $"{c}: lr axis")
 
 [<Fact>]
 let ``the learning rate of epoch e is lr0 times decay to the power e - 1`` () =
@@ -113,9 +121,9 @@ let ``the learning rate of epoch e is lr0 times decay to the power e - 1`` () =
     for e in 0..3 do
         Prop.ensure (abs (lrs.[e] - 0.5 * 0.1 ** float e) <= 1e-15) (fun () -> $"epoch {e + 1}: {lrs.[e]}")
 
-[<Fact>]
+[<Property(MaxTest = 60)>]
 let ``visualizeGrid tiles the images row-major and scales each one on its own to 0 .. 255`` () =
-    Prop.check "visualizeGrid" 60 (cases [ "N", 1, 11; "C", 1, 2; "H", 1, 5; "W", 1, 5; "pad", 0, 2 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 11; "C", 1, 2; "H", 1, 5; "W", 1, 5; "pad", 0, 2 ]) (fun c ->
         let n, ch, h, w, pad =
             c.["N"], (if c.["C"] = 1 then 1 else 3), c.["H"], c.["W"], c.["pad"]
 
@@ -172,9 +180,9 @@ let ``visualizeGrid rejects a wrong shape and non-finite values, naming itself``
 
     Assert.Contains("NaN", e.Message)
 
-[<Fact>]
+[<Property(MaxTest = 15)>]
 let ``the confusion matrix counts every (true, predicted) pair once and writes each count in its cell`` () =
-    Prop.check "confusion matrix" 15 (cases [ "C", 1, 6; "N", 1, 80 ]) (fun c ->
+    Prop.forAll (cases [ "C", 1, 6; "N", 1, 80 ]) (fun c ->
         let classes, n = c.["C"], c.["N"]
         let predicted = labels (key c 0) n classes
         let actual = labels (key c 1) n classes
@@ -218,9 +226,9 @@ let ``the confusion matrix counts every (true, predicted) pair once and writes e
              && axisTitle layout "yaxis" = "true label")
             (fun () -> $"{c}"))
 
-[<Fact>]
+[<Property(MaxTest = 8)>]
 let ``sample predictions label every image and frame exactly the wrong ones`` () =
-    Prop.check "predictions" 8 (cases [ "N", 1, 16; "C", 1, 2 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 16; "C", 1, 2 ]) (fun c ->
         let n = c.["N"]
         let x = normal (key c 0) [| n; (if c.["C"] = 1 then 1 else 3); 6; 6 |]
         let predicted = labels (key c 1) n 3
@@ -274,9 +282,9 @@ let ``the gradient-check figure draws each error (0 at 1e-18) on a log axis with
     Prop.ensure (layout.GetProperty("yaxis").GetProperty("type").GetString() = "log") (fun () -> "log axis")
     Prop.ensure (axisTitle layout "yaxis" = "max relative error") (fun () -> "y title")
 
-[<Fact>]
+[<Property(MaxTest = 4)>]
 let ``comparison figures draw one loss trace and two accuracy traces per run, the sweep one trace per series`` () =
-    Prop.check "comparisons" 4 (cases [ "runs", 1, 4; "iters", 1, 50; "epochs", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "runs", 1, 4; "iters", 1, 50; "epochs", 1, 4 ]) (fun c ->
         let hs = [ for i in 1 .. c.["runs"] -> { history c with Name = $"run {i}" } ]
         let lossData, _ = figure (Plot.compareLoss false hs)
         Prop.ensure (lossData.GetArrayLength() = hs.Length) (fun () -> $"{c}: loss traces")
