@@ -5,6 +5,8 @@ open System.IO
 open System.IO.Compression
 open System.Text
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -34,9 +36,9 @@ let private shapeOf (c: Case) =
 let private shapeCases =
     cases [ "rank", 0, 4; "d0", 0, 4; "d1", 1, 3; "d2", 0, 3; "d3", 1, 2 ]
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``npy round-trips every shape and value bit for bit`` () =
-    Prop.check "npy round trip" 100 shapeCases (fun c ->
+    Prop.forAll shapeCases (fun c ->
         let t = awkward c.Rng (shapeOf c)
         let bytes = Npy.toBytes t
         let back = Npy.ofBytes bytes
@@ -216,9 +218,9 @@ let private trainedState (seed: int) (ruleIndex: int) =
 
     (Solver.train rules.[ruleIndex] config model data).State
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``checkpoints round-trip the solver state bit for bit`` () =
-    Prop.check "checkpoint round trip" 20 (cases [ "rule", 0, 5 ]) (fun c ->
+    Prop.forAll (cases [ "rule", 0, 5 ]) (fun c ->
         let s = trainedState c.Seed c.["rule"]
         // Learning rates whose decimal form is long: the exact bits are stored.
         let s = {
@@ -255,12 +257,12 @@ let private loadBytes (dir: string) (bytes: byte[]) =
     Prop.ensure (File.ReadAllBytes path = bytes) (fun () -> "loading changed the file")
     result
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``a truncated checkpoint is a clear error`` () =
     let _, bytes = savedBytes.Force()
 
-    Prop.withTempDir (fun dir ->
-        Prop.check "truncated checkpoint" 100 (cases [ "cut", 0, 1000 ]) (fun c ->
+    Prop.forAll (cases [ "cut", 0, 1000 ]) (fun c ->
+        Prop.withTempDir (fun dir ->
             let keep = bytes.Length * c.["cut"] / 1001
 
             match loadBytes dir bytes.[.. keep - 1] with
@@ -270,12 +272,12 @@ let ``a truncated checkpoint is a clear error`` () =
                 failwith $"{c}: keeping {keep} of {bytes.Length} bytes raised {e.GetType().Name}: {e.Message}"
             | Ok _ -> failwith $"{c}: keeping {keep} of {bytes.Length} bytes loaded without error"))
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``a corrupted checkpoint is a clear error, or reads back exactly`` () =
     let s, bytes = savedBytes.Force()
 
-    Prop.withTempDir (fun dir ->
-        Prop.check "corrupted checkpoint" 200 (cases [ "at", 0, bytes.Length - 1; "bit", 0, 7 ]) (fun c ->
+    Prop.forAll (cases [ "at", 0, bytes.Length - 1; "bit", 0, 7 ]) (fun c ->
+        Prop.withTempDir (fun dir ->
             let b = Array.copy bytes
             b.[c.["at"]] <- b.[c.["at"]] ^^^ (1uy <<< c.["bit"])
 
