@@ -6,6 +6,8 @@ module Functional.Properties.GemmProperties
 open System
 open System.IO
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.Kernels
 open Functional.Properties.Generators
@@ -158,7 +160,7 @@ let private tinyBlocks (c: Case) (kernel: MicroKernel) =
     let mr, nr = Gemm.tileOf kernel
     c.["kc"], c.["mcTiles"] * mr, c.["nc"] + nr / 2
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``the managed blocked kernels equal the naive triple loop`` () =
     // Every x64 machine with AVX2 and FMA has at least one blocked kernel: the property must not pass vacuously
     // there. Elsewhere (ARM64, or AVX2 switched off with DOTNET_EnableAVX2=0) the portable kernel is what runs, and
@@ -169,7 +171,7 @@ let ``the managed blocked kernels equal the naive triple loop`` () =
     then
         Assert.NotEmpty blockedKernels
 
-    Prop.check "blocked = naive" 150 (cases (sizes @ [ "threads", 1, 3 ])) (fun c ->
+    Prop.forAll (cases (sizes @ [ "threads", 1, 3 ])) (fun c ->
         let p = problem c
 
         for kernel in blockedKernels do
@@ -179,11 +181,11 @@ let ``the managed blocked kernels equal the naive triple loop`` () =
             |> agree $"{kernel}" p expected
             |> ignore)
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``the blocked kernels with tiny blocks (every block edge crossed) equal the naive triple loop`` () =
     let ranges = sizes @ [ "threads", 1, 3; "kc", 1, 24; "mcTiles", 1, 3; "nc", 1, 40 ]
 
-    Prop.check "tiny blocks = naive" 150 (cases ranges) (fun c ->
+    Prop.forAll (cases ranges) (fun c ->
         let p = problem c
 
         for kernel in blockedKernels do
@@ -193,39 +195,43 @@ let ``the blocked kernels with tiny blocks (every block edge crossed) equal the 
             |> agree $"{kernel} blocks {tinyBlocks c kernel}" p expected
             |> ignore)
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``the small-product kernel (no packing) equals the naive triple loop`` () =
     if Gemm.smallDirect then
-        Prop.check "direct = naive" 150 (cases sizes) (fun c ->
+        Prop.forAll (cases sizes) (fun c ->
             let p = problem c
             apply Gemm.direct p |> agree "direct" p (naive p) |> ignore)
+    else
+        Prop.ofTestable true
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``the small-product kernel split across threads (by rows or columns) equals the naive triple loop`` () =
     if Gemm.smallDirect then
-        Prop.check "direct split = naive" 150 (cases (sizes @ [ "threads", 1, 3 ])) (fun c ->
+        Prop.forAll (cases (sizes @ [ "threads", 1, 3 ])) (fun c ->
             let p = problem c
 
             apply (Gemm.directSplit 0L c.["threads"]) p
             |> agree "direct split" p (naive p)
             |> ignore)
+    else
+        Prop.ofTestable true
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``the portable row loop equals the naive triple loop`` () =
-    Prop.check "rows = naive" 150 (cases (sizes @ [ "threads", 1, 2 ])) (fun c ->
+    Prop.forAll (cases (sizes @ [ "threads", 1, 2 ])) (fun c ->
         let p = problem c
         apply (Gemm.rows c.["threads"]) p |> agree "rows" p (naive p) |> ignore)
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``OpenBLAS equals the naive triple loop (when libopenblas.so.0 loads)`` () =
     match Gemm.openBlas.Value with
-    | None -> ()
+    | None -> Prop.ofTestable true
     | Some lib ->
-        Prop.check "openblas = naive" 150 (cases sizes) (fun c ->
+        Prop.forAll (cases sizes) (fun c ->
             let p = problem c
             apply (OpenBlas.dgemm lib) p |> agree "openblas" p (naive p) |> ignore)
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``Gemm.run on the managed and the OpenBLAS backends agree with each other and with the naive loop`` () =
     let backends =
         if Gemm.openBlas.Value.IsSome then
@@ -235,7 +241,7 @@ let ``Gemm.run on the managed and the OpenBLAS backends agree with each other an
 
     let dense = sizes |> List.filter (fun (name, _, _) -> name <> "pad")
 
-    Prop.check "run managed = openblas = naive" 150 (cases dense) (fun c ->
+    Prop.forAll (cases dense) (fun c ->
         // Gemm.run has no leading dimensions: the operands are dense at their offsets.
         let p = problem c
 
@@ -255,7 +261,7 @@ let ``Gemm.run on the managed and the OpenBLAS backends agree with each other an
         | [ (_, managed); (_, openblas) ] -> agree "managed vs openblas" p managed openblas |> ignore
         | _ -> ())
 
-[<Fact>]
+[<Property(MaxTest = 2)>]
 let ``products large enough to be split across threads agree on both backends, by rows and by columns`` () =
     // At least 2^25 multiply-adds: Gemm.runLd splits C into bands of rows (m >= n) or of columns (m < n), one
     // single-threaded OpenBLAS call or managed kernel per band, with offsets, padded leading dimensions and
@@ -280,7 +286,7 @@ let ``products large enough to be split across threads agree on both backends, b
                 c.["m"] <> c.["n"]
                 && int64 c.["m"] * int64 c.["n"] * int64 c.["k"] >= Gemm.parallelBlockedWork)
 
-    Prop.check "split products: managed = openblas = naive" 2 large (fun c ->
+    Prop.forAll large (fun c ->
         // Every transpose combination, split by rows (m > n) and by columns (the same sizes swapped).
         for tA in 0..1 do
             for tB in 0..1 do
