@@ -3,6 +3,8 @@
 module Functional.Properties.AutodiffLectureProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -78,9 +80,9 @@ let ``the vector example f = ‖W·x‖²: q = [0.22, 0.26], f = 0.116, the lect
 
 // ---- gate patterns ----
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``gate patterns: add distributes, max routes, mul switches, branches add`` () =
-    Prop.check "gate patterns" 200 (cases [ "D", 1, 5 ]) (fun c ->
+    Prop.forAll (cases [ "D", 1, 5 ]) (fun c ->
         let d = c.["D"]
         let a = normal (key c 0) [| d |]
         let b = normal (key c 1) [| d |]
