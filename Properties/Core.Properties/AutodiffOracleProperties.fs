@@ -3,6 +3,8 @@
 module Functional.Properties.AutodiffOracleProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -77,9 +79,9 @@ let normalizeOps (axes: int[]) (eps: float) (gammaShape: int[]) (p: Map<string, 
 
 // ---- the properties ----
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``affine: hand-written backward = autodiff of x·w + b`` () =
-    Prop.check "oracle affine" 200 (cases [ "N", 1, 4; "D1", 1, 3; "D2", 1, 3; "M", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 4; "D1", 1, 3; "D2", 1, 3; "M", 1, 4 ]) (fun c ->
         let x = normal (key c 0) [| c.["N"]; c.["D1"]; c.["D2"] |]
         let w = normal (key c 1) [| c.["D1"] * c.["D2"]; c.["M"] |]
         let b = normal (key c 2) [| c.["M"] |]
@@ -100,33 +102,34 @@ let private elementwise
     (backward: Tensor -> 'c -> Tensor)
     (ops: Value -> Value)
     =
-    Prop.check $"oracle {name}" 200 (cases [ "N", 1, 4; "D", 1, 5 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 4; "D", 1, 5 ]) (fun c ->
         let x = awayFromZero 1e-3 (key c 0) [| c.["N"]; c.["D"] |]
         let dout = normal (key c 1) [| c.["N"]; c.["D"] |]
         let out, cache = forward x
         let out', ad = autodiffOf (fun p -> ops p.["x"]) (Map [ "x", x ]) dout
         oracleClose (string c) $"{name} out" out' out
         oracleClose (string c) $"{name} dx" ad.["x"] (backward dout cache))
+    |> Prop.label $"oracle {name}"
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``relu: hand-written backward = autodiff of max(x, 0)`` () =
     elementwise "relu" Relu.forward Relu.backward reluOps
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``leaky relu: hand-written backward = autodiff of where(x > 0, x, slope·x)`` () =
     elementwise "leaky relu" (LeakyRelu.forward 0.05) LeakyRelu.backward (leakyReluOps 0.05)
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``sigmoid: hand-written backward = autodiff of 1 / (1 + e^-x)`` () =
     elementwise "sigmoid" Sigmoid.forward Sigmoid.backward sigmoidOps
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``tanh: hand-written backward = autodiff of (e^2x − 1) / (e^2x + 1)`` () =
     elementwise "tanh" Tanh.forward Tanh.backward tanhOps
 
 /// A loss over scores against its ops forward: the loss and dscores.
 let private lossOracle (name: string) (loss: Tensor -> int[] -> LossResult) (ops: int[] -> Value -> Value) =
-    Prop.check $"oracle {name}" 200 (cases [ "N", 1, 5; "C", 2, 5 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 5; "C", 2, 5 ]) (fun c ->
         let scores = normal (key c 0) [| c.["N"]; c.["C"] |]
         let y = labels (key c 1) c.["N"] c.["C"]
         let r = loss scores y
@@ -136,18 +139,19 @@ let private lossOracle (name: string) (loss: Tensor -> int[] -> LossResult) (ops
             $"{c}: {value} vs {r.Loss}")
 
         oracleClose (string c) $"{name} dscores" g r.Dscores)
+    |> Prop.label $"oracle {name}"
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``softmax loss: hand-written gradient = autodiff of −mean log softmax[y]`` () =
     lossOracle "softmax loss" Losses.softmax softmaxLossOps
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``SVM loss: hand-written gradient = autodiff of the mean hinge over the wrong classes`` () =
     lossOracle "svm loss" Losses.svm svmLossOps
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``L2: hand-written gradient = autodiff of 0.5 · reg · Σw²`` () =
-    Prop.check "oracle l2" 100 (cases [ "D0", 1, 4; "D1", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "D0", 1, 4; "D1", 1, 4 ]) (fun c ->
         let w = normal (key c 0) [| c.["D0"]; c.["D1"] |]
         let loss, g = Losses.l2 0.3 w
         let value, ad = Autodiff.valueAndGrad (l2Ops 0.3) w
@@ -177,9 +181,9 @@ let private normInputs (c: Case) (shape: int[]) (channels: int) =
     normal (key c 2) [| channels |],
     normal (key c 3) shape
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``batchnorm, train and test: hand-written backward = autodiff of (x − μ) / √(σ² + eps) · γ + β`` () =
-    Prop.check "oracle batchnorm" 200 (cases [ "N", 2, 6; "D", 1, 4; "Test", 0, 1 ]) (fun c ->
+    Prop.forAll (cases [ "N", 2, 6; "D", 1, 4; "Test", 0, 1 ]) (fun c ->
         let n, d = c.["N"], c.["D"]
         let x, gamma, beta, dout = normInputs c [| n; d |] d
         let cfg = BatchNormConfig.Default
@@ -205,18 +209,18 @@ let ``batchnorm, train and test: hand-written backward = autodiff of (x − μ) 
             let g = BatchNorm.backward dout cache
             normOracle (string c) out g (normalizeOps [| 0 |] cfg.Eps [| d |]) x gamma beta dout)
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``layernorm: hand-written backward = autodiff of the per-row normalization`` () =
-    Prop.check "oracle layernorm" 200 (cases [ "N", 1, 4; "D", 2, 6 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 4; "D", 2, 6 ]) (fun c ->
         let n, d = c.["N"], c.["D"]
         let x, gamma, beta, dout = normInputs c [| n; d |] d
         let out, cache = LayerNorm.forward 1e-5 gamma beta x
         let g = LayerNorm.backward dout cache
         normOracle (string c) out g (normalizeOps [| 1 |] 1e-5 [| d |]) x gamma beta dout)
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``spatial batchnorm: hand-written backward = autodiff of the normalization over (N, H, W)`` () =
-    Prop.check "oracle spatial batchnorm" 150 (cases [ "N", 1, 3; "C", 1, 3; "H", 1, 3; "W", 2, 3 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 3; "C", 1, 3; "H", 1, 3; "W", 2, 3 ]) (fun c ->
         let ch = c.["C"]
         let x, gamma, beta, dout = normInputs c [| c.["N"]; ch; c.["H"]; c.["W"] |] ch
         let cfg = BatchNormConfig.Default
@@ -227,9 +231,9 @@ let ``spatial batchnorm: hand-written backward = autodiff of the normalization o
         let g = SpatialBatchNorm.backward dout cache
         normOracle (string c) out g (normalizeOps [| 0; 2; 3 |] cfg.Eps [| 1; ch; 1; 1 |]) x gamma beta dout)
 
-[<Fact>]
+[<Property(MaxTest = 150)>]
 let ``group norm: hand-written backward = autodiff of the per-(sample, group) normalization`` () =
-    Prop.check "oracle group norm" 150 (cases [ "N", 1, 3; "G", 1, 3; "K", 1, 2; "H", 1, 3; "W", 2, 3 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 3; "G", 1, 3; "K", 1, 2; "H", 1, 3; "W", 2, 3 ]) (fun c ->
         let n, groups, h, w = c.["N"], c.["G"], c.["H"], c.["W"]
         let ch = groups * c.["K"]
         let shape = [| n; ch; h; w |]
@@ -249,9 +253,9 @@ let ``group norm: hand-written backward = autodiff of the per-(sample, group) no
 
         normOracle (string c) out g ops x gamma beta dout)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``dropout with a fixed mask: hand-written backward = autodiff of x · mask / p`` () =
-    Prop.check "oracle dropout" 100 (cases [ "N", 1, 4; "D", 1, 6; "P", 1, 9 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 4; "D", 1, 6; "P", 1, 9 ]) (fun c ->
         let keep = float c.["P"] / 10.0
         let x = normal (key c 0) [| c.["N"]; c.["D"] |]
         let dout = normal (key c 1) [| c.["N"]; c.["D"] |]
@@ -262,9 +266,9 @@ let ``dropout with a fixed mask: hand-written backward = autodiff of x · mask /
         oracleClose (string c) "out" out' out
         oracleClose (string c) "dx" ad.["x"] (Dropout.backward dout cache))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``the lifted layers run the layer's own forward and backward`` () =
-    Prop.check "lifted layers" 100 (cases [ "N", 1, 3; "D", 1, 4; "M", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 3; "D", 1, 4; "M", 1, 4 ]) (fun c ->
         let x = normal (key c 0) [| c.["N"]; c.["D"] |]
         let w = normal (key c 1) [| c.["D"]; c.["M"] |]
         let b = normal (key c 2) [| c.["M"] |]
@@ -292,7 +296,7 @@ let ``the lifted layers run the layer's own forward and backward`` () =
         let _, gl = Autodiff.valueAndGrad (fun v -> Layers.l2 0.5 v * -2.0) w
         Prop.close $"{c} scaled l2" 1e-15 (w * -1.0) gl)
 
-[<Fact>]
+[<Property(MaxTest = 60)>]
 let ``a two-input graph (image features -> h0, caption words -> embeddings -> RNN or LSTM) matches numeric gradients``
     ()
     =
@@ -306,7 +310,7 @@ let ``a two-input graph (image features -> h0, caption words -> embeddings -> RN
         "Lstm", 0, 1
     ]
 
-    Prop.check "captioning graph" 60 (cases ranges) (fun c ->
+    Prop.forAll (cases ranges) (fun c ->
         let n, t, h, v = c.["N"], c.["T"], c.["H"], c.["V"]
         let gates = if c.["Lstm"] = 1 then 4 * h else h
         let features = normal (key c 0) [| n; c.["F"] |]
