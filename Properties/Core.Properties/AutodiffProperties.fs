@@ -4,6 +4,8 @@ module Functional.Properties.AutodiffProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -87,9 +89,9 @@ let private awayFrom0 (rng: Rng) (shape: int[]) =
 
 // ---- elementwise binary ops with broadcasting ----
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``binary ops broadcast and their gradients sum back to each input's shape`` () =
-    Prop.check "binary ops" 300 (cases broadcastRanges) (fun c ->
+    Prop.forAll (cases broadcastRanges) (fun c ->
         let sa, sb = broadcastShapes c
         let a = normal (key c 0) sa
         let b = awayFrom0 (key c 1) sb
@@ -99,7 +101,7 @@ let ``binary ops broadcast and their gradients sum back to each input's shape`` 
         checkBinary case "mul" (key c 4) (*) a b
         checkBinary case "div" (key c 5) (/) a b)
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``max, min and where route the gradient to the selected input, with broadcasting`` () =
     let valid (c: Case) =
         let sa, sb = broadcastShapes c
@@ -108,7 +110,7 @@ let ``max, min and where route the gradient to the selected input, with broadcas
         // no centered difference crosses a tie
         Tensor.toArray (Tensor.abs (a - b)) |> Array.forall (fun v -> v > 1e-3)
 
-    Prop.check "max min where" 300 (casesWhere broadcastRanges valid) (fun c ->
+    Prop.forAll (casesWhere broadcastRanges valid) (fun c ->
         let sa, sb = broadcastShapes c
         let a = normal (key c 0) sa
         let b = normal (key c 1) sb
@@ -125,9 +127,9 @@ let ``max, min and where route the gradient to the selected input, with broadcas
 
 // ---- elementwise unary ops ----
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``elementwise ops match numeric gradients over random shapes`` () =
-    Prop.check "unary ops" 200 (cases [ "R", 0, 3; "D0", 1, 3; "D1", 1, 3; "D2", 1, 3 ]) (fun c ->
+    Prop.forAll (cases [ "R", 0, 3; "D0", 1, 3; "D1", 1, 3; "D2", 1, 3 ]) (fun c ->
         let shape = [| c.["D0"]; c.["D1"]; c.["D2"] |] |> Array.take c.["R"]
         let x = awayFrom0 (key c 0) shape
         let pos = Tensor.abs x
@@ -154,18 +156,18 @@ let ``elementwise ops match numeric gradients over random shapes`` () =
 
 // ---- matmul, reductions, shape ops ----
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``matmul matches numeric gradients`` () =
-    Prop.check "matmul" 200 (cases [ "M", 1, 4; "K", 1, 4; "N", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "M", 1, 4; "K", 1, 4; "N", 1, 4 ]) (fun c ->
         let a = normal (key c 0) [| c.["M"]; c.["K"] |]
         let b = normal (key c 1) [| c.["K"]; c.["N"] |]
         checkBinary (string c) "matmul" (key c 2) Ops.matmul a b)
 
-[<Fact>]
+[<Property(MaxTest = 300)>]
 let ``sum, mean and max over any axes, keeping them or not, match numeric gradients`` () =
     let ranges = [ "R", 1, 3; "D0", 1, 3; "D1", 1, 3; "D2", 1, 3; "Axes", 0, 7; "Keep", 0, 1 ]
 
-    Prop.check "reductions" 300 (cases ranges) (fun c ->
+    Prop.forAll (cases ranges) (fun c ->
         let r = c.["R"]
         let shape = [| c.["D0"]; c.["D1"]; c.["D2"] |] |> Array.take r
 
@@ -190,11 +192,11 @@ let ``max over an axis shares the gradient equally among ties`` () =
     let g = Autodiff.grad (fun v -> Ops.sum [||] false (Ops.max [| 1 |] false v)) x
     Assert.Equal<float[]>([| 0.0; 0.5; 0.5; 1.0; 0.0; 0.0 |], Tensor.toArray g)
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``reshape, permute, transpose, slice, concat and stack match numeric gradients`` () =
     let ranges = [ "D0", 1, 3; "D1", 1, 3; "D2", 1, 4; "P", 0, 5; "S", 0, 3 ]
 
-    Prop.check "shape ops" 200 (cases ranges) (fun c ->
+    Prop.forAll (cases ranges) (fun c ->
         let shape = [| c.["D0"]; c.["D1"]; c.["D2"] |]
         let x = normal (key c 0) shape
         let case = $"{c} {Guard.shapeText shape}"
@@ -221,11 +223,11 @@ let ``reshape, permute, transpose, slice, concat and stack match numeric gradien
         let s = Autodiff.primal (Ops.stack 0 [ Autodiff.constant x; Autodiff.constant z ])
         Prop.close case 0.0 x (Tensor.slice 0 0 1 s |> Tensor.reshape shape))
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``gather scatter-adds repeated rows, and pick reads one entry per row`` () =
     let ranges = [ "V", 1, 5; "D", 1, 3; "N", 1, 6 ]
 
-    Prop.check "gather pick" 200 (cases ranges) (fun c ->
+    Prop.forAll (cases ranges) (fun c ->
         let w = normal (key c 0) [| c.["V"]; c.["D"] |]
         let idx = labels (key c 1) c.["N"] c.["V"]
         checkOp (string c) "gather" (key c 2) (Ops.gather idx) w
@@ -242,9 +244,9 @@ let ``gather scatter-adds repeated rows, and pick reads one entry per row`` () =
 
 // ---- the API ----
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``grad, valueAndGrad, gradients, vjp and jacobian agree with each other`` () =
-    Prop.check "api" 100 (cases [ "N", 1, 4; "D", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 4; "D", 1, 4 ]) (fun c ->
         let n, d = c.["N"], c.["D"]
         let w = normal (key c 0) [| d; d |]
         let x = normal (key c 1) [| n; d |]
