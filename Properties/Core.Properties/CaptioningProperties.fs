@@ -3,6 +3,8 @@ module Functional.Properties.CaptioningProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -40,16 +42,14 @@ let private captions (rng: Rng) (n: int) (t: int) (v: int) =
 
     Indices.FromArray(Array.init n row |> Array.concat, n, t)
 
-[<Fact>]
+[<Property(MaxTest = 60)>]
 let ``with weights in [-eps, eps] the loss per unmasked step is log V within the derived bound`` () =
     // Bound: every score is s_v = h·W_vocab[:, v] + b_vocab[v] with |h_j| <= max(1, max|h0|) (RNN and LSTM states
     // are tanh-bounded by 1; a GRU state is a convex mix of a tanh and the previous state), |W_vocab| <= eps,
     // b_vocab = 0, and h0 = features·W_proj with |features| <= 1, so |h0| <= D·eps. Hence |s_v| <= B = H·eps·max(1,
     // D·eps), and each step's loss −log softmax(s)_y = log Σ exp(s) − s_y lies in [log V − 2B, log V + 2B]. The
     // loss is the sum over the unmasked steps divided by N.
-    Prop.check
-        "initial loss"
-        60
+    Prop.forAll
         (cases [
             "cell", 0, 2
             "N", 1, 6
@@ -88,11 +88,9 @@ let ``with weights in [-eps, eps] the loss per unmasked step is log V within the
             Prop.ensure (steps = 0 && l.Loss = 0.0 || abs (perStep - logV) <= 2.0 * b + 1e-12) (fun () ->
                 $"{c}: loss per step {perStep}, log V {logV}, bound {2.0 * b}"))
 
-[<Fact>]
+[<Property(MaxTest = 12)>]
 let ``the captioning gradients match numeric gradients for every cell`` () =
-    Prop.check
-        "captioning gradients"
-        12
+    Prop.forAll
         (cases [
             "cell", 0, 2
             "N", 1, 3
@@ -168,9 +166,9 @@ let ``the LSTM captioning net overfits 50 captions with Adam within 50 epochs`` 
     let exact = DigitCaptions.exactAccuracy sampled caps
     Prop.ensure (exact = 1.0) (fun () -> $"greedy samples reproduce {exact} of the 50 captions")
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``sampling is deterministic, stops feeding after END, and beam search of width 1 is greedy`` () =
-    Prop.check "sampling" 20 (cases [ "cell", 0, 2; "N", 1, 5; "D", 1, 6; "H", 1, 8; "L", 1, 7; "k", 2, 4 ]) (fun c ->
+    Prop.forAll (cases [ "cell", 0, 2; "N", 1, 5; "D", 1, 6; "H", 1, 8; "L", 1, 7; "k", 2, 4 ]) (fun c ->
         let cfg = config cells.[c.["cell"]] c.["D"] 3 c.["H"] 6 (int64 c.Seed)
         // Larger vocabulary weights, so that <END> comes early in some rows and late in others.
         let p =
