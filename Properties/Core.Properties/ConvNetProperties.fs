@@ -1,6 +1,8 @@
 module Functional.Properties.ConvNetProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -70,16 +72,16 @@ let private awayFromKinks (c: Case) =
 
 let private cases = casesWhere ranges awayFromKinks
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``three-layer convnet gradients match numeric gradients, with and without reg`` () =
-    Prop.check "convnet gradients" 100 cases (fun c ->
+    Prop.forAll cases (fun c ->
         let model = ConvNet.threeLayer (config c)
         let x, y = data c
         ModelProperties.checkModelGrads "convnet gradients" (string c) model model.Params (Rng.create 0L) x y)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``the convnet as functions equals the same net wired by hand`` () =
-    Prop.check "convnet = hand-wired" 100 (cases) (fun c ->
+    Prop.forAll (cases) (fun c ->
         let cfg = config c
         let model = ConvNet.threeLayer cfg
         let p = model.Params
