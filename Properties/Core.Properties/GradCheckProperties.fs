@@ -1,22 +1,24 @@
 module Functional.Properties.GradCheckProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``numeric gradient of a quadratic is exact up to round-off`` () =
-    Prop.check "numeric quadratic" 100 (cases [ "n", 1, 20 ]) (fun c ->
+    Prop.forAll (cases [ "n", 1, 20 ]) (fun c ->
         let a = normal (key c 0) [| c.["n"] |]
         let x = normal (key c 1) [| c.["n"] |]
         let f (t: Tensor) = Tensor.sumAll (a * t * t)
         let g = GradCheck.numericGradient 1e-5 f x
         Prop.gradClose (string c) "quadratic" (a * x * 2.0) g)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``numeric gradient against an upstream gradient equals the chain rule`` () =
-    Prop.check "numeric of" 100 (cases [ "n", 1, 10 ]) (fun c ->
+    Prop.forAll (cases [ "n", 1, 10 ]) (fun c ->
         let x = normal (key c 0) [| c.["n"] |]
         let dout = normal (key c 1) [| c.["n"] |]
         let g = GradCheck.numericGradientOf 1e-5 Tensor.exp x dout
@@ -67,11 +69,11 @@ let ``relative error is infinite where one side is NaN or an unmatched infinity`
     Assert.Equal(infinity, GradCheck.relativeError (t nan) (t 1.0))
     Assert.Equal(0.0, GradCheck.relativeError (t infinity) (t infinity))
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``a NaN or infinity in either gradient fails the check and the report names it`` () =
     let bad = [| nan; infinity; -infinity |]
 
-    Prop.check "non-finite gradient" 200 (cases [ "n", 1, 12; "at", 0, 11; "kind", 0, 2; "side", 0, 1 ]) (fun c ->
+    Prop.forAll (cases [ "n", 1, 12; "at", 0, 11; "kind", 0, 2; "side", 0, 1 ]) (fun c ->
         let n = c.["n"]
         let at = c.["at"] % n
         let a = Tensor.toArray (normal (key c 0) [| n |])
