@@ -5,6 +5,8 @@ module Functional.Properties.InputClassLossProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -37,9 +39,9 @@ let ``softmax of the rows [-1000, -1001] is log(1 + 1/e), finite, with the exact
     let p = 1.0 / (1.0 + Math.E) // the smaller logit's probability
     within "dscores" 0.0 1e-15 [| -p / 2.0; p / 2.0; p / 2.0; -p / 2.0 |] (Tensor.toArray r.Dscores)
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``softmax loss and gradient are unchanged and finite under row shifts up to ±1e4, all-negative rows included`` () =
-    Prop.check "softmax far from zero" 100 (cases [ "N", 1, 8; "C", 2, 7 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 8; "C", 2, 7 ]) (fun c ->
         let n, k = c.["N"], c.["C"]
         let s = normal (key c 0) [| n; k |]
         let y = labels (key c 1) n k
@@ -52,9 +54,9 @@ let ``softmax loss and gradient are unchanged and finite under row shifts up to 
         within $"{c} loss" 0.0 ShiftTol [| a.Loss |] [| b.Loss |]
         within $"{c} dscores" 0.0 ShiftTol (Tensor.toArray a.Dscores) (Tensor.toArray b.Dscores))
 
-[<Fact>]
+[<Property(MaxTest = 60)>]
 let ``temporal softmax loss and gradient are unchanged and finite under row shifts up to ±1e4`` () =
-    Prop.check "temporal softmax far from zero" 60 (cases [ "N", 1, 4; "T", 1, 5; "V", 2, 7 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 4; "T", 1, 5; "V", 2, 7 ]) (fun c ->
         let n, t, v = c.["N"], c.["T"], c.["V"]
         let s = normal (key c 0) [| n; t; v |]
         let y = Indices.FromArray(labels (key c 1) (n * t) v, n, t)
@@ -71,7 +73,7 @@ let ``temporal softmax loss and gradient are unchanged and finite under row shif
         within $"{c} loss" 0.0 ShiftTol [| a.Loss |] [| b.Loss |]
         within $"{c} dscores" 0.0 ShiftTol (Tensor.toArray a.Dscores) (Tensor.toArray b.Dscores))
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``svm loss and gradient are unchanged by row shifts up to ±1e4 away from the hinge`` () =
     // The hinge's kink: a margin within 1e-6 of 0 could flip under the shift's rounding, so such cases are skipped.
     let inputs (c: Case) =
@@ -88,7 +90,7 @@ let ``svm loss and gradient are unchanged by row shifts up to ±1e4 away from th
                     (seq { 0 .. c.["C"] - 1 }))
             (seq { 0 .. y.Length - 1 })
 
-    Prop.check "svm far from zero" 100 (casesWhere [ "N", 1, 8; "C", 2, 7 ] valid) (fun c ->
+    Prop.forAll (casesWhere [ "N", 1, 8; "C", 2, 7 ] valid) (fun c ->
         let s, y = inputs c
         let shifts = Array.init c.["N"] (shiftOf (key c 2))
         let a = Losses.svm s y
