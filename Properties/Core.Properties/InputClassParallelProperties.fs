@@ -6,6 +6,8 @@ module Functional.Properties.InputClassParallelProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Kernels
@@ -14,60 +16,52 @@ open Functional.Properties.InputClass
 
 /// Normalization splits by channels from 65,536 elements (NormKernels.parallelElements), one range per thread,
 /// blocks of 256 channels within a range.
-[<Fact>]
+[<Property(MaxTest = 4)>]
 let ``batchnorm above the parallel threshold with an odd number of channels above 256 equals the textbook`` () =
-    Prop.check "batchnorm parallel (N, D)" 4 (casesWhere [ "D", 257, 700 ] (fun c -> c.["D"] % 2 = 1)) (fun c ->
+    Prop.forAll (casesWhere [ "D", 257, 700 ] (fun c -> c.["D"] % 2 = 1)) (fun c ->
         let d = c.["D"]
         let n = int NormKernels.parallelElements / d + 1
         Prop.ensure (int64 n * int64 d >= NormKernels.parallelElements) (fun () -> $"{c}: below the threshold")
         InputClassLanesProperties.checkBatchNorm $"{c} N={n}" (key c 0) n d 1)
 
-[<Fact>]
+[<Property(MaxTest = 4)>]
 let ``spatial batchnorm above the parallel threshold with an odd number of channels equals the textbook`` () =
-    Prop.check
-        "batchnorm parallel (N, C, S)"
-        4
-        (casesWhere [ "C", 3, 301; "S", 2, 64 ] (fun c -> c.["C"] % 2 = 1))
-        (fun c ->
-            let ch, s = c.["C"], c.["S"]
-            let n = int NormKernels.parallelElements / (ch * s) + 1
-            InputClassLanesProperties.checkBatchNorm $"{c} N={n}" (key c 0) n ch s)
+    Prop.forAll (casesWhere [ "C", 3, 301; "S", 2, 64 ] (fun c -> c.["C"] % 2 = 1)) (fun c ->
+        let ch, s = c.["C"], c.["S"]
+        let n = int NormKernels.parallelElements / (ch * s) + 1
+        InputClassLanesProperties.checkBatchNorm $"{c} N={n}" (key c 0) n ch s)
 
 /// The temporal softmax loss splits its N·T rows across threads from N·T·V ≥ 2^18 (Gemm.parallelRowsWork).
-[<Fact>]
+[<Property(MaxTest = 3)>]
 let ``temporal softmax above the parallel threshold with an odd number of rows equals the row-by-row formula`` () =
-    Prop.check
-        "temporal softmax parallel"
-        3
-        (casesWhere [ "N", 1, 3; "T", 3, 9 ] (fun c -> (c.["N"] * c.["T"]) % 2 = 1))
-        (fun c ->
-            let n, t = c.["N"], c.["T"]
-            let v = int (Gemm.parallelRowsWork / int64 (n * t)) + 7
-            let s = normal (key c 0) [| n; t; v |]
-            let y = labels (key c 1) (n * t) v
-            let mask = (key c 2).Uniforms(n * t) |> Array.map (fun u -> u < 0.8)
+    Prop.forAll (casesWhere [ "N", 1, 3; "T", 3, 9 ] (fun c -> (c.["N"] * c.["T"]) % 2 = 1)) (fun c ->
+        let n, t = c.["N"], c.["T"]
+        let v = int (Gemm.parallelRowsWork / int64 (n * t)) + 7
+        let s = normal (key c 0) [| n; t; v |]
+        let y = labels (key c 1) (n * t) v
+        let mask = (key c 2).Uniforms(n * t) |> Array.map (fun u -> u < 0.8)
 
-            let r =
-                TemporalSoftmax.loss s (Indices.FromArray(y, n, t)) (Mask.FromArray(mask, n, t))
+        let r =
+            TemporalSoftmax.loss s (Indices.FromArray(y, n, t)) (Mask.FromArray(mask, n, t))
 
-            let sd = s.ToArray()
-            let d = Array.zeroCreate (n * t * v)
-            let mutable loss = 0.0
+        let sd = s.ToArray()
+        let d = Array.zeroCreate (n * t * v)
+        let mutable loss = 0.0
 
-            for row in 0 .. n * t - 1 do
-                if mask.[row] then
-                    let xs = sd.[row * v .. row * v + v - 1]
-                    let m = Array.max xs
-                    let z = xs |> Array.sumBy (fun x -> exp (x - m))
-                    loss <- loss + (log z - (xs.[y.[row]] - m))
+        for row in 0 .. n * t - 1 do
+            if mask.[row] then
+                let xs = sd.[row * v .. row * v + v - 1]
+                let m = Array.max xs
+                let z = xs |> Array.sumBy (fun x -> exp (x - m))
+                loss <- loss + (log z - (xs.[y.[row]] - m))
 
-                    for j in 0 .. v - 1 do
-                        d.[row * v + j] <- exp (xs.[j] - m) / z / float n
+                for j in 0 .. v - 1 do
+                    d.[row * v + j] <- exp (xs.[j] - m) / z / float n
 
-                    d.[row * v + y.[row]] <- d.[row * v + y.[row]] - 1.0 / float n
+                d.[row * v + y.[row]] <- d.[row * v + y.[row]] - 1.0 / float n
 
-            within $"{c} V={v} loss" 1e-12 0.0 [| loss / float n |] [| r.Loss |]
-            within $"{c} V={v} dscores" 1e-10 1e-16 d (Tensor.toArray r.Dscores))
+        within $"{c} V={v} loss" 1e-12 0.0 [| loss / float n |] [| r.Loss |]
+        within $"{c} V={v} dscores" 1e-10 1e-16 d (Tensor.toArray r.Dscores))
 
 /// Pooling runs images in parallel from 2^20 input elements (Pooling.parallelElements): an odd number of images.
 [<Fact>]
@@ -141,9 +135,9 @@ let ``max and average pooling above the parallel threshold equal the naive loops
 /// Convolution runs chunks of images in parallel when the work reaches 2^20 multiply-adds (Conv.parallelWork) and one
 /// image's product is too small for Gemm's own split; the batch is cut into 8 fixed chunks, so N = 9…15 also gives
 /// chunks of unequal sizes.
-[<Fact>]
+[<Property(MaxTest = 3)>]
 let ``convolution above the parallel threshold with 9 to 15 images equals the naive loops`` () =
-    Prop.check "conv parallel" 3 (casesWhere [ "N", 9, 15 ] (fun c -> c.["N"] % 8 <> 0)) (fun c ->
+    Prop.forAll (casesWhere [ "N", 9, 15 ] (fun c -> c.["N"] % 8 <> 0)) (fun c ->
         let n, f, ch, hw = c.["N"], 8, 3, 24
 
         let cfg = {
@@ -174,11 +168,11 @@ let ``convolution above the parallel threshold with 9 to 15 images equals the na
 
 /// The blocked GEMM packs B's panels in parallel when kc·nc ≥ 65,536 and there are at least two panels per thread:
 /// kc = nc = 256 with k, n from 257 (a second, partial slice and panel) and 2 or 3 threads.
-[<Fact>]
+[<Property(MaxTest = 4)>]
 let ``the blocked GEMM with B's panels packed in parallel equals the naive product`` () =
     let kernels = [ Avx512; Avx2 ] |> List.filter Gemm.supports
 
-    Prop.check "gemm parallel packing" 4 (cases [ "m", 1, 9; "n", 257, 300; "k", 257, 300; "threads", 2, 3 ]) (fun c ->
+    Prop.forAll (cases [ "m", 1, 9; "n", 257, 300; "k", 257, 300; "threads", 2, 3 ]) (fun c ->
         let m, n, k, threads = c.["m"], c.["n"], c.["k"], c.["threads"]
         let a = (normal (key c 0) [| m; k |]).ToArray()
         let b = (normal (key c 1) [| k; n |]).ToArray()
