@@ -5,6 +5,8 @@ module Functional.Properties.InputClassSolverProperties
 
 open System.Collections.Generic
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -33,12 +35,12 @@ let private constantGradient (w0: Tensor) (g: Tensor) (n: int) (seen: List<int[]
     }
 }
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``under SGD with a constant gradient the parameters after each epoch are the closed form with lr·decay^(e-1)`` () =
     // After epoch e: w = w0 − g·lr·I·Σ_{k<e} decay^k, with I = ⌈N/B⌉ updates per epoch at lr·decay^(k) in epoch k+1.
     let runs = cases [ "N", 1, 30; "B", 1, 8; "E", 1, 4; "D", 1, 5 ]
 
-    Prop.check "solver trajectory" 50 runs (fun c ->
+    Prop.forAll runs (fun c ->
         let n, b, epochs, d = c.["N"], c.["B"], c.["E"], c.["D"]
         let w0, g = normal (key c 0) [| d |], normal (key c 1) [| d |]
         let lr = uniform (key c 2) 1e-3 0.2
@@ -66,12 +68,12 @@ let ``under SGD with a constant gradient the parameters after each epoch are the
             Prop.ensure (abs (r.State.LearningRate - lr * decay ** float e) <= 1e-15 * lr) (fun () ->
                 $"{c}: learning rate {r.State.LearningRate} after {e} epochs, expected {lr * decay ** float e}"))
 
-[<Fact>]
+[<Property(MaxTest = 50)>]
 let ``consecutive epochs visit the training examples in different orders`` () =
     // Each epoch's order is a permutation drawn from the run's key and the epoch. For N ≥ 12 two independent uniform
     // permutations coincide with probability 1/N! ≤ 1/12! ≈ 2.1e-9; over 50 cases of at most 4 epochs (150 pairs of
     // consecutive epochs) a false failure has probability below 3.2e-7.
-    Prop.check "epoch orders differ" 50 (cases [ "N", 12, 40; "B", 1, 12; "E", 2, 4 ]) (fun c ->
+    Prop.forAll (cases [ "N", 12, 40; "B", 1, 12; "E", 2, 4 ]) (fun c ->
         let n, b, epochs = c.["N"], c.["B"], c.["E"]
         let seen = List<int[]>()
 
