@@ -9,6 +9,8 @@ open System.IO.Compression
 open System.Text
 open System.Threading
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -49,9 +51,9 @@ let private regression (rng: Rng) (n: int) (d: int) : Trainable =
         }
     }
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``the fold trains a model that is not a classifier, keeping the best by its own metric`` () =
-    Prop.check "generic fold" 20 (cases [ "N", 4, 30; "D", 1, 4; "B", 1, 8; "E", 1, 4 ]) (fun c ->
+    Prop.forAll (cases [ "N", 4, 30; "D", 1, 4; "B", 1, 8; "E", 1, 4 ]) (fun c ->
         let t = regression c.Rng c.["N"] c.["D"]
 
         let config = {
@@ -86,9 +88,9 @@ let ``the fold trains a model that is not a classifier, keeping the best by its 
         Prop.ensure (s.LossHistory.Count = c.["E"] * ((c.["N"] + c.["B"] - 1) / c.["B"])) (fun () ->
             $"{c}: {s.LossHistory.Count} losses"))
 
-[<Fact>]
+[<Property(MaxTest = 10)>]
 let ``a classifier through the generic fold is the classifier run bit for bit`` () =
-    Prop.check "classifier = fold" 10 (cases [ "N", 5, 30; "D", 1, 4; "C", 2, 4; "B", 1, 12; "rule", 0, 5 ]) (fun c ->
+    Prop.forAll (cases [ "N", 5, 30; "D", 1, 4; "C", 2, 4; "B", 1, 12; "rule", 0, 5 ]) (fun c ->
         let data = blobs (key c 0) c.["N"] 7 c.["D"] c.["C"]
         let model = TestModels.centered (key c 1) c.["D"] c.["C"]
 
@@ -175,9 +177,9 @@ let ``a NaN gradient or a parameter that stops being finite stops training with 
          && ex.Message.Contains "Infinity")
         (fun () -> $"{ex.Quantity}: {ex.Message}")
 
-[<Fact>]
+[<Property(MaxTest = 30)>]
 let ``non-finite training data is rejected before training, naming the argument and the index`` () =
-    Prop.check "non-finite data" 30 (cases [ "N", 1, 12; "D", 1, 5; "which", 0, 2; "val", 0, 1 ]) (fun c ->
+    Prop.forAll (cases [ "N", 1, 12; "D", 1, 5; "which", 0, 2; "val", 0, 1 ]) (fun c ->
         let data = blobs c.Rng c.["N"] 4 c.["D"] 2
         let x = if c.["val"] = 1 then data.XVal else data.XTrain
         let n, d = x.Dims.[0], x.Dims.[1]
@@ -313,9 +315,9 @@ let ``a save that fails mid-run loses nothing: training goes on, the failure is 
         Prop.ensure (Directory.GetFiles dir = [| path |]) (fun () ->
             "files left: " + String.Join(", ", Directory.GetFiles dir)))
 
-[<Fact>]
+[<Property(MaxTest = 10)>]
 let ``on cancellation the state reached is saved and resumes bit for bit; only files of this run are reported`` () =
-    Prop.check "cancel saves" 10 (cases [ "stop", 1, 11 ]) (fun c ->
+    Prop.forAll (cases [ "stop", 1, 11 ]) (fun c ->
         let data = blobs (Rng.create 8L) 12 5 3 2
         let model = TestModels.centered (Rng.create 9L) 3 2
 
