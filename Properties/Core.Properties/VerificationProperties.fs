@@ -5,6 +5,8 @@ module Functional.Properties.VerificationProperties
 
 open System
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 
@@ -354,9 +356,9 @@ let private compared (expected: float) (actual: float) =
         }
     ]
 
-[<Fact>]
+[<Property(MaxTest = 20)>]
 let ``the engine shrinks a failure to the smallest failing case`` () =
-    Prop.check "shrinks to the boundary" 20 (Generators.cases [ "seed", 0, 100000 ]) (fun s ->
+    Prop.forAll (Generators.cases [ "seed", 0, 100000 ]) (fun s ->
         // Fails exactly when N ≥ 4 and K ≥ 2: the smallest failing case is N = 4, K = 2.
         let r =
             Verification.run (spec (fun _ -> true)) 100 s.["seed"] (fun c ->
