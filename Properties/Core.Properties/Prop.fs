@@ -6,8 +6,6 @@
 module Functional.Properties.Prop
 
 open System
-open FsCheck
-open FsCheck.FSharp
 open FsCheck.Xunit
 open Functional
 open Functional.FSharp
@@ -15,18 +13,6 @@ open Functional.FSharp
 // Every property in the assembly is quiet on success ("Ok, passed 100 tests" would be written for each of them).
 [<assembly: Properties(QuietOnSuccess = true)>]
 do ()
-
-/// Runs body on `cases` values of the arbitrary; the body fails by throwing (with a message that names the case).
-let check (name: string) (cases: int) (arb: Arbitrary<'a>) (body: 'a -> unit) =
-    let config =
-        Config.QuickThrowOnFailure.WithName(name).WithMaxTest(cases).WithQuietOnSuccess(true)
-
-    Check.One(
-        config,
-        Prop.forAll arb (fun a ->
-            body a
-            true)
-    )
 
 /// Fails with a message when cond is false.
 let ensure (cond: bool) (message: unit -> string) =
