@@ -1,8 +1,9 @@
 /// The assertions the properties share (FsCheck.Xunit runs the properties: `[<Property(MaxTest = n)>]`, a failure
 /// prints the seed to replay; see docs/ARCHITECTURE.md, Testing). What the package lacks and is kept here: assertions
 /// on tensors and gradients that name the case (gradClose, close, throwsWith, bitsEqual), a temporary folder per case,
-/// and the worst-gradient-error report, which FsCheck.Xunit cannot write after a property's last case (it has no
-/// per-property teardown) and so appends on every new worst.
+/// fixed edge cases run once per test run besides the random ones (once, withEdges: FsCheck.Xunit calls a property's
+/// method once per case and has no per-property setup), and the worst-gradient-error report, which the package cannot
+/// write after a property's last case (no per-property teardown either) and so appends on every new worst.
 module Functional.Properties.Prop
 
 open System
@@ -88,6 +89,14 @@ let private ran = Collections.Concurrent.ConcurrentDictionary<string, Lazy<unit>
 /// has no per-property setup.
 let once (key: string) (f: unit -> unit) =
     ran.GetOrAdd(key, (fun _ -> lazy (f ()))).Force()
+
+/// body on the case, after body on the fixed edge cases once in the test run (under the given name: once).
+let withEdges (name: string) (edges: 'a list) (c: 'a) (body: 'a -> unit) =
+    once name (fun () ->
+        for e in edges do
+            body e)
+
+    body c
 
 /// Runs f in a fresh temporary folder, deleted afterwards.
 let withTempDir (f: string -> 'a) =

@@ -150,13 +150,8 @@ type SequenceArbitraries =
     static member Seq() =
         seqCases |> Arb.convert SeqCase (fun (SeqCase c) -> c)
 
-/// body on the case, after body on the edge cases (once per run under the name: Prop.once).
-let private checkAll name (c: Case) body =
-    Prop.once name (fun () ->
-        for e in edges do
-            body e)
-
-    body c
+/// body on the case, after body on the edge cases (once per run: Prop.withEdges).
+let private checkAll name (c: Case) body = Prop.withEdges name edges c body
 
 /// x (N, T, D), h0 (N, H), the parameters, dh (N, T, H); weights scaled by 1/sqrt(fan-in) so tanh is not flat.
 let private inputs (cell: Cell) (c: Case) =

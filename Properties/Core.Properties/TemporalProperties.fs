@@ -27,13 +27,8 @@ type TemporalArbitraries =
     static member Temporal() =
         temporalCases |> Arb.convert TemporalCase (fun (TemporalCase c) -> c)
 
-/// body on the case, after body on the edge cases (once per run under the name: Prop.once).
-let private checkAll name (c: Case) body =
-    Prop.once name (fun () ->
-        for e in edges do
-            body e)
-
-    body c
+/// body on the case, after body on the edge cases (once per run: Prop.withEdges).
+let private checkAll name (c: Case) body = Prop.withEdges name edges c body
 
 let private indices (rng: Rng) (n: int) (t: int) (v: int) =
     Indices.FromArray(labels rng (n * t) v, n, t)
