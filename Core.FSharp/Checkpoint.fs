@@ -3,8 +3,9 @@ namespace Functional
 open System.IO
 
 /// <summary>
-/// Raised when a checkpoint cannot be read: the file is truncated, corrupted, not a zip archive, not a Functional
-/// checkpoint, or written by a newer version. The message names the file and the problem. Nothing is changed.
+/// Raised when a checkpoint (or a model file, <c>Model.load</c>) cannot be read: the file is truncated, corrupted, not
+/// a zip archive, not a Functional checkpoint (model file), or written by a newer version. The message names the file
+/// and the problem. Nothing is changed.
 /// </summary>
 type CheckpointException(message: string, path: string, inner: exn | null) =
     inherit IOException(message, inner)
