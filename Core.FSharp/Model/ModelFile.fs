@@ -192,34 +192,25 @@ module Model =
     let private fail (path: string) (message: string) : 'a =
         raise (CheckpointException($"Model.load: '{path}' {message}", path, null))
 
-    let private corrupt (path: string) (message: string) : 'a =
-        fail path $"has a corrupted {MetaEntry}: {message}"
+    let private corruption (path: string) (message: string) =
+        CheckpointException($"Model.load: '{path}' has a corrupted {MetaEntry}: {message}", path, null) :> exn
 
-    let private field (path: string) (o: JsonElement) (name: string) (kind: JsonValueKind) =
-        match o.TryGetProperty(name: string) with
-        | true, v when v.ValueKind = kind -> v
-        | true, v -> corrupt path $"'{name}' is a {v.ValueKind}, expected a {kind}."
-        | _ -> corrupt path $"the field '{name}' is missing."
+    let private corrupt (path: string) (message: string) : 'a = raise (corruption path message)
+
+    let private field path o name kind =
+        JsonFields.field (corruption path) o name kind
 
     let private intOf path o name =
-        match (field path o name JsonValueKind.Number).TryGetInt32() with
-        | true, v -> v
-        | _ -> corrupt path $"'{name}' is not a 32-bit integer."
+        JsonFields.intOf (corruption path) o name
 
     let private int64Of path o name =
-        match (field path o name JsonValueKind.Number).TryGetInt64() with
-        | true, v -> v
-        | _ -> corrupt path $"'{name}' is not a 64-bit integer."
+        JsonFields.int64Of (corruption path) o name
 
     let private floatOf path o name =
-        match (field path o name JsonValueKind.Number).TryGetDouble() with
-        | true, v -> v
-        | _ -> corrupt path $"'{name}' is not a finite float64."
+        JsonFields.floatOf (corruption path) o name
 
     let private stringOf path o name =
-        match (field path o name JsonValueKind.String).GetString() with
-        | null -> corrupt path $"'{name}' is null."
-        | s -> s
+        JsonFields.stringOf (corruption path) o name
 
     let private intsOf path o name = [
         for e in (field path o name JsonValueKind.Array).EnumerateArray() ->
