@@ -62,6 +62,11 @@ public sealed class FullyConnectedNet : Model
 
     private protected override Model Rebuild(Functional.FSharp.ModelTypes.Model core) => new FullyConnectedNet(core, Cfg);
 
+    private protected override ModelConfig FileConfig => ModelConfig.NewFullyConnectedNet(Cfg);
+
+    /// <summary>The net of a model file: its configuration around the loaded model.</summary>
+    internal static FullyConnectedNet Loaded(Functional.FSharp.ModelTypes.Model core, FullyConnectedNetConfig config) => new(core, config);
+
     /// <summary>The widths of the hidden layers.</summary>
     public IReadOnlyList<int> HiddenDims => [.. Cfg.HiddenDims];
 

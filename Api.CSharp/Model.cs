@@ -158,6 +158,62 @@ public abstract class Model
             throw new ArgumentException($"Model.WithParameters: {argument} has '{name}', which {Name} does not have.", argument);
     }
 
+    /// <summary>The model-file format version this library writes (and the newest <see cref="Load"/> reads).</summary>
+    public const int FileFormatVersion = ModelModule.Version;
+
+    /// <summary>
+    /// Writes the net to a model file that <see cref="Load"/> turns back into the same net, ready to predict: its kind
+    /// and settings (sizes, normalization, eps and momentum, dropout keep probability, reg, seed) and its parameters and
+    /// state — the net's own, or the given ones, e.g. a training result's best (running means and variances included).
+    /// The file is a numpy <c>.npz</c> archive (<c>params/W1.npy</c>, …, <c>state/running_mean1.npy</c>, …, and a
+    /// <c>model.json</c> entry with the kind and settings), written atomically: a temporary file in the same folder,
+    /// then a rename; an existing file is replaced only on success. Values are stored bit for bit.
+    /// </summary>
+    /// <param name="path">The file, conventionally <c>*.npz</c>; its folder must exist.</param>
+    /// <param name="parameters">The parameters to save, every one of the net's, each of its shape; the net's own when null.</param>
+    /// <param name="state">The state to save, likewise; the net's own when null.</param>
+    /// <exception cref="ArgumentException">The path is empty or its folder does not exist, or a parameter or state
+    /// tensor is missing, extra or of another shape (the message names it, with the expected and actual shape).</exception>
+    /// <exception cref="NotSupportedException">The net was made with <c>Create</c> from your own functions, which a
+    /// file cannot hold (save its parameters with <see cref="Npz.Save"/>).</exception>
+    /// <exception cref="IOException">The file cannot be written; nothing is left behind.</exception>
+    public void Save(
+        string path, IReadOnlyDictionary<string, Tensor>? parameters = null, IReadOnlyDictionary<string, Tensor>? state = null)
+    {
+        Require.NotNull(path);
+        var config = FileConfig
+            ?? throw new NotSupportedException(
+                $"Model.Save: \"{Name}\" was made with Model.Create from your own functions, which a model file cannot hold; save its parameters with Npz.Save.");
+        ModelModule.save(path, config, Maps.Of(parameters, Core.Params), Maps.Of(state, Core.State));
+    }
+
+    /// <summary>
+    /// Reads a model file written by <see cref="Save"/> (or by the app's <c>train</c>, as <c>model.npz</c>): the net of
+    /// the saved kind and settings with the saved parameters and state as its own, ready for <see cref="Predict"/>,
+    /// <see cref="Scores"/> and <see cref="Accuracy"/> (test mode) and for <see cref="Loss"/>.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <returns>A <see cref="TwoLayerNet"/>, <see cref="FullyConnectedNet"/> or <see cref="ThreeLayerConvNet"/> (cast to
+    /// it for its settings).</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="CheckpointException">The file is truncated, corrupted or not a model file (a training
+    /// checkpoint, say), comes from a newer version, names an unknown model kind or an invalid configuration, or holds
+    /// arrays that do not match its configuration (the message names the entry, the expected and the actual shape).</exception>
+    public static Model Load(string path)
+    {
+        var (config, core) = ModelModule.load(Require.NotNull(path));
+        return config switch
+        {
+            ModelConfig.TwoLayerNet c => TwoLayerNet.Loaded(core, c.Item),
+            ModelConfig.FullyConnectedNet c => FullyConnectedNet.Loaded(core, c.Item),
+            ModelConfig.ThreeLayerConvNet c => ThreeLayerConvNet.Loaded(core, c.Item),
+            _ => throw new CheckpointException($"Model.Load: '{path}' holds a model kind this facade does not know.", path, null),
+        };
+    }
+
+    /// <summary>The configuration a model file stores for this net, or null when it cannot be saved (<c>Create</c>).</summary>
+    private protected virtual ModelConfig? FileConfig => null;
+
     /// <summary>The predicted class of every example: the arg-max of its scores.</summary>
     /// <param name="x">The inputs, (N, d1, …, dk).</param>
     /// <param name="parameters">The parameters to use; the net's own when null.</param>

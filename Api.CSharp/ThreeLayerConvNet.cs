@@ -51,6 +51,11 @@ public sealed class ThreeLayerConvNet : Model
 
     private protected override Model Rebuild(Functional.FSharp.ModelTypes.Model core) => new ThreeLayerConvNet(core, Settings);
 
+    private protected override ModelConfig FileConfig => ModelConfig.NewThreeLayerConvNet(Settings);
+
+    /// <summary>The net of a model file: its configuration around the loaded model.</summary>
+    internal static ThreeLayerConvNet Loaded(Functional.FSharp.ModelTypes.Model core, ThreeLayerConvNetConfig config) => new(core, config);
+
     /// <summary>(C, H, W) of one input.</summary>
     public (int Channels, int Height, int Width) InputDims =>
         (Settings.InputDims.Item1, Settings.InputDims.Item2, Settings.InputDims.Item3);

@@ -42,6 +42,11 @@ public sealed class TwoLayerNet : Model
 
     private protected override Model Rebuild(Functional.FSharp.ModelTypes.Model core) => new TwoLayerNet(core, Config);
 
+    private protected override ModelConfig FileConfig => ModelConfig.NewTwoLayerNet(Config);
+
+    /// <summary>The net of a model file: its configuration around the loaded model.</summary>
+    internal static TwoLayerNet Loaded(Functional.FSharp.ModelTypes.Model core, TwoLayerNetConfig config) => new(core, config);
+
     /// <summary>D, the size of an input.</summary>
     public int InputDim => Config.InputDim;
 

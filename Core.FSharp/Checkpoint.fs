@@ -3,8 +3,9 @@ namespace Functional
 open System.IO
 
 /// <summary>
-/// Raised when a checkpoint cannot be read: the file is truncated, corrupted, not a zip archive, not a Functional
-/// checkpoint, or written by a newer version. The message names the file and the problem. Nothing is changed.
+/// Raised when a checkpoint (or a model file, <c>Model.load</c>) cannot be read: the file is truncated, corrupted, not
+/// a zip archive, not a Functional checkpoint (model file), or written by a newer version. The message names the file
+/// and the problem. Nothing is changed.
 /// </summary>
 type CheckpointException(message: string, path: string, inner: exn | null) =
     inherit IOException(message, inner)
@@ -20,6 +21,40 @@ open System.IO
 open System.Text
 open System.Text.Json
 open Functional
+
+/// Typed fields of a JSON object, for the readers of the checkpoint's and the model file's JSON entries: a missing
+/// field, a field of another JSON kind or a value out of range raises the exception corrupt makes of a message that
+/// names the field.
+module internal JsonFields =
+    /// The field name of kind kind.
+    let field (corrupt: string -> exn) (o: JsonElement) (name: string) (kind: JsonValueKind) =
+        match o.TryGetProperty(name: string) with
+        | true, v when v.ValueKind = kind -> v
+        | true, v -> raise (corrupt $"'{name}' is a {v.ValueKind}, expected a {kind}.")
+        | _ -> raise (corrupt $"the field '{name}' is missing.")
+
+    let private number corrupt o name (what: string) (tryGet: JsonElement -> bool * 'a) =
+        match tryGet (field corrupt o name JsonValueKind.Number) with
+        | true, v -> v
+        | _ -> raise (corrupt $"'{name}' is not {what}.")
+
+    /// The number field name as a 32-bit integer.
+    let intOf corrupt o name =
+        number corrupt o name "a 32-bit integer" (fun e -> e.TryGetInt32())
+
+    /// The number field name as a 64-bit integer.
+    let int64Of corrupt o name =
+        number corrupt o name "a 64-bit integer" (fun e -> e.TryGetInt64())
+
+    /// The number field name as a finite float64.
+    let floatOf corrupt o name =
+        number corrupt o name "a finite float64" (fun e -> e.TryGetDouble())
+
+    /// The string field name, not null.
+    let stringOf corrupt o name =
+        match (field corrupt o name JsonValueKind.String).GetString() with
+        | null -> raise (corrupt $"'{name}' is null.")
+        | s -> s
 
 /// <summary>
 /// Checkpoints of a training run as numpy <c>.npz</c> archives: one <c>.npy</c> array per parameter
@@ -215,24 +250,20 @@ module Checkpoint =
     let private fail (path: string) (message: string) : 'a =
         raise (CheckpointException($"Checkpoint.load: '{path}' {message}", path, null))
 
-    let private prop (path: string) (o: JsonElement) (name: string) (kind: JsonValueKind) =
-        match o.TryGetProperty(name: string) with
-        | true, v when v.ValueKind = kind -> v
-        | true, v -> fail path $"has a corrupted checkpoint.json: '{name}' is a {v.ValueKind}, expected a {kind}."
-        | _ -> fail path $"has a corrupted checkpoint.json: the field '{name}' is missing."
+    let private corrupted (path: string) (message: string) =
+        CheckpointException($"Checkpoint.load: '{path}' has a corrupted {MetaEntry}: {message}", path, null) :> exn
+
+    let private prop path o name kind =
+        JsonFields.field (corrupted path) o name kind
 
     let private int32Of path o name =
-        match (prop path o name JsonValueKind.Number).TryGetInt32() with
-        | true, v -> v
-        | _ -> fail path $"has a corrupted checkpoint.json: '{name}' is not a 32-bit integer."
+        JsonFields.intOf (corrupted path) o name
 
     let private floatOf path o name =
-        (prop path o name JsonValueKind.Number).GetDouble()
+        JsonFields.floatOf (corrupted path) o name
 
     let private stringOf path o name =
-        match (prop path o name JsonValueKind.String).GetString() with
-        | null -> fail path $"has a corrupted checkpoint.json: '{name}' is null."
-        | s -> s
+        JsonFields.stringOf (corrupted path) o name
 
     let private hex64 path o name =
         match

@@ -102,7 +102,7 @@ public class CommandLineTests
         using var tmp = AppProcess.TempFolder();
         var run = AppProcess.Run(Small(tmp.Path, "--epochs", "2"));
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Contains($"Wrote {tmp["checkpoint.npz"]} and {tmp["history.json"]}.", run.Out);
+        Assert.Contains($"Wrote {tmp["checkpoint.npz"]}, {tmp["model.npz"]} and {tmp["history.json"]}.", run.Out);
 
         using var json = JsonDocument.Parse(File.ReadAllBytes(tmp["history.json"]));
         var root = json.RootElement;
@@ -116,6 +116,12 @@ public class CommandLineTests
         foreach (var name in PropertyNames(root))
             Assert.True(char.IsLower(name[0]) && !name.Contains('_'), $"history.json key '{name}' is not camelCase");
         Assert.Equal(2, Checkpoint.Load(tmp["checkpoint.npz"]).Epoch);
+
+        // The model file is the trained net: loaded on its own, it scores the test set as the run reported.
+        var model = Model.Load(tmp["model.npz"]);
+        Assert.IsType<FullyConnectedNet>(model);
+        var test = Datasets.Digits().SubtractMean().Split.Test;
+        Assert.Equal(root.GetProperty("final").GetProperty("test").GetDouble(), model.Accuracy(test.X, test.Labels));
     }
 
     private static IEnumerable<string> PropertyNames(JsonElement e) => e.ValueKind switch
@@ -213,7 +219,7 @@ public class CommandLineTests
 
         Assert.True(output.ExitCode == exitCode, output.ToString());
         Assert.Contains($"stopped by {name}", output.Out);
-        Assert.Contains($"Wrote {tmp["checkpoint.npz"]} and {tmp["history.json"]}.", output.Out);
+        Assert.Contains($"Wrote {tmp["checkpoint.npz"]}, {tmp["model.npz"]} and {tmp["history.json"]}.", output.Out);
         Assert.DoesNotContain("   at ", output.Err);
         var checkpoint = Checkpoint.Load(tmp["checkpoint.npz"]);
         Assert.True(checkpoint.Iteration > 0);

@@ -6,7 +6,8 @@ namespace Functional.App;
 
 /// <summary>
 /// The <c>train</c> verb: trains a net on the embedded digits (or CIFAR-10) with progress, then reports train,
-/// validation and test accuracy and writes the checkpoint and a JSON history to the output folder.
+/// validation and test accuracy and writes the checkpoint, the trained model (<c>model.npz</c>, which
+/// <see cref="Model.Load"/> reads) and a JSON history to the output folder.
 /// </summary>
 internal static class TrainCommand
 {
@@ -106,7 +107,7 @@ internal static class TrainCommand
 
     private static readonly Option<string> OutputOpt = new Option<string>("--output")
     {
-        Description = "Folder for checkpoint.npz and history.json.",
+        Description = "Folder for checkpoint.npz, model.npz (the trained net, for Model.Load) and history.json.",
         DefaultValueFactory = _ => "out",
     };
 
@@ -231,6 +232,19 @@ internal static class TrainCommand
             written.Add(checkpointPath);
         }
 
+        // The trained net (its best parameters and state) with its kind and settings, for Model.Load.
+        var modelPath = Path.Combine(output, "model.npz");
+        try
+        {
+            net.Save(modelPath, result.BestParameters, result.BestState);
+            written.Add(modelPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            failures++;
+            Console.Error.WriteLine($"train: the model could not be written to {modelPath}: {e.Message}");
+        }
+
         var trainAcc = net.Accuracy(data.Train.X, data.Train.Labels, result.BestParameters, result.BestState);
         var valAcc = net.Accuracy(data.Validation.X, data.Validation.Labels, result.BestParameters, result.BestState);
         var testAcc = net.Accuracy(data.Test.X, data.Test.Labels, result.BestParameters, result.BestState);
@@ -261,12 +275,18 @@ internal static class TrainCommand
                            (stop.Signal is { } sig ? $" [yellow](stopped by {sig}; the checkpoint holds the state after iteration {result.Iterations})[/]" : "") + ".");
         console.MarkupLine(written.Count == 0
             ? "Wrote no files."
-            : $"Wrote {Markup.Escape(string.Join(" and ", written))}.");
+            : $"Wrote {Markup.Escape(Listed(written))}.");
+        if (written.Contains(modelPath))
+            console.MarkupLine($"Use the trained net with [bold]Model.Load(\"{Markup.Escape(modelPath)}\")[/] (C#) or Model.load (F#).");
         var report = Report.WriteTraining(output, net, result, data, Report.Settings(net, rule, options, r.GetValue(DataOpt)!, result),
             (trainAcc, valAcc, testAcc), r.GetValue(PngOpt));
         console.MarkupLine($"Report: [bold]{Markup.Escape(report)}[/] (open it in a browser; it works offline).");
         return stop.ExitCode ?? (failures > 0 ? ExitCodes.Failed : ExitCodes.Ok);
     }
+
+    /// <summary>"a", "a and b", "a, b and c".</summary>
+    private static string Listed(IReadOnlyList<string> items) =>
+        items.Count < 2 ? string.Join("", items) : $"{string.Join(", ", items.Take(items.Count - 1))} and {items[^1]}";
 
     private static Model BuildNet(ParseResult r, DataSplit data)
     {
