@@ -6,6 +6,8 @@ open System
 open System.IO
 open System.IO.Compression
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -109,10 +111,10 @@ let private sameTensors (what: string) (expected: Map<string, Tensor>) (actual: 
         Prop.ensure (Prop.bitsEqual kv.Value actual.[kv.Key]) (fun () ->
             $"{what}/{kv.Key}: {kv.Value} came back as {actual.[kv.Key]}")
 
-[<Fact>]
+[<Property(MaxTest = 60)>]
 let ``a saved model loads as the same net: configuration, parameters, state, scores and loss bit for bit`` () =
-    Prop.withTempDir (fun dir ->
-        Prop.check "model file round trip" 60 modelCases (fun c ->
+    Prop.forAll modelCases (fun c ->
+        Prop.withTempDir (fun dir ->
             let config = configOf c
             let m = Model.ofConfig config
             let p, s = trained (c.Rng.Derive 1) m
@@ -182,20 +184,19 @@ let private expectError (dir: string) (fragments: string list) (bytes: byte[]) =
     | Error e -> failwith $"raised {e.GetType().Name}: {e.Message} (expected {fragments})"
     | Ok _ -> failwith $"loaded without error (expected {fragments})"
 
-[<Fact>]
+[<Property(MaxTest = 100)>]
 let ``a truncated model file is a clear error`` () =
     let _, _, _, bytes = sample.Force()
 
-    Prop.withTempDir (fun dir ->
-        Prop.check "truncated model file" 100 (cases [ "cut", 0, 1000 ]) (fun c ->
-            expectError dir [] bytes.[.. bytes.Length * c.["cut"] / 1001 - 1]))
+    Prop.forAll (cases [ "cut", 0, 1000 ]) (fun c ->
+        Prop.withTempDir (fun dir -> expectError dir [] bytes.[.. bytes.Length * c.["cut"] / 1001 - 1]))
 
-[<Fact>]
+[<Property(MaxTest = 200)>]
 let ``a corrupted model file is a clear error, or reads back exactly`` () =
     let config, p, s, bytes = sample.Force()
 
-    Prop.withTempDir (fun dir ->
-        Prop.check "corrupted model file" 200 (cases [ "at", 0, bytes.Length - 1; "bit", 0, 7 ]) (fun c ->
+    Prop.forAll (cases [ "at", 0, bytes.Length - 1; "bit", 0, 7 ]) (fun c ->
+        Prop.withTempDir (fun dir ->
             let b = Array.copy bytes
             b.[c.["at"]] <- b.[c.["at"]] ^^^ (1uy <<< c.["bit"])
 
