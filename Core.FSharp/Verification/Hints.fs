@@ -36,8 +36,13 @@ type HintEvidence = {
     Failing: CaseDescription
     /// <summary>All comparisons of the shrunk failing case.</summary>
     Comparisons: Comparison list
-    /// <summary>The Hint ids of the variants whose outputs equal the checked function's on the failing case.</summary>
-    Matched: string list
+    /// <summary>The first failing case, before shrinking.</summary>
+    FirstFailing: CaseDescription
+    /// <summary>All comparisons of the first failing case.</summary>
+    FirstComparisons: Comparison list
+    /// <summary>The variants whose outputs equal the checked function's: each its Hint id and the failing case it
+    /// matched on (the shrunk case when the variant applies there, else the first failing case it applies to).</summary>
+    Matched: (string * CaseDescription) list
 }
 
 /// <summary>A bug pattern of the catalogue: an id, what it means, and how it is recognized (Some text with the
@@ -68,9 +73,18 @@ open Functional
 module Hints =
     let private param (d: CaseDescription) (names: string list) = names |> List.tryPick d.TryParameter
 
+    /// <summary>The least number of cases on each side of a case pattern, 2.</summary>
+    [<Literal>]
+    let MinGroup = 2
+
     /// <summary>
-    /// A case pattern: fires when the failing output fails in every case where the predicate holds and in none
-    /// where it does not, each group non-empty. The text gives both counts.
+    /// A case pattern: fires when the failing output fails in at least 3/4 of the cases where the predicate holds
+    /// (Some true) and in at most 1/10 of those where it does not (Some false), with at least <see cref="MinGroup"/>
+    /// cases on each side; cases where it is None are left out. Not "every case": a wrong formula can agree with the
+    /// right one by coincidence on a random case (a max-pool backward with a pool_height × pool_height window finds
+    /// the right arg-max in about one non-square case in six: every window's maximum in the part both windows
+    /// share). The contrast with the other side (at most 1/10) is what ties the failures to the predicate. The text
+    /// gives both counts.
     /// </summary>
     let casePattern
         (patternId: string)
@@ -87,15 +101,20 @@ module Hints =
 
             let inGroup = judged |> List.filter fst |> List.map snd
             let outGroup = judged |> List.filter (fst >> not) |> List.map snd
+            let failed (g: bool list) = g |> List.filter id |> List.length
+            let fi, fo = failed inGroup, failed outGroup
+
+            let count k n =
+                if k = n then $"all {n}" else $"{k} of {n}"
 
             if
-                not inGroup.IsEmpty
-                && not outGroup.IsEmpty
-                && List.forall id inGroup
-                && List.forall not outGroup
+                inGroup.Length >= MinGroup
+                && outGroup.Length >= MinGroup
+                && 4 * fi >= 3 * inGroup.Length
+                && 10 * fo <= outGroup.Length
             then
                 Some
-                    $"{e.Output} fails all {inGroup.Length} cases with {yes}, passes all {outGroup.Length} with {no}: {meaning}"
+                    $"{e.Output} fails {count fi inGroup.Length} cases with {yes}, passes {count (outGroup.Length - fo) outGroup.Length} with {no}: {meaning}"
             else
                 None
 
@@ -105,17 +124,24 @@ module Hints =
             Detect = detect
         }
 
-    /// <summary>A wrong-formula pattern: fires when a variant with this id matched the failing case.</summary>
+    /// <summary>The text of a matched variant: where it matched (the smallest failing case, or another).</summary>
+    let private matchedText (e: HintEvidence) (patternId: string) (meaning: string) =
+        e.Matched
+        |> List.tryFind (fun (id, _) -> id = patternId)
+        |> Option.map (fun (_, on) ->
+            let which =
+                if string on = string e.Failing then
+                    "the smallest failing case"
+                else
+                    "a failing case"
+
+            $"{e.Output} equals the known wrong formula on {which} ({on}): {meaning}")
+
+    /// <summary>A wrong-formula pattern: fires when a variant with this id matched a failing case.</summary>
     let formula (patternId: string) (meaning: string) : HintPattern = {
         Id = patternId
         Meaning = meaning
-        Detect =
-            fun e ->
-                if List.contains patternId e.Matched then
-                    Some
-                        $"{e.Output} equals the known wrong formula on the smallest failing case ({e.Failing}): {meaning}"
-                else
-                    None
+        Detect = fun e -> matchedText e patternId meaning
     }
 
     let private failing (e: HintEvidence) =
@@ -167,10 +193,7 @@ module Hints =
 
                 match byRatio with
                 | Some h -> Some h
-                | None when List.contains patternId e.Matched ->
-                    Some
-                        $"{e.Output} equals the known wrong formula on the smallest failing case ({e.Failing}): {meaning}"
-                | None -> None
+                | None -> matchedText e patternId meaning
     }
 
     let private lossTimesN: HintPattern = {
@@ -188,31 +211,34 @@ module Hints =
                 | _ -> None
     }
 
+    /// A constant factor needs at least two elements as evidence (any two numbers have a ratio): it is read on the
+    /// shrunk case when its output has two or more elements, else on the first failing case.
     let private constantFactor: HintPattern = {
         Id = "constant-factor"
         Meaning = "the output is off by a constant factor (a missing or extra scale: 2, N, 1/p, a sign)"
         Detect =
             fun e ->
-                match failing e with
-                | c :: _ ->
-                    match ratio c with
-                    | Some k ->
-                        let forwardOk =
-                            e.Comparisons |> List.exists (fun o -> o.Output = "out" || o.Output = "loss")
-                            && e.Comparisons
-                               |> List.filter (fun o -> o.Output = "out" || o.Output = "loss")
-                               |> List.forall (fun o -> ratio o |> Option.isNone && o.Actual.Count = o.Expected.Count)
+                [ e.Failing, e.Comparisons; e.FirstFailing, e.FirstComparisons ]
+                |> List.tryPick (fun (case, comparisons) ->
+                    match comparisons |> List.filter (fun c -> c.Output = e.Output) with
+                    | c :: _ when c.Expected.Count > 1 ->
+                        ratio c
+                        |> Option.map (fun k ->
+                            let forwardOk =
+                                comparisons |> List.exists (fun o -> o.Output = "out" || o.Output = "loss")
+                                && comparisons
+                                   |> List.filter (fun o -> o.Output = "out" || o.Output = "loss")
+                                   |> List.forall (fun o ->
+                                       ratio o |> Option.isNone && o.Actual.Count = o.Expected.Count)
 
-                        let where =
-                            if forwardOk && e.Output.StartsWith "d" then
-                                "the forward pass is right but the backward"
-                            else
-                                e.Output
+                            let where =
+                                if forwardOk && e.Output.StartsWith "d" then
+                                    "the forward pass is right but the backward"
+                                else
+                                    e.Output
 
-                        Some
-                            $"{e.Output} is {k:G6} × the expected value in every element ({e.Failing}): {where} is off by a constant factor {k:G6}"
-                    | None -> None
-                | [] -> None
+                            $"{e.Output} is {k:G6} × the expected value in every element ({case}): {where} is off by a constant factor {k:G6}")
+                    | _ -> None)
     }
 
     let private zeros: HintPattern = {
@@ -235,6 +261,35 @@ module Hints =
         match a, b with
         | Some x, Some y -> Some(x, y)
         | _ -> None
+
+    /// <summary>
+    /// The stride pattern's side of a case with strides sh, sw: Some false for stride 1, Some true when a stride
+    /// above 1 is used (the output has more than one position along that axis: H' = (H + 2·pad − HH) / stride + 1,
+    /// from x's shape, the window and the pad), None when the strides are above 1 but the output is a single
+    /// position along each strided axis (the stride never enters the index arithmetic, so such a case says nothing).
+    /// </summary>
+    let private strided (d: CaseDescription) (sh: float) (sw: float) =
+        if sh <= 1.0 && sw <= 1.0 then
+            Some false
+        else
+            let x = d.Shapes |> List.tryFind (fun (n, _) -> n = "x") |> Option.map snd
+
+            let pad names =
+                param d names |> Option.defaultValue 0.0
+
+            match x, param d [ "HH"; "pool_height" ], param d [ "WW"; "pool_width" ] with
+            | Some s, Some kh, Some kw when s.Length = 4 ->
+                let positions size k p st =
+                    floor ((float size + 2.0 * p - k) / st) + 1.0
+
+                let ho = positions s.[2] kh (pad [ "pad"; "pad_h" ]) sh
+                let wo = positions s.[3] kw (pad [ "pad"; "pad_w" ]) sw
+
+                if (sh > 1.0 && ho > 1.0) || (sw > 1.0 && wo > 1.0) then
+                    Some true
+                else
+                    None
+            | _ -> Some true
 
     /// <summary>The catalogue, in the order the patterns are tried (the first that fires is the hint).</summary>
     let catalogue: HintPattern list = [
@@ -295,10 +350,10 @@ module Hints =
             "the stride is dropped or misapplied in the index arithmetic (the window starts at i·stride)"
             (fun d ->
                 match param d [ "stride" ], either (param d [ "stride_h" ]) (param d [ "stride_w" ]) with
-                | Some s, _ -> Some(s > 1.0)
-                | None, Some(h, w) -> Some(h > 1.0 || w > 1.0)
+                | Some s, _ -> strided d s s
+                | None, Some(h, w) -> strided d h w
                 | None, None -> None)
-            "stride > 1"
+            "stride > 1 (and more than one output position along a strided axis)"
             "stride 1"
         casePattern
             "sequence-longer-than-one"

@@ -109,9 +109,15 @@ module Verification =
         with e ->
             Outcome.Error $"{e.GetType().Name}: {e.Message}"
 
+    /// The worst failing comparison, a reference one when any fails: the counterexample then shows an element of the
+    /// output against the library's value (the Python path's numeric oracle is a single directional derivative).
     let private worstFailing (judged: Judged list) =
-        judged
-        |> List.filter (fun j -> not j.Passed)
+        let failing = judged |> List.filter (fun j -> not j.Passed)
+
+        let reference =
+            failing |> List.filter (fun j -> j.Comparison.Oracle = Oracle.Reference)
+
+        (if reference.IsEmpty then failing else reference)
         |> List.maxBy (fun j -> j.RelError)
 
     /// <summary>
@@ -282,14 +288,46 @@ module Verification =
                 let w = worstFailing judged'
                 let description = spec.Describe c'
 
+                let firstComparisons =
+                    match o with
+                    | Outcome.Compared cs -> cs
+                    | _ -> []
+
+                // A known wrong formula is recomputed on the shrunk case, or (when it does not apply there: a
+                // batch-axis formula at N = 1) on the first failing case, before shrinking, where it applies.
+                let failingCases =
+                    (c', comparisons)
+                    :: (results
+                        |> List.choose (fun (ci, oi, js) ->
+                            match oi with
+                            | Outcome.Compared cs when
+                                js |> List.exists (fun j -> j.Comparison.Output = output && not j.Passed)
+                                ->
+                                Some(ci, cs)
+                            | _ -> None))
+
                 let matched =
                     spec.Variants
-                    |> List.filter (fun v ->
-                        try
-                            matchesVariant comparisons (v.Outputs c')
-                        with _ ->
-                            false)
-                    |> List.map (fun v -> v.Hint)
+                    |> List.choose (fun v ->
+                        failingCases
+                        |> List.tryPick (fun (ci, cs) ->
+                            match
+                                (try
+                                    v.Outputs ci
+                                 with _ -> [])
+                            with
+                            | [] -> None
+                            | outputs -> Some(ci, cs, outputs))
+                        |> Option.bind (fun (ci, cs, outputs) ->
+                            if
+                                (try
+                                    matchesVariant cs outputs
+                                 with _ ->
+                                     false)
+                            then
+                                Some(v.Hint, spec.Describe ci)
+                            else
+                                None))
 
                 let evidence = {
                     Cases =
@@ -301,6 +339,8 @@ module Verification =
                     Output = output
                     Failing = description
                     Comparisons = comparisons
+                    FirstFailing = spec.Describe c
+                    FirstComparisons = firstComparisons
                     Matched = matched
                 }
 

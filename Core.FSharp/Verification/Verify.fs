@@ -59,7 +59,9 @@ module Verify =
 
     // ---- affine ----
 
-    let private affineInputs (c: VerificationCase) =
+    /// <summary>An affine case's tensors (Cases.affine): x (N, D), w (D, M), b (M,), dout (N, M), standard normal
+    /// from keys 0–3 of the case's seed.</summary>
+    let affineInputs (c: VerificationCase) =
         let n, d, m = c.["N"], c.["D"], c.["M"]
 
         Cases.normal (Cases.key c 0) [| n; d |],
@@ -112,7 +114,9 @@ module Verify =
 
     // ---- relu ----
 
-    let private reluInputs (c: VerificationCase) =
+    /// <summary>A ReLU case's tensors (Cases.relu): x (N, D) with every entry at least 0.1 from 0 (key 0), dout
+    /// (N, D) standard normal (key 1).</summary>
+    let reluInputs (c: VerificationCase) =
         let shape = [| c.["N"]; c.["D"] |]
         Cases.awayFromZero 0.1 (Cases.key c 0) shape, Cases.normal (Cases.key c 1) shape
 
@@ -148,7 +152,9 @@ module Verify =
 
     // ---- losses ----
 
-    let private lossInputs (c: VerificationCase) =
+    /// <summary>A classification loss case's inputs (Cases.loss): scores x (N, C) standard normal (key 0), labels y
+    /// (N,) in [0, C) (key 1).</summary>
+    let lossInputs (c: VerificationCase) =
         let n, k = c.["N"], c.["C"]
         Cases.normal (Cases.key c 0) [| n; k |], Cases.labels (Cases.key c 1) n k
 
@@ -221,7 +227,11 @@ module Verify =
     let private rows n d =
         Array.init n (fun i -> Array.init d (fun j -> i * d + j))
 
-    let private bnInputs (c: VerificationCase) =
+    /// <summary>A batch normalization case's inputs (batchnormSpec): x = 2·N(0, 1) + 1 (N, D) (key 0), gamma, beta
+    /// (D,) (keys 1, 2), dout (N, D) (key 3), the running statistics (running_mean N(0, 1), running_var 0.5 + |N(0, 1)|,
+    /// (D,), keys 4, 5), and the mode: Test when the case has mode = 1, else Train (a case without a mode size is a
+    /// training case).</summary>
+    let batchnormInputs (c: VerificationCase) =
         let n, d = c.["N"], c.["D"]
 
         let state = {
@@ -234,11 +244,14 @@ module Verify =
         Cases.normal (Cases.key c 2) [| d |],
         Cases.normal (Cases.key c 3) [| n; d |],
         state,
-        (if c.["mode"] = 1 then Mode.Test else Mode.Train)
+        (if c.Has "mode" && c.["mode"] = 1 then
+             Mode.Test
+         else
+             Mode.Train)
 
     let private bnCases =
         Cases.where [ "N", 2, 6; "D", 1, 4; "mode", 0, 1 ] (fun c ->
-            let x, _, _, _, _, _ = bnInputs c
+            let x, _, _, _, _, _ = batchnormInputs c
             spread (columns c.["N"] c.["D"]) (Tensor.toArray x))
 
     /// <summary>Batch normalization's spec: x (N, D), gamma, beta (D,), running statistics (D,) drawn from the seed;
@@ -257,7 +270,7 @@ module Verify =
                     Hint = "batchnorm-test-batch-statistics"
                     Outputs =
                         fun c ->
-                            let x, gamma, beta, _, state, mode = bnInputs c
+                            let x, gamma, beta, _, state, mode = batchnormInputs c
 
                             if mode = Mode.Test then
                                 let out, _, _ =
@@ -271,7 +284,7 @@ module Verify =
                     Hint = "running-variance-std"
                     Outputs =
                         fun c ->
-                            let x, _, _, _, state, mode = bnInputs c
+                            let x, _, _, _, state, mode = batchnormInputs c
                             let n, d = c.["N"], c.["D"]
                             let a = Tensor.toArray x
                             let m = BatchNormConfig.Default.Momentum
@@ -296,7 +309,7 @@ module Verify =
                     Hint = "normalization-axis"
                     Outputs =
                         fun c ->
-                            let x, gamma, beta, _, _, mode = bnInputs c
+                            let x, gamma, beta, _, _, mode = batchnormInputs c
 
                             if mode = Mode.Train then
                                 let out, _ = LayerNorm.forward BatchNormConfig.Default.Eps gamma beta x
@@ -350,13 +363,15 @@ module Verify =
             batchnormSpec
             options.Cases
             options.Seed
-            (batchnormLike BatchNorm.forward BatchNorm.backward bnInputs forward backward)
+            (batchnormLike BatchNorm.forward BatchNorm.backward batchnormInputs forward backward)
 
     /// <summary>Verifies batch normalization with VerifyOptions.Default.</summary>
     let batchnorm forward backward =
         batchnormWith VerifyOptions.Default forward backward
 
-    let private lnInputs (c: VerificationCase) =
+    /// <summary>A layer normalization case's tensors (layernormSpec): x = 2·N(0, 1) + 1 (N, D) (key 0), gamma, beta
+    /// (D,) (keys 1, 2), dout (N, D) (key 3).</summary>
+    let layernormInputs (c: VerificationCase) =
         let n, d = c.["N"], c.["D"]
 
         Cases.normInput (Cases.key c 0) [| n; d |],
@@ -366,7 +381,7 @@ module Verify =
 
     let private lnCases =
         Cases.where [ "N", 1, 5; "D", 2, 6 ] (fun c ->
-            let x, _, _, _ = lnInputs c
+            let x, _, _, _ = layernormInputs c
             spread (rows c.["N"] c.["D"]) (Tensor.toArray x))
 
     /// <summary>Layer normalization's spec: x (N, D), gamma, beta (D,), eps 1e-5. Known wrong formula:
@@ -384,7 +399,7 @@ module Verify =
                     Hint = "normalization-axis"
                     Outputs =
                         fun c ->
-                            let x, gamma, beta, _ = lnInputs c
+                            let x, gamma, beta, _ = layernormInputs c
 
                             if c.["N"] >= 2 then
                                 let out, _, _ =
@@ -432,7 +447,7 @@ module Verify =
             layernormSpec
             options.Cases
             options.Seed
-            (normLike 1e-5 LayerNorm.forward LayerNorm.backward lnInputs forward backward)
+            (normLike 1e-5 LayerNorm.forward LayerNorm.backward layernormInputs forward backward)
 
     /// <summary>Verifies layer normalization with VerifyOptions.Default.</summary>
     let layernorm forward backward =
@@ -661,7 +676,10 @@ module Verify =
                 for p in 0 .. h * w - 1 -> ((i * ch + k) * h * w) + p
         |])
 
-    let private sbnInputs (c: VerificationCase) =
+    /// <summary>A spatial batch normalization case's inputs (spatialBatchnormSpec): x = 2·N(0, 1) + 1 (N, C, H, W)
+    /// (key 0), gamma, beta (C,) (keys 1, 2), dout (N, C, H, W) (key 3), the initial running statistics (zeros and
+    /// ones, (C,)) and Mode.Train.</summary>
+    let spatialBatchnormInputs (c: VerificationCase) =
         let n, ch, h, w = c.["N"], c.["C"], c.["H"], c.["W"]
 
         Cases.normInput (Cases.key c 0) [| n; ch; h; w |],
@@ -673,7 +691,7 @@ module Verify =
 
     let private sbnCases =
         Cases.where [ "N", 1, 3; "C", 1, 3; "H", 1, 3; "W", 1, 3 ] (fun c ->
-            let x, _, _, _, _, _ = sbnInputs c
+            let x, _, _, _, _, _ = spatialBatchnormInputs c
 
             c.["N"] * c.["H"] * c.["W"] >= 2
             && spread (channelGroups c.["N"] c.["C"] c.["H"] c.["W"]) (Tensor.toArray x))
@@ -699,13 +717,15 @@ module Verify =
             spatialBatchnormSpec
             options.Cases
             options.Seed
-            (batchnormLike SpatialBatchNorm.forward SpatialBatchNorm.backward sbnInputs forward backward)
+            (batchnormLike SpatialBatchNorm.forward SpatialBatchNorm.backward spatialBatchnormInputs forward backward)
 
     /// <summary>Verifies spatial batch normalization with VerifyOptions.Default.</summary>
     let spatialBatchnorm forward backward =
         spatialBatchnormWith VerifyOptions.Default forward backward
 
-    let private gnInputs (c: VerificationCase) =
+    /// <summary>A spatial group normalization case's tensors (groupnormSpec): x = 2·N(0, 1) + 1 (N, C, H, W) (key 0),
+    /// gamma, beta (C,) (keys 1, 2; the course's (1, C, 1, 1) is a reshape), dout (N, C, H, W) (key 3).</summary>
+    let groupnormInputs (c: VerificationCase) =
         let n, ch, h, w = c.["N"], c.["C"], c.["H"], c.["W"]
 
         Cases.normInput (Cases.key c 0) [| n; ch; h; w |],
@@ -720,11 +740,43 @@ module Verify =
             g <= ch
             && ch % g = 0
             && ch / g * c.["H"] * c.["W"] >= 2
-            && (let x, _, _, _ = gnInputs c
+            && (let x, _, _, _ = groupnormInputs c
                 spread (spatialGroups c.["N"] ch c.["H"] c.["W"] g) (Tensor.toArray x)))
 
+    /// <summary>Spatial group normalization with the groups over interleaved channels (channel k in group k mod G,
+    /// instead of the G consecutive blocks of C/G channels): a known wrong formula, for the "normalization-axis"
+    /// hint. It permutes the channels so that each interleaved group is a block, normalizes, and permutes back.</summary>
+    let private groupnormInterleaved (g: int) (gamma: Tensor) (beta: Tensor) (x: Tensor) =
+        let s = Tensor.shape x
+        let ch, hw = s.[1], s.[2] * s.[3]
+        let per = ch / g
+        // Position p of the permuted channels holds channel order.[p]: block gi lists gi, gi + G, gi + 2G, …
+        let order = Array.init ch (fun p -> (p % per) * g + p / per)
+        let xa = Tensor.toArray x
+
+        let permuted =
+            Array.init xa.Length (fun k ->
+                let i, p, q = k / (ch * hw), k / hw % ch, k % hw
+                xa.[(i * ch + order.[p]) * hw + q])
+
+        let pick (t: Tensor) =
+            let a = Tensor.toArray t
+            Tensor.ofArray [| ch |] (Array.init ch (fun p -> a.[order.[p]]))
+
+        let out, _ =
+            GroupNorm.forward 1e-5 g (pick gamma) (pick beta) (Tensor.ofArray s permuted)
+
+        let oa = Tensor.toArray out
+        let back = Array.zeroCreate oa.Length
+
+        for k in 0 .. oa.Length - 1 do
+            let i, p, q = k / (ch * hw), k / hw % ch, k % hw
+            back.[(i * ch + order.[p]) * hw + q] <- oa.[k]
+
+        Tensor.ofArray s back
+
     /// <summary>Spatial group normalization's spec: x (N, C, H, W), G dividing C (G = 1 and G = C reachable),
-    /// gamma, beta (C,), eps 1e-5.</summary>
+    /// gamma, beta (C,), eps 1e-5. Known wrong formula: the groups over interleaved channels (1 &lt; G &lt; C).</summary>
     let groupnormSpec =
         spec
             "spatial_groupnorm"
@@ -737,7 +789,20 @@ module Verify =
                     "beta", [| c.["C"] |]
                 ]
             })
-            []
+            [
+                {
+                    Hint = "normalization-axis"
+                    Outputs =
+                        fun c ->
+                            let g = c.["G"]
+
+                            if g > 1 && g < c.["C"] then
+                                let x, gamma, beta, _ = groupnormInputs c
+                                [ "out", groupnormInterleaved g gamma beta x ]
+                            else
+                                []
+                }
+            ]
 
     /// <summary>Verifies spatial group normalization (forward eps G gamma beta x → out, cache; backward → NormGrads).</summary>
     let groupnormWith
@@ -752,7 +817,7 @@ module Verify =
                 1e-5
                 (fun eps -> GroupNorm.forward eps g)
                 GroupNorm.backward
-                gnInputs
+                groupnormInputs
                 (fun eps -> forward eps g)
                 backward
                 c)
@@ -763,9 +828,11 @@ module Verify =
 
     // ---- update rules ----
 
-    let private updateInputs (c: VerificationCase) =
+    /// <summary>An update-rule case's tensors (Cases.update): w (R, K) (key 0) and one dw (R, K) per step (keys 1 …
+    /// steps), all standard normal.</summary>
+    let updateInputs (c: VerificationCase) =
         let shape = [| c.["R"]; c.["K"] |]
-        Cases.normal (Cases.key c 0) shape, List.init c.["steps"] (fun k -> Cases.normal (Cases.key c (k + 1)) shape)
+        Cases.normal (Cases.key c 0) shape, Array.init c.["steps"] (fun k -> Cases.normal (Cases.key c (k + 1)) shape)
 
     let private stacked (ws: Tensor list) =
         let shape = Tensor.shape ws.Head
@@ -780,6 +847,7 @@ module Verify =
         let w0, dws = updateInputs c
 
         dws
+        |> Array.toList
         |> List.scan (fun (w, s) dw -> step config s w dw) (w0, init w0)
         |> List.tail
         |> List.map fst
@@ -795,6 +863,7 @@ module Verify =
         let zeros = Tensor.zeros (Tensor.shape w0)
 
         dws
+        |> Array.toList
         |> List.scan
             (fun (w: Tensor, m: Tensor, v: Tensor) (dw: Tensor) ->
                 let m' = m * config.Beta1 + dw * (1.0 - config.Beta1)
@@ -884,7 +953,9 @@ module Verify =
 
     // ---- temporal layers ----
 
-    let private embeddingInputs (c: VerificationCase) =
+    /// <summary>A word-embedding case's inputs (Cases.wordEmbedding): indices x (N, T) in [0, V) (key 0), W (V, D)
+    /// (key 1), dout (N, T, D) (key 2).</summary>
+    let wordEmbeddingInputs (c: VerificationCase) =
         let n, t, v, d = c.["N"], c.["T"], c.["V"], c.["D"]
 
         Indices.FromArray(Cases.indices (Cases.key c 0) n t v, n, t),
@@ -904,7 +975,7 @@ module Verify =
             "word_embedding"
             Cases.wordEmbedding
             (fun c ->
-                let x, _, _ = embeddingInputs c
+                let x, _, _ = wordEmbeddingInputs c
 
                 {
                     Parameters =
@@ -917,7 +988,7 @@ module Verify =
                     Hint = "embedding-accumulation"
                     Outputs =
                         fun c ->
-                            let x, w, dout = embeddingInputs c
+                            let x, w, dout = wordEmbeddingInputs c
                             let d = c.["D"]
                             let dw = Array.zeroCreate (c.["V"] * d)
                             let da = Tensor.toArray dout
@@ -935,7 +1006,7 @@ module Verify =
         (backward: Tensor -> 'c -> Tensor)
         =
         run wordEmbeddingSpec options.Cases options.Seed (fun c ->
-            let x, w, dout = embeddingInputs c
+            let x, w, dout = wordEmbeddingInputs c
             let out, cache = WordEmbedding.forward x w
 
             Verification.layerOutcome
@@ -951,7 +1022,9 @@ module Verify =
     let wordEmbedding forward backward =
         wordEmbeddingWith VerifyOptions.Default forward backward
 
-    let private temporalAffineInputs (c: VerificationCase) =
+    /// <summary>A temporal affine case's tensors (Cases.temporalAffine): x (N, T, D), w (D, M), b (M,), dout
+    /// (N, T, M), standard normal from keys 0–3.</summary>
+    let temporalAffineInputs (c: VerificationCase) =
         let n, t, d, m = c.["N"], c.["T"], c.["D"], c.["M"]
 
         Cases.normal (Cases.key c 0) [| n; t; d |],
@@ -986,7 +1059,9 @@ module Verify =
     let temporalAffine forward backward =
         temporalAffineWith VerifyOptions.Default forward backward
 
-    let private temporalSoftmaxInputs (c: VerificationCase) =
+    /// <summary>A temporal softmax case's inputs (Cases.temporalSoftmax): scores x (N, T, V) standard normal (key 0),
+    /// targets y (N, T) in [0, V) (key 1), mask (N, T) (key 2; all ones when the case's mask = 1).</summary>
+    let temporalSoftmaxInputs (c: VerificationCase) =
         let n, t, v = c.["N"], c.["T"], c.["V"]
 
         Cases.normal (Cases.key c 0) [| n; t; v |],
@@ -1052,19 +1127,28 @@ module Verify =
             ]
         }
 
-    let private recurrentInputs (step: bool) (gates: int) (c: VerificationCase) =
+    /// <summary>
+    /// A recurrent case's tensors (Cases.recurrent, or Cases.recurrentStep when <c>step</c>), for a cell of
+    /// <c>gates</c> blocks (1: vanilla RNN, 4: LSTM): x (N, D) for a step or (N, T, D), h0 / prev_h (N, H),
+    /// Wx (D, gates·H) and Wh (H, gates·H) both 0.5·N(0, 1), b (gates·H,), and the upstream gradient (N, H) for a
+    /// step or (N, T, H); keys 0–5 of the case's seed.
+    /// </summary>
+    let recurrentInputs (step: bool) (gates: int) (c: VerificationCase) =
         let n, d, h = c.["N"], c.["D"], c.["H"]
         let xShape = if step then [| n; d |] else [| n; c.["T"]; d |]
         let outShape = if step then [| n; h |] else [| n; c.["T"]; h |]
 
-        [
-            "x", Cases.normal (Cases.key c 0) xShape
-            (if step then "prev_h" else "h0"), Cases.normal (Cases.key c 1) [| n; h |]
-            "Wx", Cases.normal (Cases.key c 2) [| d; gates * h |] * 0.5
-            "Wh", Cases.normal (Cases.key c 3) [| h; gates * h |] * 0.5
-            "b", Cases.normal (Cases.key c 4) [| gates * h |]
-        ],
+        Cases.normal (Cases.key c 0) xShape,
+        Cases.normal (Cases.key c 1) [| n; h |],
+        Cases.normal (Cases.key c 2) [| d; gates * h |] * 0.5,
+        Cases.normal (Cases.key c 3) [| h; gates * h |] * 0.5,
+        Cases.normal (Cases.key c 4) [| gates * h |],
         Cases.normal (Cases.key c 5) outShape
+
+    /// The recurrent inputs by the course's names, and dout.
+    let private namedRecurrentInputs (step: bool) (gates: int) (c: VerificationCase) =
+        let x, h0, wx, wh, b, dout = recurrentInputs step gates c
+        [ "x", x; (if step then "prev_h" else "h0"), h0; "Wx", wx; "Wh", wh; "b", b ], dout
 
     /// <summary>The vanilla RNN step's spec: x (N, D), prev_h (N, H), Wx (D, H), Wh (H, H), b (H,).</summary>
     let rnnStepSpec = spec "rnn_step" Cases.recurrentStep (recurrentDescribe true 1) []
@@ -1081,7 +1165,7 @@ module Verify =
         (backward: Tensor -> 'c -> (string * Tensor) list)
         =
         fun (c: VerificationCase) ->
-            let inputs, dout = recurrentInputs step gates c
+            let inputs, dout = namedRecurrentInputs step gates c
 
             let apply f (ts: Tensor list) = f ts.[0] ts.[1] ts.[2] ts.[3] ts.[4]
 
@@ -1156,10 +1240,9 @@ module Verify =
                 Hint = "lstm-gate-order"
                 Outputs =
                     fun c ->
-                        let inputs, _ = recurrentInputs false 4 c
-                        let t = List.map snd inputs |> List.toArray
+                        let x, h0, wx, wh, b, _ = recurrentInputs false 4 c
                         let sw = swapGates c.["H"]
-                        let out, _ = Lstm.forward t.[0] t.[1] (sw t.[2]) (sw t.[3]) (sw t.[4])
+                        let out, _ = Lstm.forward x h0 (sw wx) (sw wh) (sw b)
                         [ "out", out ]
             }
         ]
@@ -1222,7 +1305,7 @@ module Verify =
         (backward: Tensor -> Tensor -> 'c -> LstmStepGrads)
         =
         run lstmStepSpec options.Cases options.Seed (fun c ->
-            let inputs, _ = recurrentInputs true 4 c
+            let inputs, _ = namedRecurrentInputs true 4 c
             let n, h = c.["N"], c.["H"]
             let prevC = Cases.normal (Cases.key c 6) [| n; h |]
             let dout = Cases.normal (Cases.key c 7) [| n; 2 * h |]

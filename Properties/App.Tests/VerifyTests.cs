@@ -229,6 +229,7 @@ public class VerifyTests
             "temporal_affine_forward", "temporal_affine_backward", "temporal_softmax_loss", "lstm_step_forward", "lstm_step_backward",
             "lstm_forward", "lstm_backward",
         ],
+        "captioning" => ["CaptioningRNN"],
         _ => throw new ArgumentException($"unknown group {group}", nameof(group)),
     };
 
@@ -246,9 +247,11 @@ public class VerifyTests
     [InlineData("batchnorm-test-batch-statistics", "layers", "batchnorm_forward", "known wrong formula", "test mode uses the batch's statistics")]
     [InlineData("running-variance-std", "layers", "batchnorm_forward,spatial_batchnorm_forward", "running_var equals", "standard deviation")]
     [InlineData("batchnorm-wrong-axis", "layers", "batchnorm_forward,batchnorm_backward,batchnorm_backward_alt,spatial_batchnorm_forward,spatial_batchnorm_backward", "out equals", "wrong axis")]
-    [InlineData("layernorm-wrong-axis", "layers", "layernorm_forward,layernorm_backward", null, null)]
+    [InlineData("layernorm-wrong-axis", "layers", "layernorm_forward,layernorm_backward", "out equals the known wrong formula", "layer norm over the batch")]
     [InlineData("max-pool-window", "layers", "max_pool_backward_naive", "dx equals", "wrong window size")]
-    [InlineData("groupnorm-wrong-dimension", "layers", "spatial_groupnorm_forward,spatial_groupnorm_backward", null, null)]
+    [InlineData("max-pool-non-square", "layers", "max_pool_backward_naive", "with height ≠ width of the window, passes all", "uses the other dimension's window size")]
+    [InlineData("conv-stride", "layers", "conv_backward_naive", "dw fails", "the stride is dropped or misapplied")]
+    [InlineData("groupnorm-wrong-dimension", "layers", "spatial_groupnorm_forward,spatial_groupnorm_backward", "out equals the known wrong formula", "groups over the wrong dimension")]
     [InlineData("regularization-sign", "nets", "FullyConnectedNet", "equals the known wrong formula", "wrong sign")]
     [InlineData("regularization-loss", "nets", "ThreeLayerConvNet", "with reg > 0, passes all", "regularization term or its gradient")]
     [InlineData("adam-no-bias-correction", "optim", "adam", "next_w equals", "not bias-corrected")]
@@ -256,6 +259,8 @@ public class VerifyTests
     [InlineData("temporal-mask-ignored", "rnn_layers", "temporal_softmax_loss", "equals the known wrong formula", "counts the masked steps")]
     [InlineData("rnn-backward-t1", "rnn_layers", "rnn_backward", "fails all", "right only for T = 1")]
     [InlineData("lstm-gate-order", "rnn_layers", "lstm_step_forward,lstm_step_backward,lstm_forward,lstm_backward", null, null)]
+    [InlineData("captioning-mask-ignored", "captioning", "CaptioningRNN", "with masked steps, passes all", "depends on masked steps")]
+    [InlineData("captioning-sample-feeds-start", "captioning", "CaptioningRNN", null, null)]
     public void EachBuggyVariantFailsExactlyTheFunctionsItBreaksWithItsHint(string variant, string group, string failing, string? evidence, string? meaning)
     {
         using var tmp = AppProcess.TempFolder();
@@ -282,6 +287,52 @@ public class VerifyTests
         var (run, fs, _) = Verify(tmp, Assignment(tmp, "lstm-gate-order"), "--cases", "40", "--function", "lstm_forward");
         Assert.True(run.ExitCode == 1, run.ToString());
         Assert.Contains("splits into i, f, o, g", fs["lstm_forward"].GetProperty("hint").GetString());
+    }
+
+    [Fact]
+    public void ACaptioningSampleThatFeedsTheWrongWordFailsOnItsWords()
+    {
+        using var tmp = AppProcess.TempFolder();
+        var (run, fs, _) = Verify(tmp, Assignment(tmp, "captioning-sample-feeds-start"), "--cases", "30", "--function", "CaptioningRNN");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var f = fs["CaptioningRNN"];
+        Assert.Equal("cs231n/classifiers/rnn.py", f.GetProperty("module").GetString());
+        Assert.Equal("sample", f.GetProperty("failure").GetProperty("output").GetString());
+        // The first word is sampled after <START> either way: a failing case samples at least two words.
+        Assert.True(f.GetProperty("failure").GetProperty("params").GetProperty("max_length").GetDouble() >= 2, f.ToString());
+    }
+
+    /// <summary>The verdict of one output under one oracle, from the JSON's "outputs".</summary>
+    private static bool? Passed(JsonElement f, string output, string oracle) =>
+        f.GetProperty("outputs").EnumerateArray()
+            .Where(o => o.GetProperty("output").GetString() == output && o.GetProperty("oracle").GetString() == oracle)
+            .Select(o => (bool?)o.GetProperty("passed").GetBoolean()).FirstOrDefault();
+
+    [Fact]
+    public void TheStudentsOwnForwardTellsAWrongBackwardFromOneConsistentWithAWrongForward()
+    {
+        // Forward right, backward wrong (dw twice too large): dw fails the reference and the directional derivative
+        // of the student's forward.
+        using var tmp = AppProcess.TempFolder();
+        var (run, fs, _) = Verify(tmp, Assignment(tmp, "backward-factor"), "--cases", "20", "--function", "affine_backward");
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var f = fs["affine_backward"];
+        Assert.Equal(false, Passed(f, "dw", "reference"));
+        Assert.Equal(false, Passed(f, "dw", "numeric"));
+        Assert.Equal(true, Passed(f, "dx", "numeric"));
+
+        // Both wrong, consistently (the bias doubled in the forward, db doubled in the backward): db fails the
+        // reference but matches the student's own forward.
+        using var tmp2 = AppProcess.TempFolder();
+        var (run2, fs2, _) = Verify(tmp2, Assignment(tmp2, "affine-consistent"), "--cases", "20", "--function", "affine_forward",
+            "--function", "affine_backward");
+        Assert.True(run2.ExitCode == 1, run2.ToString());
+        Assert.Equal("fail", Status(fs2, "affine_forward"));
+        var g = fs2["affine_backward"];
+        Assert.Equal(false, Passed(g, "db", "reference"));
+        Assert.Equal(true, Passed(g, "db", "numeric"));
+        Assert.Equal(true, Passed(g, "dx", "numeric"));
+        Assert.Equal("reference", g.GetProperty("failure").GetProperty("oracle").GetString());
     }
 
     [Fact]

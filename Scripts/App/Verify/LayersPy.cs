@@ -19,15 +19,21 @@ internal static class LayersPy
     private static CourseFunction Function(string name, VerifySpec<VerificationCase> spec, Func<VerificationCase, PyCase, CaseRun> build) =>
         new(name, File, spec, build);
 
-    /// <summary>Forward, then backward on the forward's cache (None from the forward: "not implemented").</summary>
-    private static PyRef ForwardBackward(PyCase py, string forward, object?[] args, string backward, Tensor dout)
+    /// <summary>
+    /// Forward, then backward on the forward's cache (None from the forward: "not implemented"); in a numeric case,
+    /// the directional check of the gradients <paramref name="wrt"/> (name, position of the input in
+    /// <paramref name="args"/>) against the student's own forward.
+    /// </summary>
+    private static Directional? ForwardBackward(PyCase py, string forward, object?[] args, string backward, Tensor dout,
+        params (string Grad, int Position)[] wrt)
     {
         var fwd = py.Call(F(forward), args, returned: false);
-        return py.Call(F(backward), [dout, fwd[1]], needs: fwd, needsName: forward);
+        py.Call(F(backward), [dout, fwd[1]], needs: fwd, needsName: forward);
+        return Directional.Add(py, F(forward), args, dout, wrt);
     }
 
-    private static List<Comparison> Grads(object? returned, string what, params (string Name, Tensor Expected)[] grads) =>
-        grads.Select((g, i) => Compare(g.Name, g.Expected, Item(returned, i, what))).ToList();
+    private static readonly (string, int)[] Xwb = [("dx", 0), ("dw", 1), ("db", 2)];
+    private static readonly (string, int)[] XGammaBeta = [("dx", 0), ("dgamma", 1), ("dbeta", 2)];
 
     public static IEnumerable<CourseFunction> All()
     {
@@ -50,11 +56,11 @@ internal static class LayersPy
         yield return Function("affine_backward", Named("affine_backward", affine), (c, py) =>
         {
             var (x, w, b, dout) = AffineInputs(c);
-            ForwardBackward(py, "affine_forward", [x, w, b], "affine_backward", dout);
+            var numeric = ForwardBackward(py, "affine_forward", [x, w, b], "affine_backward", dout, Xwb);
             return new CaseRun(v =>
             {
                 var g = Layers.AffineBackward(dout, Layers.AffineForward(x, w, b).Cache);
-                return Grads(v[1], "affine_backward", ("dx", g.Dx), ("dw", g.Dw), ("db", g.Db));
+                return Grads(v, "affine_backward", numeric, ("dx", g.Dx), ("dw", g.Dw), ("db", g.Db));
             });
         });
 
@@ -70,8 +76,9 @@ internal static class LayersPy
         yield return Function("relu_backward", Named("relu_backward", LibVerify.reluSpec), (c, py) =>
         {
             var (x, dout) = ReluInputs(c);
-            ForwardBackward(py, "relu_forward", [x], "relu_backward", dout);
-            return new CaseRun(v => [Compare("dx", Layers.ReluBackward(dout, Layers.ReluForward(x).Cache), v[1])]);
+            var numeric = ForwardBackward(py, "relu_forward", [x], "relu_backward", dout, ("dx", 0));
+            return new CaseRun(v =>
+                [Compare("dx", Layers.ReluBackward(dout, Layers.ReluForward(x).Cache), v[1]), .. Directional.Checks(numeric, v, [("dx", v[1])])]);
         });
 
         // ---- losses (averaged over N) ----
@@ -98,13 +105,14 @@ internal static class LayersPy
         // ---- batch normalization (bn_param: mode, eps, momentum, running_mean, running_var, updated in the dict) ----
         yield return Function("batchnorm_forward", Named("batchnorm_forward", LibVerify.batchnormSpec), (c, py) =>
         {
-            var (x, gamma, beta, _, state, test) = LibraryInputs.BatchNorm(c);
+            var (x, gamma, beta, _, state, mode) = LibVerify.batchnormInputs(c);
+            var test = mode == Mode.Test;
             var p = py.Let(BnParam(state, test));
             py.Call(F("batchnorm_forward"), [x, gamma, beta, p], pick: 0);
             py.Get(p);
             return new CaseRun(v =>
             {
-                var (o, s, _) = Layers.BatchNormForward(x, gamma, beta, state, test ? Mode.Test : Mode.Train);
+                var (o, s, _) = Layers.BatchNormForward(x, gamma, beta, state, mode);
                 return RunningChecks(Compare("out", o, v[1]), s, test ? null : v[2], "bn_param");
             });
         });
@@ -114,12 +122,12 @@ internal static class LayersPy
         {
             yield return Function(backward, Named(backward, bnTrain), (c, py) =>
             {
-                var (x, gamma, beta, dout, state, _) = LibraryInputs.BatchNorm(c);
-                ForwardBackward(py, "batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], backward, dout);
+                var (x, gamma, beta, dout, state, _) = LibVerify.batchnormInputs(c);
+                var numeric = ForwardBackward(py, "batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], backward, dout, XGammaBeta);
                 return new CaseRun(v =>
                 {
                     var g = Layers.BatchNormBackward(dout, Layers.BatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
-                    return Grads(v[1], backward, ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
+                    return Grads(v, backward, numeric, ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
                 });
             });
         }
@@ -127,18 +135,18 @@ internal static class LayersPy
         // ---- layer normalization (ln_param: eps) ----
         yield return Function("layernorm_forward", Named("layernorm_forward", LibVerify.layernormSpec), (c, py) =>
         {
-            var (x, gamma, beta, _) = LibraryInputs.LayerNorm(c);
+            var (x, gamma, beta, _) = LibVerify.layernormInputs(c);
             py.Call(F("layernorm_forward"), [x, gamma, beta, Dict(("eps", 1e-5))], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.LayerNormForward(x, gamma, beta).Out, v[0])]);
         });
         yield return Function("layernorm_backward", Named("layernorm_backward", LibVerify.layernormSpec), (c, py) =>
         {
-            var (x, gamma, beta, dout) = LibraryInputs.LayerNorm(c);
-            ForwardBackward(py, "layernorm_forward", [x, gamma, beta, Dict(("eps", 1e-5))], "layernorm_backward", dout);
+            var (x, gamma, beta, dout) = LibVerify.layernormInputs(c);
+            var numeric = ForwardBackward(py, "layernorm_forward", [x, gamma, beta, Dict(("eps", 1e-5))], "layernorm_backward", dout, XGammaBeta);
             return new CaseRun(v =>
             {
                 var g = Layers.LayerNormBackward(dout, Layers.LayerNormForward(x, gamma, beta).Cache);
-                return Grads(v[1], "layernorm_backward", ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
+                return Grads(v, "layernorm_backward", numeric, ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
             });
         });
 
@@ -162,11 +170,11 @@ internal static class LayersPy
         yield return Function("conv_backward_naive", Named("conv_backward_naive", conv), (c, py) =>
         {
             var (x, w, b, dout) = Cases.convInputs(c);
-            ForwardBackward(py, "conv_forward_naive", [x, w, b, ConvParam(c)], "conv_backward_naive", dout);
+            var numeric = ForwardBackward(py, "conv_forward_naive", [x, w, b, ConvParam(c)], "conv_backward_naive", dout, Xwb);
             return new CaseRun(v =>
             {
                 var g = Layers.ConvBackward(dout, Layers.ConvForward(x, w, b, c.Item("SH"), c.Item("PH")).Cache);
-                return Grads(v[1], "conv_backward_naive", ("dx", g.Dx), ("dw", g.Dw), ("db", g.Db));
+                return Grads(v, "conv_backward_naive", numeric, ("dx", g.Dx), ("dw", g.Dw), ("db", g.Db));
             });
         });
 
@@ -186,15 +194,16 @@ internal static class LayersPy
         yield return Function("max_pool_backward_naive", Named("max_pool_backward_naive", pool), (c, py) =>
         {
             var (x, dout) = Cases.poolInputs(c);
-            ForwardBackward(py, "max_pool_forward_naive", [x, PoolParam(c)], "max_pool_backward_naive", dout);
-            return new CaseRun(v => [Compare("dx", Layers.MaxPoolBackward(dout, Layers.MaxPoolForward(x, c.Item("PH"), c.Item("PW"), c.Item("SH")).Cache), v[1])]);
+            var numeric = ForwardBackward(py, "max_pool_forward_naive", [x, PoolParam(c)], "max_pool_backward_naive", dout, ("dx", 0));
+            return new CaseRun(v =>
+                [Compare("dx", Layers.MaxPoolBackward(dout, Layers.MaxPoolForward(x, c.Item("PH"), c.Item("PW"), c.Item("SH")).Cache), v[1]),
+                 .. Directional.Checks(numeric, v, [("dx", v[1])])]);
         });
 
         // ---- spatial batch normalization (bn_param as batchnorm's; training mode) ----
         yield return Function("spatial_batchnorm_forward", Named("spatial_batchnorm_forward", LibVerify.spatialBatchnormSpec), (c, py) =>
         {
-            var (x, gamma, beta, _) = LibraryInputs.Spatial(c);
-            var state = BatchNormState.Initial(c.Item("C"));
+            var (x, gamma, beta, _, state, _) = LibVerify.spatialBatchnormInputs(c);
             var p = py.Let(BnParam(state, test: false));
             py.Call(F("spatial_batchnorm_forward"), [x, gamma, beta, p], pick: 0);
             py.Get(p);
@@ -206,13 +215,13 @@ internal static class LayersPy
         });
         yield return Function("spatial_batchnorm_backward", Named("spatial_batchnorm_backward", LibVerify.spatialBatchnormSpec), (c, py) =>
         {
-            var (x, gamma, beta, dout) = LibraryInputs.Spatial(c);
-            var state = BatchNormState.Initial(c.Item("C"));
-            ForwardBackward(py, "spatial_batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], "spatial_batchnorm_backward", dout);
+            var (x, gamma, beta, dout, state, _) = LibVerify.spatialBatchnormInputs(c);
+            var numeric = ForwardBackward(py, "spatial_batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], "spatial_batchnorm_backward", dout,
+                XGammaBeta);
             return new CaseRun(v =>
             {
                 var g = Layers.SpatialBatchNormBackward(dout, Layers.SpatialBatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
-                return Grads(v[1], "spatial_batchnorm_backward", ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
+                return Grads(v, "spatial_batchnorm_backward", numeric, ("dx", g.Dx), ("dgamma", g.Dgamma), ("dbeta", g.Dbeta));
             });
         });
 
@@ -220,19 +229,19 @@ internal static class LayersPy
         static Tensor Course(Tensor t) => t.Reshape(1, t.Shape[0], 1, 1);
         yield return Function("spatial_groupnorm_forward", Named("spatial_groupnorm_forward", LibVerify.groupnormSpec), (c, py) =>
         {
-            var (x, gamma, beta, _) = LibraryInputs.Spatial(c);
+            var (x, gamma, beta, _) = LibVerify.groupnormInputs(c);
             py.Call(F("spatial_groupnorm_forward"), [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.GroupNormForward(x, gamma, beta, c.Item("G")).Out, v[0])]);
         });
         yield return Function("spatial_groupnorm_backward", Named("spatial_groupnorm_backward", LibVerify.groupnormSpec), (c, py) =>
         {
-            var (x, gamma, beta, dout) = LibraryInputs.Spatial(c);
-            var fwd = py.Call(F("spatial_groupnorm_forward"), [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))], returned: false);
-            py.Call(F("spatial_groupnorm_backward"), [dout, fwd[1]], needs: fwd, needsName: "spatial_groupnorm_forward");
+            var (x, gamma, beta, dout) = LibVerify.groupnormInputs(c);
+            var numeric = ForwardBackward(py, "spatial_groupnorm_forward", [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))],
+                "spatial_groupnorm_backward", dout, XGammaBeta);
             return new CaseRun(v =>
             {
                 var g = Layers.GroupNormBackward(dout, Layers.GroupNormForward(x, gamma, beta, c.Item("G")).Cache);
-                return Grads(v[1], "spatial_groupnorm_backward", ("dx", g.Dx), ("dgamma", Course(g.Dgamma)), ("dbeta", Course(g.Dbeta)));
+                return Grads(v, "spatial_groupnorm_backward", numeric, ("dx", g.Dx), ("dgamma", Course(g.Dgamma)), ("dbeta", Course(g.Dbeta)));
             });
         });
     }

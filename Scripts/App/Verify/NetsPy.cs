@@ -95,6 +95,27 @@ internal static class NetsPy
     }
 
     /// <summary>
+    /// The comparisons "shape of W1", … of a model's <c>params</c> dict read after construction against the library's
+    /// parameters; an empty dict is "not implemented", a missing name an error.
+    /// </summary>
+    internal static List<Comparison> ParameterShapes(object? built, IReadOnlyDictionary<string, Tensor> parameters, string what)
+    {
+        var have = built as IReadOnlyDictionary<string, object?>
+            ?? throw new NotAnsweredException("error", $"{what}.params is not a dict after construction.");
+        var checks = new List<Comparison>();
+        foreach (var (name, p) in parameters)
+        {
+            var shape = have.GetValueOrDefault(name) as Tensor
+                ?? throw new NotAnsweredException(have.Count == 0 ? "not-implemented" : "error",
+                    $"{what}.params has no {name} after construction (it has: {string.Join(", ", have.Keys)}).");
+            checks.Add(Compare($"shape of {name}", Tensor.FromArray(p.Shape.Select(d => (double)d).ToArray(), p.Rank),
+                Tensor.FromArray(shape.Shape.Select(d => (double)d).ToArray(), shape.Rank)));
+        }
+
+        return checks;
+    }
+
+    /// <summary>
     /// The steps on a constructed model: read its parameters' shapes, set the case's parameters, then loss(X) and
     /// (when <paramref name="lossToo"/>) loss(X, y). The comparisons: each parameter's shape, the scores, the loss and
     /// every gradient, in the course's names (grads[W1], …).
@@ -108,18 +129,7 @@ internal static class NetsPy
         var loss = lossToo ? py.CallMethod(model, "loss", [x, new PyInts(LayersPy.Ints(y, y.Length))]) : null;
         return new CaseRun(v =>
         {
-            var have = v[built.Step] as IReadOnlyDictionary<string, object?>
-                ?? throw new NotAnsweredException("error", $"{what}.params is not a dict after construction.");
-            var checks = new List<Comparison>();
-            foreach (var (name, p) in net.Parameters)
-            {
-                var shape = have.GetValueOrDefault(name) as Tensor
-                    ?? throw new NotAnsweredException(have.Count == 0 ? "not-implemented" : "error",
-                        $"{what}.params has no {name} after construction (it has: {string.Join(", ", have.Keys)}).");
-                checks.Add(Compare($"shape of {name}", Tensor.FromArray(p.Shape.Select(d => (double)d).ToArray(), p.Rank),
-                    Tensor.FromArray(shape.Shape.Select(d => (double)d).ToArray(), shape.Rank)));
-            }
-
+            var checks = ParameterShapes(v[built.Step], net.Parameters, what);
             checks.Add(Compare("scores", net.Scores(x, ps), v[scores.Step]));
             if (loss is not null)
             {

@@ -29,7 +29,7 @@ internal static class OptimPy
         new(name, File, Named(name, spec), (c, py) =>
         {
             var lr = c.Item("lr") * 1e-3;
-            var (w, dws) = LibraryInputs.Update(c);
+            var (w, dws) = LibVerify.updateInputs(c);
             PyRef? previous = null;
             foreach (var dw in dws)
             {
@@ -46,7 +46,7 @@ internal static class OptimPy
                 var expected = new List<Tensor>();
                 var actual = new List<Tensor>();
                 object? config = null;
-                for (var i = 0; i < dws.Count; i++)
+                for (var i = 0; i < dws.Length; i++)
                 {
                     (current, state) = u.Step(state, current, dws[i]);
                     expected.Add(current);

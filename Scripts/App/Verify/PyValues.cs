@@ -109,18 +109,23 @@ internal sealed class PyRequest
     public List<byte[]> Payloads { get; } = [];
     public List<List<JsonNode>> Cases { get; } = [];
 
-    /// <summary>A new, empty case in this batch.</summary>
-    public PyCase NewCase()
+    /// <summary>A new, empty case in this batch; with <paramref name="numeric"/> (the verification case) it also
+    /// runs the numeric (directional-derivative) check of backward passes (<see cref="Directional"/>).</summary>
+    public PyCase NewCase(Functional.FSharp.VerificationCase? numeric = null)
     {
         var steps = new List<JsonNode>();
         Cases.Add(steps);
-        return new PyCase(this, steps);
+        return new PyCase(this, steps) { NumericCase = numeric };
     }
 }
 
 /// <summary>The steps of one case; each method returns a reference to its step's result.</summary>
 internal sealed class PyCase(PyRequest request, List<JsonNode> steps)
 {
+    /// <summary>The verification case when this case also checks backward passes against the student's own forward
+    /// (<see cref="Directional"/>), else null.</summary>
+    public Functional.FSharp.VerificationCase? NumericCase { get; init; }
+
     private PyRef Add(JsonObject step)
     {
         steps.Add(step);

@@ -7,8 +7,7 @@ namespace Functional.App.Course;
 
 /// <summary>
 /// Building blocks of the course functions: the library's cases (<see cref="Cases"/>) and specs as C# sees them,
-/// the case's tensors, and reading and comparing the student's values. This file (with LibraryInputs.cs) is the
-/// App's only direct use of F# modules.
+/// the case's tensors, and reading and comparing the student's values.
 /// </summary>
 internal static class Spec
 {
@@ -94,6 +93,14 @@ internal static class Spec
             && a.Shape.Where(s => s != 1).SequenceEqual(expected.Shape.Where(s => s != 1)))
             a = a.Reshape([.. expected.Shape]);
         return new Comparison(output, expected, a, Oracle.Reference);
+    }
+
+    /// <summary>The gradients a backward pass returned (a tuple, step 1 of the case) against the reference, and
+    /// against the directional derivative of the student's forward when the case has one.</summary>
+    public static List<Comparison> Grads(IReadOnlyList<object?> v, string what, Directional? numeric, params (string Name, Tensor Expected)[] grads)
+    {
+        var returned = grads.Select((g, i) => (g.Name, Value: Item(v[1], i, what))).ToList();
+        return [.. returned.Select((g, i) => Compare(g.Name, grads[i].Expected, g.Value)), .. Directional.Checks(numeric, v, returned)];
     }
 
     public static Dictionary<string, object?> Dict(params (string Key, object? Value)[] items) =>

@@ -283,6 +283,19 @@ internal static class VerifyCommand
         w.WriteString("status", r.Status);
         w.WriteNumber("cases", r.Report.Cases);
         WriteNumberOrNull(w, "worstRelError", r.Report.WorstRelError);
+        w.WriteStartArray("outputs");
+        foreach (var o in r.Report.Outputs)
+        {
+            w.WriteStartObject();
+            w.WriteString("output", o.Output);
+            w.WriteString("oracle", o.Oracle == Oracle.Reference ? "reference" : "numeric");
+            w.WriteBoolean("passed", o.Passed);
+            w.WriteNumber("failedCases", o.FailedCases);
+            WriteNumberOrNull(w, "worstRelError", o.WorstRelError);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         if (r.Report.Failure is { } fo)
         {
             var f = fo.Value;
