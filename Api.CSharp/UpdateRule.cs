@@ -8,7 +8,9 @@ namespace Functional;
 /// An update rule as a value: an <see cref="Init"/> (parameter → state) and a pure <see cref="Step"/> (state,
 /// parameter, gradient → new parameter, new state), with its configuration. The course's rules and two more are
 /// built in (<see cref="Sgd"/>, <see cref="Momentum"/>, <see cref="Nesterov"/>, <see cref="RmsProp"/>,
-/// <see cref="Adam"/>, <see cref="AdamW"/>); <see cref="Custom"/> makes your own.
+/// <see cref="Adam"/>, <see cref="AdamW"/>); <see cref="Custom"/> makes your own. The settings are checked once, by
+/// the factory that makes the rule (an <see cref="ArgumentException"/> naming the factory, the argument, the range
+/// and the value); <see cref="Step"/> checks only its own inputs.
 /// </summary>
 public sealed class UpdateRule
 {
@@ -149,7 +151,9 @@ public sealed class UpdateRule
     /// <returns>The state.</returns>
     public OptimState Init(Tensor parameter) => Core.Init.Invoke(Require.NotNull(parameter));
 
-    /// <summary>One step with this rule's configuration. Pure: the inputs are not changed.</summary>
+    /// <summary>
+    /// One step with this rule's configuration (checked when the rule was made). Pure: the inputs are not changed.
+    /// </summary>
     /// <param name="state">The parameter's current state.</param>
     /// <param name="parameter">The parameter.</param>
     /// <param name="gradient">Its gradient (the parameter's shape).</param>

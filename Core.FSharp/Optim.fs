@@ -109,20 +109,52 @@ open Functional
 [<AutoOpen>]
 module UpdateRuleTypes =
     /// <summary>
-    /// An update rule: an <c>Init</c> (parameter → state) and a pure <c>Step</c> (config, state, parameter, gradient →
-    /// new parameter, new state), with its configuration. The built-in rules are values of this type
-    /// (<see cref="M:Functional.FSharp.Optim.sgd"/>, …); write your own with <c>Optim.custom</c>.
+    /// An update rule: a name, a configuration, an <c>Init</c> (parameter → state) and a pure step (state, parameter,
+    /// gradient → new parameter, new state; run it with <see cref="M:Functional.FSharp.Optim.step"/>). A rule is made
+    /// only by <c>Optim</c>'s constructors — the built-in rules with the course's defaults
+    /// (<see cref="M:Functional.FSharp.Optim.sgd"/>, …), <c>Optim.withConfig</c>, <c>Optim.withLearningRate</c> and
+    /// <c>Optim.custom</c>, which validate the configuration and throw <c>ArgumentException</c> naming the
+    /// constructor, the field and its value — so every rule holds a valid configuration and a step never checks it
+    /// again: a step checks only its own inputs (w, dw, the state).
     /// </summary>
-    type UpdateRule = {
+    [<NoComparison; NoEquality>]
+    type UpdateRule = internal {
+        name: string
+        config: OptimConfig
+        init: Tensor -> OptimState
+        /// The step over a configuration that is already valid: the rule's own, or the Solver's copy of it
+        /// with the decayed learning rate (a finite rate >= 0, which the Solver checks).
+        step: OptimConfig -> OptimState -> Tensor -> Tensor -> Tensor * OptimState
+    } with
+
         /// <summary>The rule's name (stored in checkpoints and checked when resuming).</summary>
-        Name: string
-        /// <summary>The configuration the solver starts from (it decays <c>LearningRate</c> per epoch).</summary>
-        Config: OptimConfig
-        /// <summary>The initial state for a parameter: w → state.</summary>
-        Init: Tensor -> OptimState
-        /// <summary>One update: config → state → w → dw → (next w, next state). Pure: nothing is mutated.</summary>
-        Step: OptimConfig -> OptimState -> Tensor -> Tensor -> Tensor * OptimState
-    }
+        member r.Name = r.name
+
+        /// <summary>
+        /// The configuration, valid (checked when the rule was made); the solver starts from it and decays its
+        /// <c>LearningRate</c> once per epoch.
+        /// </summary>
+        member r.Config = r.config
+
+        /// <summary>The initial state for a parameter: w → state (zeros of w's shape in each slot, step 0).</summary>
+        member r.Init = r.init
+
+    /// <summary>
+    /// The state of a built-in rule for one parameter, by type rather than by slot name (the course's names are
+    /// what an <c>OptimState</c>, the solver and checkpoints keep): each tensor has the parameter's shape. Read a
+    /// state with <see cref="M:Functional.FSharp.Optim.slots"/>, make one with
+    /// <see cref="M:Functional.FSharp.Optim.ofSlots"/>; the step count (Adam's t) is the state's <c>Step</c>.
+    /// </summary>
+    [<NoComparison; NoEquality>]
+    type OptimSlots =
+        /// <summary>Plain SGD (<c>sgd</c>): no tensors.</summary>
+        | NoSlots
+        /// <summary>SGD with momentum (<c>sgd_momentum</c>) and Nesterov momentum: the velocity, slot "velocity".</summary>
+        | Velocity of velocity: Tensor
+        /// <summary>RMSProp: the moving average of squared gradients, slot "cache".</summary>
+        | Cache of cache: Tensor
+        /// <summary>Adam and AdamW: the first moment m and the second moment v, slots "m" and "v".</summary>
+        | Moments of m: Tensor * v: Tensor
 
 /// <summary>
 /// The update rules of the course (SGD, SGD with momentum, RMSProp, Adam) and two more (Nesterov momentum, AdamW),
@@ -130,18 +162,25 @@ module UpdateRuleTypes =
 /// </summary>
 [<RequireQualifiedAccess>]
 module Optim =
+    /// A learning rate is finite and >= 0.
+    let internal checkLearningRate (fn: string) (learningRate: float) =
+        Guard.finiteScalar fn "LearningRate" learningRate
+
+        if learningRate < 0.0 then
+            Guard.fail fn "LearningRate" $"the learning rate must be >= 0, got {learningRate}."
+
     let private unit01 (fn: string) (arg: string) (v: float) =
         Guard.finiteScalar fn arg v
 
         if v < 0.0 || v >= 1.0 then
             Guard.fail fn arg $"{arg} must be in [0, 1), got {v}."
 
-    /// <summary>Checks the fields of a configuration that a rule reads; fails naming the field and its value.</summary>
-    let internal validateConfig (fn: string) (c: OptimConfig) =
-        Guard.finiteScalar fn "LearningRate" c.LearningRate
-
-        if c.LearningRate < 0.0 then
-            Guard.fail fn "LearningRate" $"the learning rate must be >= 0, got {c.LearningRate}."
+    /// <summary>
+    /// Checks every field of a configuration (each rule reads some of them; the others keep valid defaults); fails
+    /// naming the constructor <paramref name="fn"/>, the field and its value. Called only where a rule is made.
+    /// </summary>
+    let private validateConfig (fn: string) (c: OptimConfig) =
+        checkLearningRate fn c.LearningRate
 
         unit01 fn "Momentum" c.Momentum
         unit01 fn "DecayRate" c.DecayRate
@@ -157,12 +196,14 @@ module Optim =
         if c.WeightDecay < 0.0 then
             Guard.fail fn "WeightDecay" $"the weight decay must be >= 0, got {c.WeightDecay}."
 
-    let private checkArgs (fn: string) (c: OptimConfig) (w: Tensor) (dw: Tensor) =
+    /// The checks of a step's own inputs (the configuration was checked when the rule was made).
+    let private checkArgs (fn: string) (state: OptimState) (w: Tensor) (dw: Tensor) =
+        Guard.notNull fn "state" state
+
         Guard.notNull fn "w" w
 
         Guard.notNull fn "dw" dw
 
-        validateConfig fn c
         Guard.sameShape fn "w" w.Dims "dw" dw.Dims
 
     let private slot (fn: string) (state: OptimState) (name: string) (w: Tensor) =
@@ -192,15 +233,15 @@ module Optim =
         OptimState.Create(names |> List.map (fun n -> n, zerosLike w) |> Map.ofList, 0)
 
     /// <summary>Vanilla SGD step: w ← w − lr · dw. No slots.</summary>
-    let sgdStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
-        checkArgs "Optim.sgd" config w dw
+    let private sgdStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
+        checkArgs "Optim.sgd" state w dw
         let lr = config.LearningRate
         let next = Array.map2 (fun x g -> x - lr * g) w.Data dw.Data
         wrap w next, OptimState.Create(state.SlotMap, state.Step + 1)
 
     /// <summary>SGD with momentum: v ← μ·v − lr·dw; w ← w + v. Slot <c>"velocity"</c>.</summary>
-    let momentumStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
-        checkArgs "Optim.momentum" config w dw
+    let private momentumStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
+        checkArgs "Optim.momentum" state w dw
         let v = slot "Optim.momentum" state "velocity" w
         let lr, mu = config.LearningRate, config.Momentum
         let v' = Array.init v.Length (fun i -> mu * v.[i] - lr * dw.Data.[i])
@@ -212,8 +253,8 @@ module Optim =
     /// Nesterov momentum (the course notes' form): v' ← μ·v − lr·dw; w ← w − μ·v + (1 + μ)·v'. Slot
     /// <c>"velocity"</c>.
     /// </summary>
-    let nesterovStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
-        checkArgs "Optim.nesterov" config w dw
+    let private nesterovStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
+        checkArgs "Optim.nesterov" state w dw
         let v = slot "Optim.nesterov" state "velocity" w
         let lr, mu = config.LearningRate, config.Momentum
         let v' = Array.init v.Length (fun i -> mu * v.[i] - lr * dw.Data.[i])
@@ -226,8 +267,8 @@ module Optim =
     /// <summary>
     /// RMSProp: cache ← d·cache + (1 − d)·dw²; w ← w − lr·dw / (√cache + ε). Slot <c>"cache"</c>.
     /// </summary>
-    let rmspropStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
-        checkArgs "Optim.rmsprop" config w dw
+    let private rmspropStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
+        checkArgs "Optim.rmsprop" state w dw
         let cache = slot "Optim.rmsprop" state "cache" w
         let lr, d, eps = config.LearningRate, config.DecayRate, config.Epsilon
         let g = dw.Data
@@ -241,7 +282,7 @@ module Optim =
         wrap w w', OptimState.Create(state.SlotMap.Add("cache", wrap w cache'), state.Step + 1)
 
     let private adamCore (fn: string) (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) =
-        checkArgs fn config w dw
+        checkArgs fn state w dw
         let m = slot fn state "m" w
         let v = slot fn state "v" w
 
@@ -305,20 +346,24 @@ module Optim =
     /// Adam with bias correction: t ← t + 1; m ← β1·m + (1 − β1)·dw; v ← β2·v + (1 − β2)·dw²;
     /// w ← w − lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε). Slots <c>"m"</c>, <c>"v"</c>; t is the state's Step.
     /// </summary>
-    let adamStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
+    let private adamStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
         adamCore "Optim.adam" { config with WeightDecay = 0.0 } state w dw
 
     /// <summary>
     /// AdamW (decoupled weight decay, Loshchilov &amp; Hutter): the Adam step on dw, plus w ← w − lr·λ·w with λ the
     /// config's WeightDecay (the decay is not added to the gradient, so it does not pass through the moments).
     /// </summary>
-    let adamwStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
+    let private adamwStep (config: OptimConfig) (state: OptimState) (w: Tensor) (dw: Tensor) : Tensor * OptimState =
         adamCore "Optim.adamw" config state w dw
 
     /// <summary>
-    /// A rule of your own: a name, a configuration, an init and a step of the same shape as the built-in ones.
-    /// The configuration is validated (learning rate ≥ 0 and finite, …).
+    /// A rule of your own: a name, a configuration (validated here, once: learning rate finite and ≥ 0, momentum,
+    /// decay rate, β1 and β2 in [0, 1), ε finite and &gt; 0, weight decay finite and ≥ 0), an init and a step of the
+    /// built-in ones' shape: config → state → w → dw → (next w, next state). The step receives this configuration,
+    /// or the solver's copy of it with the decayed learning rate, on every call; it is always valid.
     /// </summary>
+    /// <exception cref="T:System.ArgumentException">The name is empty or a field of the configuration is out of
+    /// range ("Optim.custom: Momentum must be in [0, 1), got 1.").</exception>
     let custom
         (name: string)
         (config: OptimConfig)
@@ -335,84 +380,138 @@ module Optim =
         validateConfig "Optim.custom" config
 
         {
-            Name = name
-            Config = config
-            Init = init
-            Step = step
+            name = name
+            config = config
+            init = init
+            step = step
         }
 
-    /// <summary>SGD with the course's default learning rate 1e-2.</summary>
+    /// <summary>SGD (the course's <c>sgd</c>) with the course's default learning rate 1e-2.</summary>
     let sgd: UpdateRule = {
-        Name = "sgd"
-        Config = OptimConfig.Defaults
-        Init = initWith "Optim.sgd" []
-        Step = sgdStep
+        name = "sgd"
+        config = OptimConfig.Defaults
+        init = initWith "Optim.sgd" []
+        step = sgdStep
     }
 
-    /// <summary>SGD with momentum: learning rate 1e-2, momentum 0.9; slot "velocity" starts at zeros.</summary>
+    /// <summary>SGD with momentum (<c>sgd_momentum</c>): learning rate 1e-2, momentum 0.9; slot "velocity" starts at zeros.</summary>
     let momentum: UpdateRule = {
-        Name = "sgd_momentum"
-        Config = OptimConfig.Defaults
-        Init = initWith "Optim.momentum" [ "velocity" ]
-        Step = momentumStep
+        name = "sgd_momentum"
+        config = OptimConfig.Defaults
+        init = initWith "Optim.momentum" [ "velocity" ]
+        step = momentumStep
     }
 
     /// <summary>Nesterov momentum: learning rate 1e-2, momentum 0.9; slot "velocity" starts at zeros.</summary>
     let nesterov: UpdateRule = {
-        Name = "nesterov"
-        Config = OptimConfig.Defaults
-        Init = initWith "Optim.nesterov" [ "velocity" ]
-        Step = nesterovStep
+        name = "nesterov"
+        config = OptimConfig.Defaults
+        init = initWith "Optim.nesterov" [ "velocity" ]
+        step = nesterovStep
     }
 
     /// <summary>RMSProp: learning rate 1e-2, decay rate 0.99, ε 1e-8; slot "cache" starts at zeros.</summary>
     let rmsprop: UpdateRule = {
-        Name = "rmsprop"
-        Config = OptimConfig.Defaults
-        Init = initWith "Optim.rmsprop" [ "cache" ]
-        Step = rmspropStep
+        name = "rmsprop"
+        config = OptimConfig.Defaults
+        init = initWith "Optim.rmsprop" [ "cache" ]
+        step = rmspropStep
     }
 
     /// <summary>Adam: learning rate 1e-3, β1 0.9, β2 0.999, ε 1e-8; slots "m", "v" start at zeros, t at 0.</summary>
     let adam: UpdateRule = {
-        Name = "adam"
-        Config = {
+        name = "adam"
+        config = {
             OptimConfig.Defaults with
                 LearningRate = 1e-3
         }
-        Init = initWith "Optim.adam" [ "m"; "v" ]
-        Step = adamStep
+        init = initWith "Optim.adam" [ "m"; "v" ]
+        step = adamStep
     }
 
     /// <summary>AdamW: Adam's defaults and weight decay 1e-2.</summary>
     let adamw: UpdateRule = {
-        Name = "adamw"
-        Config = {
+        name = "adamw"
+        config = {
             OptimConfig.Defaults with
                 LearningRate = 1e-3
                 WeightDecay = 1e-2
         }
-        Init = initWith "Optim.adamw" [ "m"; "v" ]
-        Step = adamwStep
+        init = initWith "Optim.adamw" [ "m"; "v" ]
+        step = adamwStep
     }
 
-    /// <summary>The rule with another configuration (validated).</summary>
+    /// <summary>
+    /// The rule with another configuration, validated here (the smart constructor of a configured rule:
+    /// <c>Optim.adam |> Optim.withConfig { Optim.adam.Config with Beta2 = 0.99 }</c>).
+    /// </summary>
+    /// <exception cref="T:System.ArgumentException">A field is out of range; the message names
+    /// "Optim.withConfig", the field and its value.</exception>
     let withConfig (config: OptimConfig) (rule: UpdateRule) =
         validateConfig "Optim.withConfig" config
-        { rule with Config = config }
+        { rule with config = config }
 
-    /// <summary>The rule with another learning rate (≥ 0, finite).</summary>
+    /// <summary>The rule with another learning rate (finite, ≥ 0; checked here).</summary>
+    /// <exception cref="T:System.ArgumentException">The learning rate is negative, NaN or ±∞.</exception>
     let withLearningRate (learningRate: float) (rule: UpdateRule) =
-        let c = {
-            rule.Config with
-                LearningRate = learningRate
+        checkLearningRate "Optim.withLearningRate" learningRate
+
+        {
+            rule with
+                config = {
+                    rule.config with
+                        LearningRate = learningRate
+                }
         }
 
-        validateConfig "Optim.withLearningRate" c
-        { rule with Config = c }
-
     /// <summary>The rule's initial state for a parameter.</summary>
-    let init (rule: UpdateRule) (w: Tensor) = rule.Init w
+    let init (rule: UpdateRule) (w: Tensor) = rule.init w
 
-    /// <summary>One step of the rule with its own configuration: state → w → dw → (next w, next state).</summary>
-    let step (rule: UpdateRule) (state: OptimState) (w: Tensor) (dw: Tensor) = rule.Step rule.Config state w dw
+    /// <summary>
+    /// A built-in rule's state by type: <c>NoSlots</c> (sgd), <c>Velocity v</c> (sgd_momentum, nesterov),
+    /// <c>Cache c</c> (rmsprop), <c>Moments (m, v)</c> (adam, adamw). The step count stays the state's <c>Step</c>.
+    /// </summary>
+    /// <exception cref="T:System.ArgumentException">The state's slots are not a built-in rule's (e.g. a custom
+    /// rule's); the message names the slots it has.</exception>
+    let slots (state: OptimState) : OptimSlots =
+        Guard.notNull "Optim.slots" "state" state
+        let named = state.SlotMap
+
+        match named |> Map.toList |> List.map fst with
+        | [] -> NoSlots
+        | [ "velocity" ] -> Velocity named.["velocity"]
+        | [ "cache" ] -> Cache named.["cache"]
+        | [ "m"; "v" ] -> Moments(named.["m"], named.["v"])
+        | names ->
+            let have = String.concat ", " names
+
+            Guard.fail
+                "Optim.slots"
+                "state"
+                $"the slots [{have}] are not a built-in rule's (none, [velocity], [cache] or [m, v])."
+
+    /// <summary>
+    /// The <c>OptimState</c> of a built-in rule from its typed slots and the number of steps already taken (Adam's t
+    /// before its next step): e.g. <c>Optim.ofSlots (Moments(m, v)) 5</c> starts Adam from known moments.
+    /// </summary>
+    /// <exception cref="T:System.ArgumentException">A tensor is null or <paramref name="stepsTaken"/> is negative.</exception>
+    let ofSlots (slots: OptimSlots) (stepsTaken: int) : OptimState =
+        let named =
+            match slots with
+            | NoSlots -> []
+            | Velocity v -> [ "velocity", v ]
+            | Cache c -> [ "cache", c ]
+            | Moments(m, v) -> [ "m", m; "v", v ]
+
+        for name, t in named do
+            Guard.notNull "Optim.ofSlots" name t
+
+        Guard.nonNegative "Optim.ofSlots" "stepsTaken" stepsTaken
+        OptimState.Create(Map.ofList named, stepsTaken)
+
+    /// <summary>
+    /// One step of the rule with its own configuration: state → w → dw → (next w, next state). Checks only the
+    /// step's inputs (w and dw of one shape, a state of this rule with slots of w's shape); the configuration was
+    /// checked when the rule was made.
+    /// </summary>
+    let step (rule: UpdateRule) (state: OptimState) (w: Tensor) (dw: Tensor) = rule.step rule.config state w dw

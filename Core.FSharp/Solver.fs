@@ -477,7 +477,6 @@ module Solver =
         Guard.notNull "Solver" "rule" rule
 
         validateConfig config
-        Optim.validateConfig "Solver" rule.Config
 
         if t.Params.IsEmpty then
             Guard.fail "Solver" "model" $"the model '{t.Name}' has no parameters to train."
@@ -528,7 +527,6 @@ module Solver =
         Guard.notNull "Solver" "model" model
 
         validateConfig config
-        Optim.validateConfig "Solver" rule.Config
         start rule config (classifier config model data)
 
     /// <summary>
@@ -539,6 +537,13 @@ module Solver =
     /// </summary>
     let advance (rule: UpdateRule) (t: Trainable) (batch: int[]) (s: SolverState) : SolverState =
         let it = s.Iteration
+        // The rule's configuration was checked when the rule was made; the current rate is the state's.
+        if not (Double.IsFinite s.LearningRate) || s.LearningRate < 0.0 then
+            Guard.fail
+                "Solver"
+                "state"
+                $"the learning rate must be finite and >= 0, got {s.LearningRate} at iteration {it + 1} (an LrDecay above 1 grows it every epoch)."
+
         let dropout = (s.Rng.Derive dropoutStream).Derive it
         let r = t.Loss s.Params s.ModelState dropout batch
 
@@ -594,7 +599,7 @@ module Solver =
                         $"the gradient of '{name}' became {dw.Data.[i]} at {indexText dw.Dims i} (loss {r.Loss})"
                 | None -> ()
 
-                let w', o = rule.Step config s.OptimStates.[name] w dw
+                let w', o = rule.step config s.OptimStates.[name] w dw
 
                 match firstNonFinite w' with
                 | Some i ->

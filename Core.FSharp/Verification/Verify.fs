@@ -843,7 +843,7 @@ module Verify =
             Outcome.Compared [
                 {
                     Output = "next_w"
-                    Expected = trajectory config rule.Init rule.Step c
+                    Expected = trajectory config rule.Init rule.step c
                     Actual = trajectory config init step c
                     Oracle = Oracle.Reference
                 }

@@ -46,13 +46,12 @@ let ``momentum, rmsprop and adam reproduce the course's expected values`` () =
     // The first row of each expected array printed by the course's notebook (8 decimals, so tolerance 1e-8).
     let v = Tensor.linspace 0.6 0.9 [| 4; 5 |]
 
-    let cfg = {
-        Optim.momentum.Config with
-            LearningRate = 1e-3
-    }
-
     let w, s =
-        Optim.momentumStep cfg (OptimState.Create(Map [ "velocity", v ], 0)) courseW courseDw
+        Optim.step
+            (Optim.momentum |> Optim.withLearningRate 1e-3)
+            (OptimState.Create(Map [ "velocity", v ], 0))
+            courseW
+            courseDw
 
     closeAbs "momentum w" 1e-8 [| 0.1406; 0.20738947; 0.27417895; 0.34096842; 0.40775789 |] (Tensor.toArray w).[0..4]
 
@@ -65,11 +64,8 @@ let ``momentum, rmsprop and adam reproduce the course's expected values`` () =
     let cache = Tensor.linspace 0.6 0.9 [| 4; 5 |]
 
     let w, s =
-        Optim.rmspropStep
-            {
-                Optim.rmsprop.Config with
-                    LearningRate = 1e-2
-            }
+        Optim.step
+            (Optim.rmsprop |> Optim.withLearningRate 1e-2)
             (OptimState.Create(Map [ "cache", cache ], 0))
             courseW
             courseDw
@@ -90,11 +86,8 @@ let ``momentum, rmsprop and adam reproduce the course's expected values`` () =
     let vv = Tensor.linspace 0.7 0.5 [| 4; 5 |]
 
     let w, s =
-        Optim.adamStep
-            {
-                Optim.adam.Config with
-                    LearningRate = 1e-2
-            }
+        Optim.step
+            (Optim.adam |> Optim.withLearningRate 1e-2)
             (OptimState.Create(Map [ "m", m; "v", vv ], 5))
             courseW
             courseDw
@@ -123,13 +116,12 @@ let ``momentum, rmsprop and adam reproduce the course's expected values`` () =
 let ``nesterov and adamw follow their formulas`` () =
     let v = Tensor.linspace 0.6 0.9 [| 4; 5 |]
 
-    let cfg = {
-        Optim.nesterov.Config with
-            LearningRate = 1e-3
-    }
-
     let w, s =
-        Optim.nesterovStep cfg (OptimState.Create(Map [ "velocity", v ], 0)) courseW courseDw
+        Optim.step
+            (Optim.nesterov |> Optim.withLearningRate 1e-3)
+            (OptimState.Create(Map [ "velocity", v ], 0))
+            courseW
+            courseDw
 
     let vi, wi, gi = 0.6, -0.4, -0.6
     let v' = 0.9 * vi - 1e-3 * gi
@@ -256,7 +248,7 @@ let ``every rule decreases a convex quadratic from random starts`` () =
             $"{c} {rule.Name}: f went from {f0} to {f1} in 300 steps (expected < 5 percent)"))
 
 [<Fact>]
-let ``update rules validate their configuration, shapes and state`` () =
+let ``update rules validate their configuration when made, and a step its inputs`` () =
     let w = Tensor.zeros [| 2; 3 |]
 
     Prop.throwsWith [ "Optim.withLearningRate"; "learning rate must be >= 0"; "-0.1" ] (fun () ->
@@ -264,45 +256,36 @@ let ``update rules validate their configuration, shapes and state`` () =
 
     Prop.throwsWith [ "LearningRate"; "must be finite"; "NaN" ] (fun () -> Optim.withLearningRate nan Optim.adam)
 
-    Prop.throwsWith [ "Optim.momentum"; "Momentum must be in [0, 1)"; "1" ] (fun () ->
-        Optim.momentumStep
-            {
-                OptimConfig.Defaults with
-                    Momentum = 1.0
-            }
-            (Optim.init Optim.momentum w)
-            w
-            w)
+    Prop.throwsWith [ "Optim.withConfig"; "Momentum must be in [0, 1)"; "1" ] (fun () ->
+        Optim.momentum
+        |> Optim.withConfig {
+            OptimConfig.Defaults with
+                Momentum = 1.0
+        })
 
-    Prop.throwsWith [ "Optim.rmsprop"; "epsilon must be > 0" ] (fun () ->
-        Optim.rmspropStep
-            {
-                OptimConfig.Defaults with
-                    Epsilon = 0.0
-            }
-            (Optim.init Optim.rmsprop w)
-            w
-            w)
+    Prop.throwsWith [ "Optim.withConfig"; "epsilon must be > 0" ] (fun () ->
+        Optim.rmsprop
+        |> Optim.withConfig {
+            OptimConfig.Defaults with
+                Epsilon = 0.0
+        })
 
-    Prop.throwsWith [ "Optim.adam"; "Beta2 must be in [0, 1)" ] (fun () ->
-        Optim.adamStep
-            {
-                OptimConfig.Defaults with
-                    Beta2 = -0.5
-            }
-            (Optim.init Optim.adam w)
-            w
-            w)
+    Prop.throwsWith [ "Optim.withConfig"; "Beta2 must be in [0, 1)"; "-0.5" ] (fun () ->
+        Optim.adam
+        |> Optim.withConfig {
+            OptimConfig.Defaults with
+                Beta2 = -0.5
+        })
 
-    Prop.throwsWith [ "Optim.adamw"; "weight decay must be >= 0" ] (fun () ->
-        Optim.adamwStep
+    Prop.throwsWith [ "Optim.custom"; "weight decay must be >= 0"; "-1" ] (fun () ->
+        Optim.custom
+            "decay"
             {
                 OptimConfig.Defaults with
                     WeightDecay = -1.0
             }
-            (Optim.init Optim.adamw w)
-            w
-            w)
+            (Optim.init Optim.sgd)
+            (fun _ s w _ -> w, s))
 
     Prop.throwsWith [ "Optim.sgd"; "dw must have the shape of w (2, 3), got (3, 2)" ] (fun () ->
         Optim.step Optim.sgd (Optim.init Optim.sgd w) w (Tensor.zeros [| 3; 2 |]))
@@ -314,7 +297,7 @@ let ``update rules validate their configuration, shapes and state`` () =
         Optim.step Optim.momentum (Optim.init Optim.momentum (Tensor.zeros [| 3 |])) w w)
 
     Prop.throwsWith [ "Optim.custom"; "non-empty name" ] (fun () ->
-        Optim.custom " " OptimConfig.Defaults (Optim.init Optim.sgd) Optim.sgdStep)
+        Optim.custom " " OptimConfig.Defaults (Optim.init Optim.sgd) (fun _ s w _ -> w, s))
 
     Prop.throwsWith [ "OptimState.Slot"; "no slot 'cache'"; "velocity" ] (fun () ->
         (Optim.init Optim.momentum w).Slot "cache")

@@ -46,10 +46,10 @@ let ``the library's own layers pass every entry point`` () =
         Verify.maxPoolWith options MaxPool.forwardNaive MaxPool.backwardNaive
         Verify.spatialBatchnormWith options SpatialBatchNorm.forward SpatialBatchNorm.backward
         Verify.groupnormWith options GroupNorm.forward GroupNorm.backward
-        Verify.sgdWith options Optim.sgd.Init Optim.sgd.Step
-        Verify.momentumWith options Optim.momentum.Init Optim.momentum.Step
-        Verify.rmspropWith options Optim.rmsprop.Init Optim.rmsprop.Step
-        Verify.adamWith options Optim.adam.Init Optim.adam.Step
+        Verify.sgdWith options Optim.sgd.Init Optim.sgd.step
+        Verify.momentumWith options Optim.momentum.Init Optim.momentum.step
+        Verify.rmspropWith options Optim.rmsprop.Init Optim.rmsprop.step
+        Verify.adamWith options Optim.adam.Init Optim.adam.step
         Verify.wordEmbeddingWith options WordEmbedding.forward WordEmbedding.backward
         Verify.temporalAffineWith options TemporalAffine.forward TemporalAffine.backward
         Verify.temporalSoftmaxLossWith options TemporalSoftmax.loss
