@@ -1,4 +1,5 @@
 using Functional.FSharp;
+using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using FCaptioning = Functional.FSharp.Captioning;
 using FDigitCaptions = Functional.FSharp.DigitCaptions;
@@ -90,15 +91,45 @@ public sealed class CaptionFeatureExtractor
     /// <param name="classifier">The net.</param>
     /// <param name="parameters">Its trained parameters (e.g. <see cref="TrainingResult.BestParameters"/>).</param>
     /// <param name="state">Its state (e.g. <see cref="TrainingResult.BestState"/>); the net's own when null.</param>
+    /// <param name="oneHot">
+    /// Whether each slot gives the one-hot vector of the classifier's most likely class (its decision) instead of
+    /// the probabilities: a captioning net trained on strips of the digits the classifier learned then sees the same
+    /// kind of features on new strips.
+    /// </param>
     /// <returns>The extractor.</returns>
     public static CaptionFeatureExtractor FromClassifier(
         Model classifier,
         IReadOnlyDictionary<string, Tensor> parameters,
-        IReadOnlyDictionary<string, Tensor>? state = null)
+        IReadOnlyDictionary<string, Tensor>? state = null,
+        bool oneHot = false)
     {
         var net = Require.NotNull(classifier);
-        return new(CaptionFeatures.NewConvScores(
-            net.Core, Maps.Of(Require.NotNull(parameters), net.Core.Params), Maps.Of(state, net.Core.State)));
+        var reader = new SlotReader(net.Core, Maps.Of(Require.NotNull(parameters), net.Core.Params), Maps.Of(state, net.Core.State));
+        return new(CaptionFeatures.NewConvScores(ListModule.Singleton(reader), oneHot));
+    }
+
+    /// <summary>
+    /// An ensemble of classifier features (each made by <see cref="FromClassifier"/>): per slot the mean of the
+    /// members' class probabilities, and the slot's ink; the same 4 · (C + 1) features as one member.
+    /// </summary>
+    /// <param name="members">Extractors made by <see cref="FromClassifier"/> (or ensembles), with the same class count.</param>
+    /// <param name="oneHot">Whether each slot gives the one-hot vector of the ensemble's most likely class instead of the mean probabilities.</param>
+    /// <returns>The extractor.</returns>
+    /// <exception cref="ArgumentException">There is no member, a member is <see cref="Pixels"/>, or the class counts differ.</exception>
+    public static CaptionFeatureExtractor Ensemble(IReadOnlyList<CaptionFeatureExtractor> members, bool oneHot = false)
+    {
+        Require.NotNull(members);
+        if (members.Count == 0)
+            throw new ArgumentException("CaptionFeatureExtractor.Ensemble: there must be at least one member.", nameof(members));
+        var readers = members.SelectMany((m, i) => Require.NotNull(m).Core switch
+        {
+            CaptionFeatures.ConvScores c => c.Readers,
+            _ => throw new ArgumentException(
+                $"CaptionFeatureExtractor.Ensemble: members[{i}] is the pixel features; every member must come from FromClassifier.", nameof(members)),
+        });
+        var ensemble = new CaptionFeatureExtractor(CaptionFeatures.NewConvScores(ListModule.OfSeq(readers), oneHot));
+        _ = ensemble.Dimension; // checks that the class counts agree
+        return ensemble;
     }
 
     /// <summary>
@@ -114,6 +145,25 @@ public sealed class CaptionFeatureExtractor
     /// <exception cref="ArgumentException"><paramref name="maxShift"/> is negative.</exception>
     public static Dataset WithShiftedCopies(Dataset digits, int maxShift = 1, long seed = 0) =>
         new(FDigitCaptions.withShiftedCopies(seed, maxShift, Require.NotNull(digits).Source));
+
+    /// <summary>
+    /// Affine augmentation for training the classifier behind <see cref="FromClassifier"/> (small distortions of the
+    /// digits, as Simard et al. 2003): the images followed by <paramref name="copies"/> distorted copies, each image
+    /// rotated by up to ±<paramref name="maxDegrees"/>, scaled by 1 ± <paramref name="maxScale"/> and moved by up to
+    /// ±<paramref name="maxShift"/> pixels in each direction (all uniform, continuous) about the image's centre,
+    /// sampled bilinearly with a black surround; labels repeated.
+    /// </summary>
+    /// <param name="digits">The images (M, C, H, W) and labels, e.g. <c>Datasets.Digits().Train</c>.</param>
+    /// <param name="copies">The number of distorted copies (≥ 0).</param>
+    /// <param name="maxDegrees">The largest rotation in degrees (≥ 0).</param>
+    /// <param name="maxScale">The largest relative change of size, in [0, 1).</param>
+    /// <param name="maxShift">The largest shift in pixels (≥ 0).</param>
+    /// <param name="seed">The seed of the distortions: the same seed gives the same copies.</param>
+    /// <returns>(copies + 1)·M images and labels.</returns>
+    /// <exception cref="ArgumentException">A count or bound is negative or not finite, or maxScale ≥ 1.</exception>
+    public static Dataset WithAffineCopies(
+        Dataset digits, int copies = 1, double maxDegrees = 10, double maxScale = 0.1, double maxShift = 1, long seed = 0) =>
+        new(FDigitCaptions.withAffineCopies(seed, copies, maxDegrees, maxScale, maxShift, Require.NotNull(digits).Source));
 
     /// <summary>The number of features D.</summary>
     public int Dimension => FCaptioning.featureDim(Core);

@@ -245,6 +245,17 @@ module Layers =
             (fun t -> Lstm.forward t.[0] t.[1] t.[2] t.[3] t.[4])
             Lstm.backward
 
+    /// <summary>
+    /// GRU over a sequence (PyTorch's equations, gate order r, z, n): x (N, T, D), h0 (N, H), Wx (D, 3H), Wh (H, 3H),
+    /// bx (3H,) = bias_ih, bh (3H,) = bias_hh -> h (N, T, H).
+    /// </summary>
+    let gru (x: Value) (h0: Value) (wx: Value) (wh: Value) (bx: Value) (bh: Value) =
+        Primitive.lift
+            "gru"
+            [ "x", x; "h0", h0; "Wx", wx; "Wh", wh; "bx", bx; "bh", bh ]
+            (fun t -> Gru.forward t.[0] t.[1] t.[2] t.[3] t.[4] t.[5])
+            Gru.backward
+
     /// <summary>Word embedding: integer indices x (N, T) into the rows of W (V, D) -> (N, T, D).</summary>
     let wordEmbedding (x: Indices) (w: Value) =
         Primitive.lift "word embedding" [ "w", w ] (fun t -> WordEmbedding.forward x t.[0]) WordEmbedding.backward

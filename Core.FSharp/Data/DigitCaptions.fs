@@ -261,6 +261,82 @@ module DigitCaptions =
             Classes = digits.Classes
         }
 
+    /// <summary>
+    /// Affine augmentation for a classifier of re-centred slots (Simard et al., 2003, small distortions of MNIST
+    /// digits): the images (M, C, H, W) followed by <c>copies</c> distorted copies of them (copy by copy), each image
+    /// of a copy rotated by an angle uniform in ±maxDegrees, scaled by a factor uniform in 1 ± maxScale and moved by
+    /// an offset uniform in ±maxShift pixels in each direction (continuous), about the point (W/2, H/2) (where MNIST
+    /// puts the centre of mass), sampled bilinearly with a black surround: (copies + 1)·M images, the labels
+    /// repeated. The same seed gives the same copies. Fails naming the argument when copies or a bound is negative.
+    /// </summary>
+    let withAffineCopies
+        (seed: int64)
+        (copies: int)
+        (maxDegrees: float)
+        (maxScale: float)
+        (maxShift: float)
+        (digits: Dataset)
+        : Dataset =
+        let fn = "DigitCaptions.withAffineCopies"
+
+        if copies < 0 then
+            Guard.fail fn "copies" $"copies must be >= 0, got {copies}."
+
+        for arg, v in [ "maxDegrees", maxDegrees; "maxScale", maxScale; "maxShift", maxShift ] do
+            if not (v >= 0.0) || Double.IsInfinity v then
+                Guard.fail fn arg $"{arg} must be finite and >= 0, got {v}."
+
+        if maxScale >= 1.0 then
+            Guard.fail fn "maxScale" $"maxScale must be < 1 (the scale factor stays positive), got {maxScale}."
+
+        let x = digits.X
+        let m, ch, h, w = x.Dims.[0], x.Dims.[1], x.Dims.[2], x.Dims.[3]
+        let src = x.Data
+        let size = ch * h * w
+        let out = Array.zeroCreate ((copies + 1) * m * size)
+        Array.blit src 0 out 0 (m * size)
+        let cx, cy = float w / 2.0, float h / 2.0
+        let key = Rng.create seed
+
+        for copy in 1..copies do
+            let u = (key.Derive copy).Uniforms(4 * m)
+
+            for i in 0 .. m - 1 do
+                let spread (j: int) = 2.0 * u.[4 * i + j] - 1.0
+                let angle = spread 0 * maxDegrees * Math.PI / 180.0
+                let scale = 1.0 + spread 1 * maxScale
+                let tx, ty = spread 2 * maxShift, spread 3 * maxShift
+                // The inverse map: output pixel (r, c) reads the source at R(−angle)·((c, r) − centre − t) / scale + centre.
+                let cs, sn = cos angle / scale, sin angle / scale
+
+                for k in 0 .. ch - 1 do
+                    let plane = i * size + k * h * w
+
+                    let at (yy: int) (xx: int) =
+                        if yy >= 0 && yy < h && xx >= 0 && xx < w then
+                            src.[plane + yy * w + xx]
+                        else
+                            0.0
+
+                    for r in 0 .. h - 1 do
+                        for c in 0 .. w - 1 do
+                            let dx = float c - cx - tx
+                            let dy = float r - cy - ty
+                            let sx = cs * dx + sn * dy + cx
+                            let sy = -sn * dx + cs * dy + cy
+                            let x0, y0 = int (floor sx), int (floor sy)
+                            let fx, fy = sx - float x0, sy - float y0
+
+                            out.[(copy * m + i) * size + k * h * w + r * w + c] <-
+                                (1.0 - fy) * ((1.0 - fx) * at y0 x0 + fx * at y0 (x0 + 1))
+                                + fy * ((1.0 - fx) * at (y0 + 1) x0 + fx * at (y0 + 1) (x0 + 1))
+
+        {
+            X = Tensor.Wrap([| (copies + 1) * m; ch; h; w |], out)
+            Y = Array.concat (Array.create (copies + 1) digits.Y)
+            Classes = digits.Classes
+        }
+
     /// <summary>Every strip of a set: <c>images set [| 0 .. N-1 |]</c>, (N, 1, 28, 112).</summary>
     let allImages (set: CaptionSet) = images set (Array.init (count set) id)
 

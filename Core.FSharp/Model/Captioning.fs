@@ -50,18 +50,31 @@ type CaptioningData = {
     ValCaptions: Indices
 }
 
+/// <summary>A trained classifier of 28 × 28 digits: the model, its parameters and its state.</summary>
+type SlotReader = {
+    /// <summary>The classifier (scores (N, C) of images (N, 1, 28, 28)).</summary>
+    Model: Model
+    /// <summary>Its trained parameters.</summary>
+    Params: Map<string, Tensor>
+    /// <summary>Its state (e.g. batchnorm running statistics).</summary>
+    State: Map<string, Tensor>
+}
+
 /// <summary>What a captioning net sees of a digit strip.</summary>
 type CaptionFeatures =
     /// <summary>The strip's raw pixels, flattened: D = 28 · 112 = 3136.</summary>
     | Pixels
     /// <summary>
-    /// A trained digit classifier (e.g. the three-layer convnet) applied to each of the strip's 4 slots after
-    /// re-centring it as MNIST centres its digits (<c>DigitCaptions.centredSlots</c>): per slot its C class
-    /// probabilities (softmax of its scores) and the slot's ink (its mean pixel value × 8: about 1 for a digit, 0
-    /// for an empty slot, which a classifier without a blank class cannot tell), concatenated slot by slot:
-    /// D = 4 · (C + 1). The model, its parameters and its state.
+    /// Trained digit classifiers (e.g. the three-layer convnet; one, or several as an ensemble) applied to each of
+    /// the strip's 4 slots after re-centring it as MNIST centres its digits (<c>DigitCaptions.centredSlots</c>): per
+    /// slot the mean over the readers of their C class probabilities (softmax of the scores) and the slot's ink (its
+    /// mean pixel value × 8: about 1 for a digit, 0 for an empty slot, which a classifier without a blank class
+    /// cannot tell), concatenated slot by slot: D = 4 · (C + 1). The readers must agree on C. With
+    /// <c>oneHot</c> the mean probabilities are replaced by the one-hot vector of their most likely class (the
+    /// readers' decision; ties to the lower class), so that a captioning net sees the same kind of features on
+    /// strips of digits the readers learned (read almost surely) and on new ones.
     /// </summary>
-    | ConvScores of Model * Map<string, Tensor> * Map<string, Tensor>
+    | ConvScores of Readers: SlotReader list * OneHot: bool
 
 /// <summary>
 /// The course's image-captioning net (CaptioningRNN) as pure functions of its parameters: the image features give the
@@ -472,18 +485,31 @@ module Captioning =
     [<Literal>]
     let InkScale = 8.0
 
-    /// <summary>The feature size D of a kind of features (the classifier's class count is found by scoring one blank slot).</summary>
+    /// The class count C of each reader (found by scoring one blank slot); fails naming fn when there is no reader or
+    /// when they disagree.
+    let private classCount (fn: string) (readers: SlotReader list) =
+        let counts =
+            readers
+            |> List.map (fun r -> (r.Model.Scores r.Params r.State (Tensor.zeros [| 1; 1; 28; 28 |])).Dims.[1])
+
+        match List.distinct counts with
+        | [ c ] -> c
+        | [] -> Guard.fail fn "features" "ConvScores needs at least one reader."
+        | cs -> Guard.fail fn "features" $"the readers must have the same class count, got {cs}."
+
+    /// <summary>
+    /// The feature size D of a kind of features: 3136 for pixels, 4 · (C + 1) for C-class readers. Fails naming the
+    /// argument when ConvScores has no reader or its readers disagree on C.
+    /// </summary>
     let featureDim (kind: CaptionFeatures) =
         match kind with
         | Pixels -> DigitCaptions.Height * DigitCaptions.Width
-        | ConvScores(model, p, s) ->
-            DigitCaptions.MaxDigits
-            * ((model.Scores p s (Tensor.zeros [| 1; 1; 28; 28 |])).Dims.[1] + 1)
+        | ConvScores(readers, _) -> DigitCaptions.MaxDigits * (classCount "Captioning.featureDim" readers + 1)
 
     /// <summary>
     /// The features of a set's strips, as a function of strip indices → (n, D). Pixels are drawn on demand (a set
-    /// never holds N · 3136 floats); the classifier's features are computed once for the whole set, in chunks of
-    /// 500 strips.
+    /// never holds N · 3136 floats); the readers' features are computed once for the whole set, in chunks of 500
+    /// strips, each reader's probabilities added in reader order and divided by their number.
     /// </summary>
     let featuresOf (kind: CaptionFeatures) (set: CaptionSet) : int[] -> Tensor =
         match kind with
@@ -491,38 +517,50 @@ module Captioning =
             fun idx ->
                 let x = DigitCaptions.images set idx
                 x.Reshape(idx.Length, DigitCaptions.Height * DigitCaptions.Width)
-        | ConvScores(model, p, s) ->
+        | ConvScores(readers, oneHot) ->
             let n = DigitCaptions.count set
-            let d = featureDim kind
-            let k = d / DigitCaptions.MaxDigits
-            let c = k - 1
+            let c = classCount "Captioning.featuresOf" readers
+            let k = c + 1
+            let d = DigitCaptions.MaxDigits * k
+            let weight = 1.0 / float readers.Length
 
-            // The class probabilities (softmax of the scores: bounded whatever the scores' scale) of slot r of x into row r.
+            // Adds the class probabilities (softmax of the scores: bounded whatever the scores' scale) of slot r of x,
+            // averaged over the readers, into row r.
             let probabilities (x: Tensor) (rows: int[]) (out: float[]) =
-                let scores = (model.Scores p s x).Data
+                for reader in readers do
+                    let scores = (reader.Model.Scores reader.Params reader.State x).Data
 
-                rows
-                |> Array.iteri (fun i r ->
-                    let mutable mx = Double.NegativeInfinity
+                    rows
+                    |> Array.iteri (fun i r ->
+                        let mutable mx = Double.NegativeInfinity
 
-                    for j in 0 .. c - 1 do
-                        mx <- max mx scores.[i * c + j]
+                        for j in 0 .. c - 1 do
+                            mx <- max mx scores.[i * c + j]
 
-                    let mutable sum = 0.0
+                        let mutable sum = 0.0
 
-                    for j in 0 .. c - 1 do
-                        let e = exp (scores.[i * c + j] - mx)
-                        out.[r * k + j] <- e
-                        sum <- sum + e
+                        for j in 0 .. c - 1 do
+                            sum <- sum + exp (scores.[i * c + j] - mx)
 
-                    for j in 0 .. c - 1 do
-                        out.[r * k + j] <- out.[r * k + j] / sum)
+                        for j in 0 .. c - 1 do
+                            out.[r * k + j] <- out.[r * k + j] + weight * exp (scores.[i * c + j] - mx) / sum)
 
-            // An empty slot (no ink) is all black after centring: the classifier sees the same image each time.
+                if oneHot then
+                    for r in rows do
+                        let mutable best = 0
+
+                        for j in 1 .. c - 1 do
+                            if out.[r * k + j] > out.[r * k + best] then
+                                best <- j
+
+                        for j in 0 .. c - 1 do
+                            out.[r * k + j] <- if j = best then 1.0 else 0.0
+
+            // An empty slot (no ink) is all black after centring: the readers see the same image each time.
             let blank = Array.zeroCreate k
             probabilities (Tensor.zeros [| 1; 1; 28; 28 |]) [| 0 |] blank
 
-            // Per slot: the class probabilities, then the ink; only slots with ink go through the classifier.
+            // Per slot: the class probabilities, then the ink; only slots with ink go through the readers.
             let slotFeatures (chunk: int[]) =
                 let slots, ink = DigitCaptions.centredSlots set chunk
                 let out = Array.zeroCreate (ink.Length * k)

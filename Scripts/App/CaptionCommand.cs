@@ -33,14 +33,32 @@ internal static class CaptionCommand
 
     private static readonly Option<string> FeaturesOpt = new("--features")
     {
-        Description = "Image features: conv (a three-layer convnet trained on the digits: class probabilities and ink per re-centred slot) or pixels (the raw strip).",
+        Description = "Image features: conv (three-layer convnets trained on the digits: their reading and the ink of each re-centred slot) or pixels (the raw strip).",
         DefaultValueFactory = _ => "conv",
     };
 
     private static readonly Option<int> FeatureEpochsOpt = new("--feature-epochs")
     {
         Description = "conv: epochs of the convnet's training on the digits.",
-        DefaultValueFactory = _ => 3,
+        DefaultValueFactory = _ => 4,
+    };
+
+    private static readonly Option<int> ReadersOpt = new("--readers")
+    {
+        Description = "conv: the number of convnets (seeds seed, seed + 1, …) whose class probabilities are averaged.",
+        DefaultValueFactory = _ => 2,
+    };
+
+    private static readonly Option<string> AugmentOpt = new("--augment")
+    {
+        Description = "conv: the distorted copy of each training digit: affine (rotated up to 10°, scaled up to 10 %, moved up to a pixel) or shift (moved up to a pixel).",
+        DefaultValueFactory = _ => "affine",
+    };
+
+    private static readonly Option<string> SlotFeaturesOpt = new("--slot-features")
+    {
+        Description = "conv: what a slot gives the captioning net: one-hot (the readers' decision) or probabilities.",
+        DefaultValueFactory = _ => "one-hot",
     };
 
     private static readonly Option<int> NumTrainOpt = new("--num-train")
@@ -82,7 +100,7 @@ internal static class CaptionCommand
     public static Command Create()
     {
         var command = new Command("caption", "Train a captioning net on the embedded digit captions and report exact-caption accuracy and BLEU.");
-        foreach (var o in new Option[] { CellOpt, HiddenOpt, WordVecOpt, FeaturesOpt, FeatureEpochsOpt, NumTrainOpt, EpochsOpt, BatchOpt, LrOpt, SeedOpt, OutputOpt })
+        foreach (var o in new Option[] { CellOpt, HiddenOpt, WordVecOpt, FeaturesOpt, FeatureEpochsOpt, ReadersOpt, AugmentOpt, SlotFeaturesOpt, NumTrainOpt, EpochsOpt, BatchOpt, LrOpt, SeedOpt, OutputOpt })
             command.Options.Add(o);
         command.SetAction(Run);
         return command;
@@ -116,6 +134,15 @@ internal static class CaptionCommand
         var featureEpochs = r.GetValue(FeatureEpochsOpt);
         if (featureEpochs < 1)
             throw new ArgumentException($"caption: --feature-epochs must be at least 1, got {featureEpochs}.", "--feature-epochs");
+        var readers = r.GetValue(ReadersOpt);
+        if (readers < 1)
+            throw new ArgumentException($"caption: --readers must be at least 1, got {readers}.", "--readers");
+        var augment = r.GetValue(AugmentOpt);
+        if (augment is not ("affine" or "shift"))
+            throw new ArgumentException($"caption: --augment must be affine or shift, got '{augment}'.", "--augment");
+        var slotFeatures = r.GetValue(SlotFeaturesOpt);
+        if (slotFeatures is not ("one-hot" or "probabilities"))
+            throw new ArgumentException($"caption: --slot-features must be one-hot or probabilities, got '{slotFeatures}'.", "--slot-features");
         var numTrain = r.GetValue(NumTrainOpt);
         if (numTrain < 1)
             throw new ArgumentException($"caption: --num-train must be at least 1, got {numTrain}.", "--num-train");
@@ -136,7 +163,9 @@ internal static class CaptionCommand
             $"Data: [bold]{data.Train.Count}[/] train, {data.Validation.Count} validation, {data.Test.Count} test strips of 28 × 112, " +
             $"vocabulary of {data.Vocabulary.Count}, made in {clock.Elapsed.TotalSeconds:F1} s.");
 
-        var features = featureKind == "pixels" ? CaptionFeatureExtractor.Pixels : ConvFeatures(featureEpochs, seed, cancel.Token);
+        var (features, featureModel) = featureKind == "pixels"
+            ? (CaptionFeatureExtractor.Pixels, "none")
+            : ConvFeatures(featureEpochs, readers, augment, slotFeatures == "one-hot", seed, cancel.Token);
         var featureSeconds = clock.Elapsed.TotalSeconds;
         var net = new CaptioningRnn(features.Dimension, cell, r.GetValue(WordVecOpt), r.GetValue(HiddenOpt), data.Vocabulary.Count, seed: seed);
         var rule = UpdateRule.Adam(r.GetValue(LrOpt));
@@ -154,7 +183,8 @@ internal static class CaptionCommand
         AnsiConsole.MarkupLine($"Model: [bold]{Markup.Escape(net.Name)}[/] on {featureKind} features; rule {Markup.Escape(rule.ToString())}; " +
                                $"{options.NumEpochs} epochs of batch {options.BatchSize}.");
 
-        var result = TrainingDisplay.Run(p => net.Train(data, features, rule, options, p, cancel.Token));
+        var epochEnds = new List<double>();
+        var result = TrainingDisplay.Run(p => net.Train(data, features, rule, options, TrainingDisplay.RecordingEpochs(p, epochEnds), cancel.Token));
         foreach (var failure in result.CheckpointFailures)
             AnsiConsole.MarkupLine($"[yellow]checkpoint not written[/] after epoch {failure.Epoch}: {Markup.Escape(failure.Message)}");
 
@@ -162,46 +192,32 @@ internal static class CaptionCommand
             .AddColumn(new TableColumn("exact").RightAligned()).AddColumn(new TableColumn("per token").RightAligned());
         for (var n = 1; n <= 4; n++)
             table.AddColumn(new TableColumn($"BLEU-{n}").RightAligned());
-        var scores = new Dictionary<string, object>();
+        var scores = new List<CaptionScores>();
+        Tensor? testFeatures = null;
         foreach (var (name, set) in new[] { ("validation", data.Validation), ("test", data.Test) })
         {
-            var sampled = net.Sample(features.Compute(set), maxLength: 5, parameters: result.BestParameters);
+            var setFeatures = features.Compute(set);
+            testFeatures = setFeatures;
+            var sampled = net.Sample(setFeatures, maxLength: 5, parameters: result.BestParameters);
             var exact = CaptionMetrics.ExactAccuracy(sampled, set.Captions);
             var token = CaptionMetrics.TokenAccuracy(sampled, set.Captions);
             var bleu = Enumerable.Range(1, 4).Select(n => CaptionMetrics.Bleu(n, sampled, set.Captions)).ToArray();
             table.AddRow([name, $"[bold]{exact:P2}[/]", $"{token:P2}", .. bleu.Select(b => $"{b:F4}")]);
-            scores[name] = new { exact, token, bleu };
+            scores.Add(new CaptionScores(exact, token, bleu));
         }
 
         AnsiConsole.Write(table);
-        ShowExamples(net, features, data.Test, result.BestParameters);
+        ShowExamples(net, testFeatures!, data.Test, result.BestParameters);
 
         var historyPath = Path.Combine(output, "caption-history.json");
-        var history = JsonSerializer.SerializeToUtf8Bytes(new
-        {
-            model = net.Name,
-            features = featureKind,
-            rule = rule.Name,
-            learningRate = rule.LearningRate,
-            options.NumEpochs,
-            options.BatchSize,
-            options.LrDecay,
-            options.Seed,
-            epochs = result.Epochs,
-            iterations = result.Iterations,
-            cancelled = result.Cancelled,
-            trainingSeconds = result.Elapsed.TotalSeconds,
-            featureSeconds,
-            totalSeconds = clock.Elapsed.TotalSeconds,
-            cpuSeconds = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds,
-            metric = "bleu-4",
-            lossHistory = result.LossHistory,
-            trainBleu4History = result.TrainAccuracyHistory,
-            valBleu4History = result.ValAccuracyHistory,
-            bestValBleu4 = result.BestValAccuracy,
-            final = scores,
-        }, new JsonSerializerOptions { WriteIndented = true });
-        Files.WriteAllBytes(historyPath, history);
+        CaptionHistory.Write(historyPath, new CaptionHistory(
+            CaptionHistory.Version, net.Name, featureKind, featureModel, featureKind == "conv" ? featureEpochs : 0, rule.Name,
+            rule.LearningRate, options.NumEpochs, options.BatchSize, options.LrDecay, options.Seed, data.Train.Count,
+            result.Epochs, result.Iterations, result.Cancelled, featureSeconds, result.Elapsed.TotalSeconds,
+            TrainingDisplay.EpochSeconds(epochEnds), clock.Elapsed.TotalSeconds,
+            Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, "bleu-4", result.LossHistory,
+            result.TrainAccuracyHistory, result.ValAccuracyHistory, result.BestValAccuracy,
+            new CaptionFinal(scores[0], scores[1])));
 
         AnsiConsole.MarkupLine($"Trained {result.Iterations} iterations in {result.Elapsed.TotalSeconds:F1} s; total {clock.Elapsed.TotalSeconds:F1} s " +
                                $"({featureSeconds:F1} s to the features, {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s of CPU)" +
@@ -212,28 +228,43 @@ internal static class CaptionCommand
     }
 
     /// <summary>
-    /// The convnet features: a three-layer convnet trained on the training digits and a copy of each moved by up to a
-    /// pixel (raw [0, 1] pixels, as the strips), applied to each re-centred slot of a strip.
+    /// The convnet features: <paramref name="readers"/> three-layer convnets (seeds seed, seed + 1, …), each trained on
+    /// the training digits and distorted copies of them (raw [0, 1] pixels, as the strips), applied to each re-centred
+    /// slot of a strip; their class probabilities averaged (or the one-hot of the average's most likely class).
     /// </summary>
-    private static CaptionFeatureExtractor ConvFeatures(int epochs, long seed, CancellationToken token)
+    private static (CaptionFeatureExtractor Features, string Name) ConvFeatures(
+        int epochs, int readers, string augment, bool oneHot, long seed, CancellationToken token)
     {
         var digits = Datasets.Digits();
-        var train = CaptionFeatureExtractor.WithShiftedCopies(digits.Train, maxShift: 1, seed: seed);
-        var convnet = new ThreeLayerConvNet(inputDims: (1, 28, 28), numFilters: 16, filterSize: 5, hiddenDim: 100,
-            numClasses: 10, weightScale: 5e-2, reg: 1e-4, seed: seed);
-        var options = new SolverConfig { NumEpochs = epochs, BatchSize = 50, LrDecay = 0.5, Seed = seed, PrintEvery = 10 };
-        AnsiConsole.MarkupLine($"Features: training [bold]{Markup.Escape(convnet.Name)}[/] on {train.Count} digits (each also moved by up to a pixel) " +
-                               $"for {options.NumEpochs} epochs.");
-        var trained = TrainingDisplay.Run(p => new Solver(convnet, UpdateRule.Adam(3e-3), options)
-            .Train(train.X, train.Labels, digits.Validation.X, digits.Validation.Labels, p, token));
-        return CaptionFeatureExtractor.FromClassifier(convnet, trained.BestParameters, trained.BestState);
+        var members = new List<CaptionFeatureExtractor>();
+        var name = "";
+        for (var k = 0; k < readers; k++)
+        {
+            var readerSeed = seed + k;
+            var train = augment == "affine"
+                ? CaptionFeatureExtractor.WithAffineCopies(digits.Train, copies: 1, maxDegrees: 10, maxScale: 0.1, maxShift: 1, seed: readerSeed)
+                : CaptionFeatureExtractor.WithShiftedCopies(digits.Train, maxShift: 1, seed: readerSeed);
+            var convnet = new ThreeLayerConvNet(inputDims: (1, 28, 28), numFilters: 16, filterSize: 5, hiddenDim: 100,
+                numClasses: 10, weightScale: 5e-2, reg: 1e-4, seed: readerSeed);
+            var options = new SolverConfig { NumEpochs = epochs, BatchSize = 50, LrDecay = 0.6, Seed = readerSeed, PrintEvery = 10 };
+            var how = augment == "affine" ? "each also rotated by up to 10°, scaled by up to 10 % and moved by up to a pixel" : "each also moved by up to a pixel";
+            AnsiConsole.MarkupLine($"Features: training reader {k + 1}/{readers}, [bold]{Markup.Escape(convnet.Name)}[/], on {train.Count} digits " +
+                                   $"({how}) for {options.NumEpochs} epochs.");
+            var trained = TrainingDisplay.Run(p => new Solver(convnet, UpdateRule.Adam(3e-3), options)
+                .Train(train.X, train.Labels, digits.Validation.X, digits.Validation.Labels, p, token));
+            members.Add(CaptionFeatureExtractor.FromClassifier(convnet, trained.BestParameters, trained.BestState));
+            name = convnet.Name;
+        }
+
+        var description = $"{(readers == 1 ? name : $"{readers} × {name}")}, {augment} copies, {(oneHot ? "one-hot" : "probabilities")}";
+        return (CaptionFeatureExtractor.Ensemble(members, oneHot), description);
     }
 
     /// <summary>Generated against true captions for the first 8 test strips, each strip drawn as 14 × 56 characters (2 × 2 pixels each).</summary>
-    private static void ShowExamples(CaptioningRnn net, CaptionFeatureExtractor features, CaptionedImages test, IReadOnlyDictionary<string, Tensor> parameters)
+    private static void ShowExamples(CaptioningRnn net, Tensor testFeatures, CaptionedImages test, IReadOnlyDictionary<string, Tensor> parameters)
     {
         var idx = Enumerable.Range(0, 8).ToArray();
-        var sampled = net.Sample(features.Compute(test, idx), maxLength: 5, parameters: parameters).ToArray();
+        var sampled = net.Sample(testFeatures.Take(idx), maxLength: 5, parameters: parameters).ToArray();
         var images = test.Images(idx).ToArray();
         var truth = test.Captions.ToArray();
         const string shades = " .:-=+*#%@";

@@ -38,7 +38,8 @@ internal sealed record History(
     /// <summary>The version this app writes.</summary>
     public const int Version = 2;
 
-    private static readonly JsonSerializerOptions Json = new()
+    /// <summary>The JSON style of the app's histories: camelCase keys, indented.</summary>
+    internal static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         WriteIndented = true,

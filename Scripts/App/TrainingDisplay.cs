@@ -46,6 +46,22 @@ internal static class TrainingDisplay
         $"epoch {p.Epoch}/{p.NumEpochs} iter {p.Iteration}/{p.TotalIterations}: loss {p.Loss:F4}, " +
         $"{p.ExamplesPerSecond:F0} ex/s, ETA {p.Eta.TotalSeconds:F0} s";
 
+    /// <summary>
+    /// A reporter that adds the elapsed seconds of every epoch report to <paramref name="epochEnds"/>, then passes the
+    /// report on to <paramref name="inner"/>.
+    /// </summary>
+    public static IProgress<TrainingProgress> RecordingEpochs(IProgress<TrainingProgress> inner, List<double> epochEnds) =>
+        new Reporter(p =>
+        {
+            if (p.Kind == ProgressKind.Epoch)
+                epochEnds.Add(p.Elapsed.TotalSeconds);
+            inner.Report(p);
+        });
+
+    /// <summary>The time each epoch took: the differences of the elapsed seconds at the epoch ends.</summary>
+    public static IReadOnlyList<double> EpochSeconds(IReadOnlyList<double> epochEnds) =>
+        [.. epochEnds.Select((t, i) => i == 0 ? t : t - epochEnds[i - 1])];
+
     /// <summary>A synchronous IProgress (System.Progress posts to the thread pool, which would reorder lines).</summary>
     private sealed class Reporter(Action<TrainingProgress> report) : IProgress<TrainingProgress>
     {
