@@ -75,8 +75,27 @@ internal static partial class Facade
     /// An argument error raised by the core (Functional.Core) with a "Module.function: " message; an error raised by a
     /// user's callback (e.g. the function given to <see cref="GradCheck.Numeric"/>) is never renamed.
     /// </summary>
-    private static bool FromCore(ArgumentException e) =>
-        e.TargetSite?.DeclaringType?.Assembly == typeof(Tensor).Assembly && CoreFunction().IsMatch(e.Message);
+    /// <remarks>
+    /// The thrower is told by the method at the top of the stack trace, and, because the JIT may inline a small core
+    /// function into the facade's own lambda (so that the top frame is the facade's), also by the message's module:
+    /// "Losses.softmax: " is the core's when the core has a module named Losses (or LossesModule).
+    /// </remarks>
+    private static bool FromCore(ArgumentException e)
+    {
+        var match = CoreFunction().Match(e.Message);
+        if (!match.Success)
+            return false;
+        if (e.TargetSite?.DeclaringType?.Assembly == typeof(Tensor).Assembly)
+            return true;
+        var module = match.Value[..match.Value.IndexOf('.')];
+        return CoreModules.Value.Contains(module);
+    }
+
+    /// <summary>The names of the core's types and modules (an F# module's "Module" suffix dropped).</summary>
+    private static readonly Lazy<HashSet<string>> CoreModules = new(() =>
+        typeof(Tensor).Assembly.GetTypes()
+            .Select(t => t.Name.EndsWith("Module", StringComparison.Ordinal) ? t.Name[..^"Module".Length] : t.Name)
+            .ToHashSet(StringComparer.Ordinal));
 
     /// <summary>The same error, its message starting with <paramref name="name"/> instead of the core's function.</summary>
     internal static ArgumentException Renamed(ArgumentException e, string name)

@@ -5,6 +5,8 @@
 module Functional.Properties.GruPrimitiveProperties
 
 open Xunit
+open FsCheck.FSharp
+open FsCheck.Xunit
 open Functional
 open Functional.FSharp
 open Functional.Properties.Generators
@@ -77,15 +79,13 @@ let private edges = [
         }
 ]
 
-let private checkAll (name: string) (count: int) (body: Case -> unit) =
-    for c in edges do
-        body c
+/// body on a random case, after body on the edge cases (once per run: Prop.withEdges).
+let private checkAll (name: string) (body: Case -> unit) =
+    Prop.forAll (cases [ "N", 1, 4; "T", 1, 6; "D", 1, 5; "H", 1, 5 ]) (fun c -> Prop.withEdges name edges c body)
 
-    Prop.check name count (cases [ "N", 1, 4; "T", 1, 6; "D", 1, 5; "H", 1, 5 ]) body
-
-[<Fact>]
+[<Property(MaxTest = 60)>]
 let ``the gru primitive's gradients are the hand-written backward's, bit for bit`` () =
-    checkAll "gru primitive vs backward" 60 (fun c ->
+    checkAll "gru primitive vs backward" (fun c ->
         let p, dh = inputs c
         let out, g = gradientsOf Layers.gru p dh
         let h, cache = Gru.forward p.["x"] p.["h0"] p.["Wx"] p.["Wh"] p.["bx"] p.["bh"]
@@ -96,9 +96,9 @@ let ``the gru primitive's gradients are the hand-written backward's, bit for bit
         List.zip names [ hand.Dx; hand.Dh0; hand.DWx; hand.DWh; hand.Dbx; hand.Dbh ]
         |> List.iter (fun (name, expected) -> Prop.close $"{case} d{name}" 0.0 expected g.[name]))
 
-[<Fact>]
+[<Property(MaxTest = 30)>]
 let ``the gru primitive's gradients match numeric gradients for x, h0, Wx, Wh, bx and bh`` () =
-    checkAll "gru primitive vs numeric" 30 (fun c ->
+    checkAll "gru primitive vs numeric" (fun c ->
         let p, dh = inputs c
         let _, g = gradientsOf Layers.gru p dh
 
@@ -110,9 +110,9 @@ let ``the gru primitive's gradients match numeric gradients for x, h0, Wx, Wh, b
             // The library's Richardson-extrapolated oracle, as the layer's own numeric properties.
             Prop.gradClose (string c) $"d{name}" g.[name] (Verification.numericGradient (forward name) p.[name] dh))
 
-[<Fact>]
+[<Property(MaxTest = 60)>]
 let ``the gru primitive's gradients equal autodiff of the gru written from ops`` () =
-    checkAll "gru primitive vs ops" 60 (fun c ->
+    checkAll "gru primitive vs ops" (fun c ->
         let p, dh = inputs c
         let out, g = gradientsOf Layers.gru p dh
         let out', auto = gradientsOf gruOps p dh
@@ -125,13 +125,13 @@ let ``the gru primitive's gradients equal autodiff of the gru written from ops``
 
             Prop.ensure r.Passed (fun () -> $"{case}: {r}"))
 
-[<Fact>]
+[<Property(MaxTest = 40)>]
 let ``a captioning graph with the gru primitive (features -> h0, words -> embeddings -> gru) matches numeric gradients``
     ()
     =
     let ranges = [ "N", 1, 3; "T", 1, 3; "F", 1, 3; "D", 1, 3; "H", 1, 3; "V", 2, 4 ]
 
-    Prop.check "gru captioning graph" 40 (cases ranges) (fun c ->
+    Prop.forAll (cases ranges) (fun c ->
         let n, t, h, v = c.["N"], c.["T"], c.["H"], c.["V"]
         let features = normal (key c 0) [| n; c.["F"] |]
         let captionsIn = Indices.FromArray(labels (key c 1) (n * t) v, n, t)
