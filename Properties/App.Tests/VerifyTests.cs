@@ -255,6 +255,8 @@ public class VerifyTests
     [InlineData("regularization-sign", "nets", "FullyConnectedNet", "equals the known wrong formula", "wrong sign")]
     [InlineData("regularization-loss", "nets", "ThreeLayerConvNet", "with reg > 0, passes all", "regularization term or its gradient")]
     [InlineData("adam-no-bias-correction", "optim", "adam", "next_w equals", "not bias-corrected")]
+    [InlineData("momentum-velocity-not-kept", "optim", "sgd_momentum", "with more than one step, passes all", "not carried to the next step")]
+    [InlineData("relu-backward-unwritten", "layers", "relu_backward", "is all zeros on the smallest failing case", "the output is never written")]
     [InlineData("embedding-no-accumulation", "rnn_layers", "word_embedding_backward", "dW equals", "np.add.at")]
     [InlineData("temporal-mask-ignored", "rnn_layers", "temporal_softmax_loss", "equals the known wrong formula", "counts the masked steps")]
     [InlineData("rnn-backward-t1", "rnn_layers", "rnn_backward", "fails all", "right only for T = 1")]
