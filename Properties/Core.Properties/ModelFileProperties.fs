@@ -363,7 +363,7 @@ let ``saving checks the configuration and the arrays before writing anything`` (
 
 /// The model files of format version 1 checked into Fixtures/ (written once by Fixtures/make-model-v1.fsx) and the
 /// scores they gave then: every later version of the library must load them to the same
-/// configuration and the same scores, bit for bit.
+/// configuration and the same scores (to 1e-12 relative: the kernels' summation order depends on the instruction set).
 [<Fact>]
 let ``model files of format version 1 still load, to the same scores`` () =
     let fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures")
@@ -376,8 +376,9 @@ let ``model files of format version 1 still load, to the same scores`` () =
 
         let recorded = expected.[$"{kind}/scores"]
 
-        Prop.ensure (Prop.bitsEqual recorded scores) (fun () ->
-            $"{kind}: the version-1 file now scores {scores}, not {recorded}")
+        // Recorded with the AVX2 kernels; the scalar fallbacks (CI's run with DOTNET_EnableAVX2=0) and other vector
+        // widths sum in another order, so the scores agree to rounding, not bit for bit.
+        Prop.close $"{kind}: the version-1 file's scores" 1e-12 recorded scores
 
 [<Fact>]
 let ``the README's model-file examples are the code that runs here, and the loaded model predicts as trained`` () =
