@@ -309,27 +309,7 @@ let ``foreign files and newer versions are clear errors`` () =
 
         /// The good archive with checkpoint.json rewritten.
         let rewrite (edit: string -> string) =
-            use ms = new MemoryStream()
-            ms.Write(good, 0, good.Length)
-
-            do
-                use zip = new ZipArchive(ms, ZipArchiveMode.Update, true)
-
-                let e =
-                    match zip.GetEntry Checkpoint.MetaEntry with
-                    | null -> failwith "no checkpoint.json"
-                    | e -> e
-
-                let text =
-                    use r = new StreamReader(e.Open())
-                    r.ReadToEnd()
-
-                e.Delete()
-                let e' = zip.CreateEntry Checkpoint.MetaEntry
-                use w = new StreamWriter(e'.Open())
-                w.Write(edit text)
-
-            ms.ToArray()
+            Prop.editArchive good Checkpoint.MetaEntry edit [] []
 
         expectError
             [ "newer version"; "version 7" ]

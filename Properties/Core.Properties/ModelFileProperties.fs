@@ -211,37 +211,7 @@ let ``a corrupted model file is a clear error, or reads back exactly`` () =
 
 /// The archive with its entries edited: model.json's text through editJson, then entries removed and added.
 let private edit (bytes: byte[]) (editJson: string -> string) (remove: string list) (add: (string * byte[]) list) =
-    use ms = new MemoryStream()
-    ms.Write(bytes, 0, bytes.Length)
-
-    do
-        use zip = new ZipArchive(ms, ZipArchiveMode.Update, true)
-
-        let e =
-            match zip.GetEntry Model.MetaEntry with
-            | null -> failwith "no model.json"
-            | e -> e
-
-        let text =
-            use r = new StreamReader(e.Open())
-            r.ReadToEnd()
-
-        e.Delete()
-
-        do
-            use w = new StreamWriter(zip.CreateEntry(Model.MetaEntry).Open())
-            w.Write(editJson text)
-
-        for name in remove do
-            match zip.GetEntry name with
-            | null -> failwith $"no entry {name}"
-            | e -> e.Delete()
-
-        for name, content in add do
-            use s = zip.CreateEntry(name).Open()
-            s.Write(content, 0, content.Length)
-
-    ms.ToArray()
+    Prop.editArchive bytes Model.MetaEntry editJson remove add
 
 [<Fact>]
 let ``foreign files, other versions, unknown kinds and mismatched arrays are clear errors`` () =

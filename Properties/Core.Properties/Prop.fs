@@ -98,6 +98,48 @@ let withEdges (name: string) (edges: 'a list) (c: 'a) (body: 'a -> unit) =
 
     body c
 
+/// The zip archive's bytes with its text entry `entry` rewritten through editText, then the entries in remove deleted
+/// and those in add written (for the checkpoint and model-file tests' damaged files).
+let editArchive
+    (bytes: byte[])
+    (entry: string)
+    (editText: string -> string)
+    (remove: string list)
+    (add: (string * byte[]) list)
+    =
+    use ms = new IO.MemoryStream()
+    ms.Write(bytes, 0, bytes.Length)
+
+    do
+        use zip =
+            new IO.Compression.ZipArchive(ms, IO.Compression.ZipArchiveMode.Update, true)
+
+        let e =
+            match zip.GetEntry entry with
+            | null -> failwith $"no {entry}"
+            | e -> e
+
+        let text =
+            use r = new IO.StreamReader(e.Open())
+            r.ReadToEnd()
+
+        e.Delete()
+
+        do
+            use w = new IO.StreamWriter(zip.CreateEntry(entry).Open())
+            w.Write(editText text)
+
+        for name in remove do
+            match zip.GetEntry name with
+            | null -> failwith $"no entry {name}"
+            | e -> e.Delete()
+
+        for name, content in add do
+            use s = zip.CreateEntry(name).Open()
+            s.Write(content, 0, content.Length)
+
+    ms.ToArray()
+
 /// Runs f in a fresh temporary folder, deleted afterwards.
 let withTempDir (f: string -> 'a) =
     let dir =
