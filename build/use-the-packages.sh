@@ -60,11 +60,11 @@ done
 block Program.cs >Program.cs
 dotnet run -c Release >"$work/app.log" 2>&1 || { cat "$work/app.log"; exit 1; }
 expect "console app" "$work/app.log" '^[0-9]+ iterations in .* test accuracy [0-9.]+ ?%$'
-grep -q '"System.GC.Gen0Size": 33554432' bin/Release/net10.0/FreshApp.runtimeconfig.json \
+grep -q '"System.GC.LOHThreshold": 67108864' bin/Release/net10.0/FreshApp.runtimeconfig.json \
   && grep -q '"System.Runtime.TieredCompilation": false' bin/Release/net10.0/FreshApp.runtimeconfig.json \
   || { echo "the package's runtime settings are missing from the app:" >&2; cat bin/Release/net10.0/FreshApp.runtimeconfig.json >&2; exit 1; }
 dotnet build -c Release -p:FunctionalPerformanceSettings=false >"$work/off.log" 2>&1 || { cat "$work/off.log"; exit 1; }
-if grep -q 'System.GC.Gen0Size\|TieredCompilation' bin/Release/net10.0/FreshApp.runtimeconfig.json; then
+if grep -q 'System.GC.LOHThreshold\|TieredCompilation' bin/Release/net10.0/FreshApp.runtimeconfig.json; then
   echo "FunctionalPerformanceSettings=false left settings in the app:" >&2; cat bin/Release/net10.0/FreshApp.runtimeconfig.json >&2; exit 1
 fi
 echo "   runtime settings: in the app's runtimeconfig.json, and gone with FunctionalPerformanceSettings=false"

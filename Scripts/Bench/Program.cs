@@ -6,14 +6,13 @@ using Functional;
 
 // Run: dotnet run -c Release --project Scripts/Bench -- --filter '*' [--job short]
 // Every job's process gets the GC settings of the app and the tests (Directory.Build.props): 256 MB regions,
-// arrays up to 64 MB in gen 0, whose memory stays committed between collections, and a 32 MB gen-0 budget (the
-// environment-variable values are hexadecimal); no background GC, as in the app.
+// arrays up to 64 MB in gen 0, whose memory stays committed between collections (the environment-variable values
+// are hexadecimal); no background GC, as in the app.
 var config = DefaultConfig.Instance.AddJob(
     Job.Default
         .WithEnvironmentVariables(
             new EnvironmentVariable("DOTNET_GCRegionSize", "10000000"),
-            new EnvironmentVariable("DOTNET_GCLOHThreshold", "4000000"),
-            new EnvironmentVariable("DOTNET_GCgen0size", "2000000"))
+            new EnvironmentVariable("DOTNET_GCLOHThreshold", "4000000"))
         .WithGcConcurrent(false)
         .AsDefault());
 BenchmarkSwitcher.FromAssembly(typeof(ConvBenchmarks).Assembly).Run(args, config);
