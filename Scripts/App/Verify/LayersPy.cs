@@ -12,25 +12,9 @@ namespace Functional.App.Course;
 /// </summary>
 internal static class LayersPy
 {
-    private const string File = "cs231n/layers.py";
+    private static readonly CourseModule Module = new("cs231n/layers.py");
 
-    private static string F(string name) => "cs231n.layers." + name;
-
-    private static CourseFunction Function(string name, VerifySpec<VerificationCase> spec, Func<VerificationCase, PyCase, CaseRun> build) =>
-        new(name, File, spec, build);
-
-    /// <summary>
-    /// Forward, then backward on the forward's cache (None from the forward: "not implemented"); in a numeric case,
-    /// the directional check of the gradients <paramref name="wrt"/> (name, position of the input in
-    /// <paramref name="args"/>) against the student's own forward.
-    /// </summary>
-    private static Directional? ForwardBackward(PyCase py, string forward, object?[] args, string backward, Tensor dout,
-        params (string Grad, int Position)[] wrt)
-    {
-        var fwd = py.Call(F(forward), args, returned: false);
-        py.Call(F(backward), [dout, fwd[1]], needs: fwd, needsName: forward);
-        return Directional.Add(py, F(forward), args, dout, wrt);
-    }
+    private static string F(string name) => Module.F(name);
 
     private static readonly (string, int)[] Xwb = [("dx", 0), ("dw", 1), ("db", 2)];
     private static readonly (string, int)[] XGammaBeta = [("dx", 0), ("dgamma", 1), ("dbeta", 2)];
@@ -47,16 +31,16 @@ internal static class LayersPy
             return (Normal(c, 0, shape), Normal(c, 1, d, c.Item("M")), Normal(c, 2, c.Item("M")), Normal(c, 3, c.Item("N"), c.Item("M")));
         }
 
-        yield return Function("affine_forward", Named("affine_forward", affine), (c, py) =>
+        yield return Module.Function("affine_forward", Named("affine_forward", affine), (c, py) =>
         {
             var (x, w, b, _) = AffineInputs(c);
             py.Call(F("affine_forward"), [x, w, b], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.AffineForward(x, w, b).Out, v[0])]);
         });
-        yield return Function("affine_backward", Named("affine_backward", affine), (c, py) =>
+        yield return Module.Function("affine_backward", Named("affine_backward", affine), (c, py) =>
         {
             var (x, w, b, dout) = AffineInputs(c);
-            var numeric = ForwardBackward(py, "affine_forward", [x, w, b], "affine_backward", dout, Xwb);
+            var numeric = Module.ForwardBackward(py, "affine_forward", [x, w, b], "affine_backward", [dout], Xwb);
             return new CaseRun(v =>
             {
                 var g = Layers.AffineBackward(dout, Layers.AffineForward(x, w, b).Cache);
@@ -67,16 +51,16 @@ internal static class LayersPy
         // ---- relu (x at least 0.1 from the kink) ----
         (Tensor X, Tensor Dout) ReluInputs(VerificationCase c) =>
             (Cases.awayFromZero(0.1, Key(c, 0), [c.Item("N"), c.Item("D")]), Normal(c, 1, c.Item("N"), c.Item("D")));
-        yield return Function("relu_forward", Named("relu_forward", LibVerify.reluSpec), (c, py) =>
+        yield return Module.Function("relu_forward", Named("relu_forward", LibVerify.reluSpec), (c, py) =>
         {
             var (x, _) = ReluInputs(c);
             py.Call(F("relu_forward"), [x], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.ReluForward(x).Out, v[0])]);
         });
-        yield return Function("relu_backward", Named("relu_backward", LibVerify.reluSpec), (c, py) =>
+        yield return Module.Function("relu_backward", Named("relu_backward", LibVerify.reluSpec), (c, py) =>
         {
             var (x, dout) = ReluInputs(c);
-            var numeric = ForwardBackward(py, "relu_forward", [x], "relu_backward", dout, ("dx", 0));
+            var numeric = Module.ForwardBackward(py, "relu_forward", [x], "relu_backward", [dout], ("dx", 0));
             return new CaseRun(v =>
                 [Compare("dx", Layers.ReluBackward(dout, Layers.ReluForward(x).Cache), v[1]), .. Directional.Checks(numeric, v, [("dx", v[1])])]);
         });
@@ -88,7 +72,7 @@ internal static class LayersPy
                      ("svm_loss", LibVerify.svmLossSpec, (s, y) => Losses.Svm(s, y)),
                  })
         {
-            yield return Function(name, spec, (c, py) =>
+            yield return Module.Function(name, spec, (c, py) =>
             {
                 int n = c.Item("N"), k = c.Item("C");
                 var x = Normal(c, 0, n, k);
@@ -103,7 +87,7 @@ internal static class LayersPy
         }
 
         // ---- batch normalization (bn_param: mode, eps, momentum, running_mean, running_var, updated in the dict) ----
-        yield return Function("batchnorm_forward", Named("batchnorm_forward", LibVerify.batchnormSpec), (c, py) =>
+        yield return Module.Function("batchnorm_forward", Named("batchnorm_forward", LibVerify.batchnormSpec), (c, py) =>
         {
             var (x, gamma, beta, _, state, mode) = LibVerify.batchnormInputs(c);
             var test = mode == Mode.Test;
@@ -120,10 +104,10 @@ internal static class LayersPy
             c => Describe(Sizes(c, "N", "D"), [("x", [c.Item("N"), c.Item("D")]), ("gamma", [c.Item("D")]), ("beta", [c.Item("D")])]));
         foreach (var backward in new[] { "batchnorm_backward", "batchnorm_backward_alt" })
         {
-            yield return Function(backward, Named(backward, bnTrain), (c, py) =>
+            yield return Module.Function(backward, Named(backward, bnTrain), (c, py) =>
             {
                 var (x, gamma, beta, dout, state, _) = LibVerify.batchnormInputs(c);
-                var numeric = ForwardBackward(py, "batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], backward, dout, XGammaBeta);
+                var numeric = Module.ForwardBackward(py, "batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], backward, [dout], XGammaBeta);
                 return new CaseRun(v =>
                 {
                     var g = Layers.BatchNormBackward(dout, Layers.BatchNormForward(x, gamma, beta, state, Mode.Train).Cache);
@@ -133,16 +117,16 @@ internal static class LayersPy
         }
 
         // ---- layer normalization (ln_param: eps) ----
-        yield return Function("layernorm_forward", Named("layernorm_forward", LibVerify.layernormSpec), (c, py) =>
+        yield return Module.Function("layernorm_forward", Named("layernorm_forward", LibVerify.layernormSpec), (c, py) =>
         {
             var (x, gamma, beta, _) = LibVerify.layernormInputs(c);
             py.Call(F("layernorm_forward"), [x, gamma, beta, Dict(("eps", 1e-5))], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.LayerNormForward(x, gamma, beta).Out, v[0])]);
         });
-        yield return Function("layernorm_backward", Named("layernorm_backward", LibVerify.layernormSpec), (c, py) =>
+        yield return Module.Function("layernorm_backward", Named("layernorm_backward", LibVerify.layernormSpec), (c, py) =>
         {
             var (x, gamma, beta, dout) = LibVerify.layernormInputs(c);
-            var numeric = ForwardBackward(py, "layernorm_forward", [x, gamma, beta, Dict(("eps", 1e-5))], "layernorm_backward", dout, XGammaBeta);
+            var numeric = Module.ForwardBackward(py, "layernorm_forward", [x, gamma, beta, Dict(("eps", 1e-5))], "layernorm_backward", [dout], XGammaBeta);
             return new CaseRun(v =>
             {
                 var g = Layers.LayerNormBackward(dout, Layers.LayerNormForward(x, gamma, beta).Cache);
@@ -161,16 +145,16 @@ internal static class LayersPy
                 [("N", c.Item("N")), ("C", c.Item("C")), ("F", c.Item("F")), ("HH", c.Item("KH")), ("WW", c.Item("KW")), ("stride", c.Item("SH")), ("pad", c.Item("PH"))],
                 [("x", Cases.convXShape(c)), ("w", Cases.convWShape(c)), ("b", [c.Item("F")])]));
         Dictionary<string, object?> ConvParam(VerificationCase c) => Dict(("stride", c.Item("SH")), ("pad", c.Item("PH")));
-        yield return Function("conv_forward_naive", Named("conv_forward_naive", conv), (c, py) =>
+        yield return Module.Function("conv_forward_naive", Named("conv_forward_naive", conv), (c, py) =>
         {
             var (x, w, b, _) = Cases.convInputs(c);
             py.Call(F("conv_forward_naive"), [x, w, b, ConvParam(c)], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.ConvForward(x, w, b, c.Item("SH"), c.Item("PH")).Out, v[0])]);
         });
-        yield return Function("conv_backward_naive", Named("conv_backward_naive", conv), (c, py) =>
+        yield return Module.Function("conv_backward_naive", Named("conv_backward_naive", conv), (c, py) =>
         {
             var (x, w, b, dout) = Cases.convInputs(c);
-            var numeric = ForwardBackward(py, "conv_forward_naive", [x, w, b, ConvParam(c)], "conv_backward_naive", dout, Xwb);
+            var numeric = Module.ForwardBackward(py, "conv_forward_naive", [x, w, b, ConvParam(c)], "conv_backward_naive", [dout], Xwb);
             return new CaseRun(v =>
             {
                 var g = Layers.ConvBackward(dout, Layers.ConvForward(x, w, b, c.Item("SH"), c.Item("PH")).Cache);
@@ -185,23 +169,23 @@ internal static class LayersPy
                 [("x", Cases.poolSetup(c).Item2)]),
             LibVerify.maxPoolSpec.Variants);
         Dictionary<string, object?> PoolParam(VerificationCase c) => Dict(("pool_height", c.Item("PH")), ("pool_width", c.Item("PW")), ("stride", c.Item("SH")));
-        yield return Function("max_pool_forward_naive", Named("max_pool_forward_naive", pool), (c, py) =>
+        yield return Module.Function("max_pool_forward_naive", Named("max_pool_forward_naive", pool), (c, py) =>
         {
             var (x, _) = Cases.poolInputs(c);
             py.Call(F("max_pool_forward_naive"), [x, PoolParam(c)], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.MaxPoolForward(x, c.Item("PH"), c.Item("PW"), c.Item("SH")).Out, v[0])]);
         });
-        yield return Function("max_pool_backward_naive", Named("max_pool_backward_naive", pool), (c, py) =>
+        yield return Module.Function("max_pool_backward_naive", Named("max_pool_backward_naive", pool), (c, py) =>
         {
             var (x, dout) = Cases.poolInputs(c);
-            var numeric = ForwardBackward(py, "max_pool_forward_naive", [x, PoolParam(c)], "max_pool_backward_naive", dout, ("dx", 0));
+            var numeric = Module.ForwardBackward(py, "max_pool_forward_naive", [x, PoolParam(c)], "max_pool_backward_naive", [dout], ("dx", 0));
             return new CaseRun(v =>
                 [Compare("dx", Layers.MaxPoolBackward(dout, Layers.MaxPoolForward(x, c.Item("PH"), c.Item("PW"), c.Item("SH")).Cache), v[1]),
                  .. Directional.Checks(numeric, v, [("dx", v[1])])]);
         });
 
         // ---- spatial batch normalization (bn_param as batchnorm's; training mode) ----
-        yield return Function("spatial_batchnorm_forward", Named("spatial_batchnorm_forward", LibVerify.spatialBatchnormSpec), (c, py) =>
+        yield return Module.Function("spatial_batchnorm_forward", Named("spatial_batchnorm_forward", LibVerify.spatialBatchnormSpec), (c, py) =>
         {
             var (x, gamma, beta, _, state, _) = LibVerify.spatialBatchnormInputs(c);
             var p = py.Let(BnParam(state, test: false));
@@ -213,10 +197,10 @@ internal static class LayersPy
                 return RunningChecks(Compare("out", o, v[1]), s, v[2], "bn_param");
             });
         });
-        yield return Function("spatial_batchnorm_backward", Named("spatial_batchnorm_backward", LibVerify.spatialBatchnormSpec), (c, py) =>
+        yield return Module.Function("spatial_batchnorm_backward", Named("spatial_batchnorm_backward", LibVerify.spatialBatchnormSpec), (c, py) =>
         {
             var (x, gamma, beta, dout, state, _) = LibVerify.spatialBatchnormInputs(c);
-            var numeric = ForwardBackward(py, "spatial_batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], "spatial_batchnorm_backward", dout,
+            var numeric = Module.ForwardBackward(py, "spatial_batchnorm_forward", [x, gamma, beta, BnParam(state, test: false)], "spatial_batchnorm_backward", [dout],
                 XGammaBeta);
             return new CaseRun(v =>
             {
@@ -227,17 +211,17 @@ internal static class LayersPy
 
         // ---- spatial group normalization (G; gamma and beta of shape (1, C, 1, 1); gn_param: eps) ----
         static Tensor Course(Tensor t) => t.Reshape(1, t.Shape[0], 1, 1);
-        yield return Function("spatial_groupnorm_forward", Named("spatial_groupnorm_forward", LibVerify.groupnormSpec), (c, py) =>
+        yield return Module.Function("spatial_groupnorm_forward", Named("spatial_groupnorm_forward", LibVerify.groupnormSpec), (c, py) =>
         {
             var (x, gamma, beta, _) = LibVerify.groupnormInputs(c);
             py.Call(F("spatial_groupnorm_forward"), [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))], pick: 0);
             return new CaseRun(v => [Compare("out", Layers.GroupNormForward(x, gamma, beta, c.Item("G")).Out, v[0])]);
         });
-        yield return Function("spatial_groupnorm_backward", Named("spatial_groupnorm_backward", LibVerify.groupnormSpec), (c, py) =>
+        yield return Module.Function("spatial_groupnorm_backward", Named("spatial_groupnorm_backward", LibVerify.groupnormSpec), (c, py) =>
         {
             var (x, gamma, beta, dout) = LibVerify.groupnormInputs(c);
-            var numeric = ForwardBackward(py, "spatial_groupnorm_forward", [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))],
-                "spatial_groupnorm_backward", dout, XGammaBeta);
+            var numeric = Module.ForwardBackward(py, "spatial_groupnorm_forward", [x, Course(gamma), Course(beta), c.Item("G"), Dict(("eps", 1e-5))],
+                "spatial_groupnorm_backward", [dout], XGammaBeta);
             return new CaseRun(v =>
             {
                 var g = Layers.GroupNormBackward(dout, Layers.GroupNormForward(x, gamma, beta, c.Item("G")).Cache);

@@ -12,26 +12,12 @@ namespace Functional.App.Course;
 /// </summary>
 internal static class RnnLayersPy
 {
-    private const string File = "cs231n/rnn_layers.py";
+    private static readonly CourseModule Module = new("cs231n/rnn_layers.py");
 
-    private static string F(string name) => "cs231n.rnn_layers." + name;
+    private static string F(string name) => Module.F(name);
 
     private static CourseFunction Function(string name, VerifySpec<VerificationCase> spec, Func<VerificationCase, PyCase, CaseRun> build) =>
-        new(name, File, Named(name, spec), build);
-
-    /// <summary>
-    /// Forward, then backward on the forward's cache; in a numeric case, the directional check of the gradients
-    /// <paramref name="wrt"/> (name, position in <paramref name="args"/>) against the student's own forward (one
-    /// upstream gradient only: the LSTM step's two outputs are checked against the reference alone).
-    /// </summary>
-    private static Directional? ForwardBackward(PyCase py, string forward, object?[] args, string backward, object[] upstream,
-        params (string Grad, int Position)[] wrt)
-    {
-        var fwd = py.Call(F(forward), args, returned: false);
-        var cacheIndex = forward == "lstm_step_forward" ? 2 : 1;
-        py.Call(F(backward), [.. upstream, fwd[cacheIndex]], needs: fwd, needsName: forward);
-        return upstream.Length == 1 ? Directional.Add(py, F(forward), args, (Tensor)upstream[0], wrt) : null;
-    }
+        Module.Function(name, Named(name, spec), build);
 
     /// <summary>The recurrent gradients by their inputs' positions (x, h0 or prev_h, Wx, Wh, b).</summary>
     private static (string, int)[] RecurrentWrt(string h) => [("dx", 0), (h, 1), ("dWx", 2), ("dWh", 3), ("db", 4)];
@@ -48,7 +34,7 @@ internal static class RnnLayersPy
         yield return Function("rnn_step_backward", LibVerify.rnnStepSpec, (c, py) =>
         {
             var (x, h, wx, wh, b, dout) = LibVerify.recurrentInputs(true, 1, c);
-            var numeric = ForwardBackward(py, "rnn_step_forward", [x, h, wx, wh, b], "rnn_step_backward", [dout], RecurrentWrt("dprev_h"));
+            var numeric = Module.ForwardBackward(py, "rnn_step_forward", [x, h, wx, wh, b], "rnn_step_backward", [dout], RecurrentWrt("dprev_h"));
             return new CaseRun(v =>
             {
                 var g = Layers.RnnStepBackward(dout, Layers.RnnStepForward(x, h, wx, wh, b).Cache);
@@ -64,7 +50,7 @@ internal static class RnnLayersPy
         yield return Function("rnn_backward", LibVerify.rnnSpec, (c, py) =>
         {
             var (x, h0, wx, wh, b, dout) = LibVerify.recurrentInputs(false, 1, c);
-            var numeric = ForwardBackward(py, "rnn_forward", [x, h0, wx, wh, b], "rnn_backward", [dout], RecurrentWrt("dh0"));
+            var numeric = Module.ForwardBackward(py, "rnn_forward", [x, h0, wx, wh, b], "rnn_backward", [dout], RecurrentWrt("dh0"));
             return new CaseRun(v =>
             {
                 var g = Layers.RnnBackward(dout, Layers.RnnForward(x, h0, wx, wh, b).Cache);
@@ -82,7 +68,7 @@ internal static class RnnLayersPy
         yield return Function("word_embedding_backward", LibVerify.wordEmbeddingSpec, (c, py) =>
         {
             var (x, w, dout) = LibVerify.wordEmbeddingInputs(c);
-            var numeric = ForwardBackward(py, "word_embedding_forward", [new PyInts(LayersPy.Ints(x.ToArray(), c.Item("N"), c.Item("T"))), w],
+            var numeric = Module.ForwardBackward(py, "word_embedding_forward", [new PyInts(LayersPy.Ints(x.ToArray(), c.Item("N"), c.Item("T"))), w],
                 "word_embedding_backward", [dout], ("dW", 1));
             return new CaseRun(v =>
                 [Compare("dW", Layers.WordEmbeddingBackward(dout, Layers.WordEmbeddingForward(x, w).Cache), v[1]), .. Directional.Checks(numeric, v, [("dW", v[1])])]);
@@ -98,7 +84,7 @@ internal static class RnnLayersPy
         yield return Function("temporal_affine_backward", LibVerify.temporalAffineSpec, (c, py) =>
         {
             var (x, w, b, dout) = LibVerify.temporalAffineInputs(c);
-            var numeric = ForwardBackward(py, "temporal_affine_forward", [x, w, b], "temporal_affine_backward", [dout], ("dx", 0), ("dw", 1), ("db", 2));
+            var numeric = Module.ForwardBackward(py, "temporal_affine_forward", [x, w, b], "temporal_affine_backward", [dout], ("dx", 0), ("dw", 1), ("db", 2));
             return new CaseRun(v =>
             {
                 var g = Layers.TemporalAffineBackward(dout, Layers.TemporalAffineForward(x, w, b).Cache);
@@ -138,7 +124,7 @@ internal static class RnnLayersPy
             var (x, h, wx, wh, b, dnextH) = LibVerify.recurrentInputs(true, 4, c);
             var prevC = Normal(c, 6, c.Item("N"), c.Item("H"));
             var dnextC = Normal(c, 7, c.Item("N"), c.Item("H"));
-            ForwardBackward(py, "lstm_step_forward", [x, h, prevC, wx, wh, b], "lstm_step_backward", [dnextH, dnextC]);
+            Module.ForwardBackward(py, "lstm_step_forward", [x, h, prevC, wx, wh, b], "lstm_step_backward", [dnextH, dnextC]);
             return new CaseRun(v =>
             {
                 var g = Layers.LstmStepBackward(dnextH, dnextC, Layers.LstmStepForward(x, h, prevC, wx, wh, b).Cache);
@@ -155,7 +141,7 @@ internal static class RnnLayersPy
         yield return Function("lstm_backward", LibVerify.lstmSpec, (c, py) =>
         {
             var (x, h0, wx, wh, b, dout) = LibVerify.recurrentInputs(false, 4, c);
-            var numeric = ForwardBackward(py, "lstm_forward", [x, h0, wx, wh, b], "lstm_backward", [dout], RecurrentWrt("dh0"));
+            var numeric = Module.ForwardBackward(py, "lstm_forward", [x, h0, wx, wh, b], "lstm_backward", [dout], RecurrentWrt("dh0"));
             return new CaseRun(v =>
             {
                 var g = Layers.LstmBackward(dout, Layers.LstmForward(x, h0, wx, wh, b).Cache);
