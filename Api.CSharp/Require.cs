@@ -72,30 +72,16 @@ internal static partial class Facade
     }
 
     /// <summary>
-    /// An argument error raised by the core (Functional.Core) with a "Module.function: " message; an error raised by a
-    /// user's callback (e.g. the function given to <see cref="GradCheck.Numeric"/>) is never renamed.
+    /// An argument error raised by the core (Functional.Core): its <c>Guard.fail</c>, through which every argument
+    /// error of the core goes, marks it in <see cref="Exception.Data"/> under <see cref="CoreErrorKey"/>. An error
+    /// raised by a user's callback (e.g. the function given to <see cref="GradCheck.Numeric"/>) is never renamed,
+    /// whatever its message says.
     /// </summary>
-    /// <remarks>
-    /// The thrower is told by the method at the top of the stack trace, and, because the JIT may inline a small core
-    /// function into the facade's own lambda (so that the top frame is the facade's), also by the message's module:
-    /// "Losses.softmax: " is the core's when the core has a module named Losses (or LossesModule).
-    /// </remarks>
-    private static bool FromCore(ArgumentException e)
-    {
-        var match = CoreFunction().Match(e.Message);
-        if (!match.Success)
-            return false;
-        if (e.TargetSite?.DeclaringType?.Assembly == typeof(Tensor).Assembly)
-            return true;
-        var module = match.Value[..match.Value.IndexOf('.')];
-        return CoreModules.Value.Contains(module);
-    }
+    private static bool FromCore(ArgumentException e) =>
+        e.Data[CoreErrorKey] is true && CoreFunction().IsMatch(e.Message);
 
-    /// <summary>The names of the core's types and modules (an F# module's "Module" suffix dropped).</summary>
-    private static readonly Lazy<HashSet<string>> CoreModules = new(() =>
-        typeof(Tensor).Assembly.GetTypes()
-            .Select(t => t.Name.EndsWith("Module", StringComparison.Ordinal) ? t.Name[..^"Module".Length] : t.Name)
-            .ToHashSet(StringComparer.Ordinal));
+    /// <summary>The core's mark of its own argument errors (Core.FSharp/Guard.fs, <c>Guard.CoreErrorKey</c>).</summary>
+    private const string CoreErrorKey = "Functional.Core.ArgumentError";
 
     /// <summary>The same error, its message starting with <paramref name="name"/> instead of the core's function.</summary>
     internal static ArgumentException Renamed(ArgumentException e, string name)

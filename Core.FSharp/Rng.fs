@@ -48,24 +48,20 @@ type Rng private (key: uint64) =
     /// <summary><paramref name="count"/> uniform doubles in [0, 1).</summary>
     member this.Uniforms(count: int) : float[] =
         if count < 0 || count > Array.MaxLength then
-            raise (
-                ArgumentException(
-                    $"Rng.Uniforms: count must be from 0 to {Array.MaxLength} (an array's limit), got {count}.",
-                    "count"
-                )
-            )
+            Guard.fail
+                "Rng.Uniforms"
+                "count"
+                $"count must be from 0 to {Array.MaxLength} (an array's limit), got {count}."
 
         Array.init count (fun i -> this.Uniform(int64 i))
 
     /// <summary><paramref name="count"/> standard normal doubles (Box–Muller over the uniform stream).</summary>
     member this.Normals(count: int) : float[] =
         if count < 0 || count > Array.MaxLength then
-            raise (
-                ArgumentException(
-                    $"Rng.Normals: count must be from 0 to {Array.MaxLength} (an array's limit), got {count}.",
-                    "count"
-                )
-            )
+            Guard.fail
+                "Rng.Normals"
+                "count"
+                $"count must be from 0 to {Array.MaxLength} (an array's limit), got {count}."
 
         let out = Array.zeroCreate count
 
@@ -85,12 +81,7 @@ type Rng private (key: uint64) =
     /// <summary>A uniformly random permutation of 0 .. n-1 (Fisher–Yates driven by this key's stream).</summary>
     member this.Permutation(n: int) : int[] =
         if n < 0 || n > Array.MaxLength then
-            raise (
-                ArgumentException(
-                    $"Rng.Permutation: n must be from 0 to {Array.MaxLength} (an array's limit), got {n}.",
-                    "n"
-                )
-            )
+            Guard.fail "Rng.Permutation" "n" $"n must be from 0 to {Array.MaxLength} (an array's limit), got {n}."
 
         let p = Array.init n id
 

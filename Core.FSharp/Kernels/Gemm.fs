@@ -5,6 +5,7 @@ namespace Functional.Kernels
 #nowarn "9"
 
 open System
+open Functional
 open System.Collections.Concurrent
 open System.Numerics
 open System.Numerics.Tensors
@@ -162,25 +163,21 @@ module internal Gemm =
     let private checkOperand (name: string) (arr: float[]) (off: int) (rows: int) (cols: int) (ld: int) =
         if rows > 0 && cols > 0 then
             if isNull (box arr) then
-                raise (ArgumentException($"Gemm.run: {name} must not be null.", name))
+                Guard.fail "Gemm.run" name $"{name} must not be null."
 
             if ld < cols then
-                raise (
-                    ArgumentException(
-                        $"Gemm.run: the leading dimension of {name} must be at least its {cols} columns, got {ld}.",
-                        name
-                    )
-                )
+                Guard.fail
+                    "Gemm.run"
+                    name
+                    $"the leading dimension of {name} must be at least its {cols} columns, got {ld}."
 
             let last = int64 off + int64 (rows - 1) * int64 ld + int64 cols
 
             if off < 0 || last > int64 arr.Length then
-                raise (
-                    ArgumentException(
-                        $"Gemm.run: {name} ({rows}×{cols}, leading dimension {ld}) at offset {off} needs {last} elements, the array has {arr.Length}.",
-                        name
-                    )
-                )
+                Guard.fail
+                    "Gemm.run"
+                    name
+                    $"{name} ({rows}×{cols}, leading dimension {ld}) at offset {off} needs {last} elements, the array has {arr.Length}."
 
     // ---- the reference and the simple path ----
 
@@ -925,7 +922,7 @@ module internal Gemm =
         (accumulate: bool)
         =
         if kernel = Portable || not (supports kernel) then
-            invalidArg (nameof kernel) $"Gemm.blocked: the {kernel} kernel cannot run on this machine."
+            Guard.fail "Gemm.blocked" (nameof kernel) $"the {kernel} kernel cannot run on this machine."
 
         let mr, nr = tileOf kernel
         use pa0 = fixed a
@@ -1082,7 +1079,7 @@ module internal Gemm =
         (ldc: int)
         =
         if m < 0 || n < 0 || k < 0 then
-            raise (ArgumentException($"Gemm.run: sizes must be >= 0, got m={m}, n={n}, k={k}.", "m"))
+            Guard.fail "Gemm.run" "m" $"sizes must be >= 0, got m={m}, n={n}, k={k}."
 
         checkOperand "c" c cOff m n ldc
 

@@ -1,6 +1,7 @@
 namespace Functional.Kernels
 
 open System
+open Functional
 open System.Collections.Concurrent
 open System.Threading
 open System.Threading.Tasks
@@ -62,7 +63,7 @@ module internal ParallelPolicy =
     /// if FUNCTIONAL_THREADS were `count` (for the properties, which cannot set the variable of a running process).
     let withThreads (count: int) (f: unit -> 'a) : 'a =
         if count < 1 || count > MaxThreads then
-            invalidArg (nameof count) $"ParallelPolicy.withThreads: count must be in 1 .. {MaxThreads}, got {count}."
+            Guard.fail "ParallelPolicy.withThreads" (nameof count) $"count must be in 1 .. {MaxThreads}, got {count}."
 
         let previous = countOverride.Value
         countOverride.Value <- ValueSome count

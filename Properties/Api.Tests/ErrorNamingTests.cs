@@ -47,4 +47,14 @@ public class ErrorNamingTests
         Assert.StartsWith("Mine.check: my own message", ex.Message);
         Assert.Null(ex.InnerException);
     }
+
+    [Fact]
+    public void AnErrorOfTheUsersOwnCallbackIsNotRenamedEvenWhenItNamesACoreFunction()
+    {
+        // The message looks like the core's ("Losses.softmax: "), but the core did not raise it: no mark.
+        var ex = Assert.Throws<ArgumentException>(() =>
+            GradCheck.Numeric(_ => throw new ArgumentException("Losses.softmax: my own message", "x"), Tensor.Ones(2)));
+        Assert.StartsWith("Losses.softmax: my own message", ex.Message);
+        Assert.Null(ex.InnerException);
+    }
 }

@@ -53,7 +53,8 @@ let close (case: string) (tol: float) (expected: Tensor) (actual: Tensor) =
         if not r.Passed then
             failwith $"{case}: {r}"
 
-/// Asserts that f throws an ArgumentException whose message contains every fragment.
+/// Asserts that f throws an ArgumentException whose message contains every fragment, marked as the core's own
+/// (Guard.CoreErrorKey: the C# facade renames only marked errors to the member the user called).
 let throwsWith (fragments: string list) (f: unit -> 'a) =
     let ex =
         try
@@ -68,6 +69,10 @@ let throwsWith (fragments: string list) (f: unit -> 'a) =
         for frag in fragments do
             if not (e.Message.Contains(frag: string)) then
                 failwith $"the message \"{e.Message}\" does not mention \"{frag}\""
+
+        if e.Data.[Guard.CoreErrorKey] <> box true then
+            failwith
+                $"the error \"{e.Message}\" is not marked as the core's (Guard.CoreErrorKey): raise it through Guard.fail"
 
 /// Equal bit for bit: the same sequence of float64 values, element by element (NaN payloads and the sign of zero
 /// included).
