@@ -56,6 +56,54 @@ module internal JsonFields =
         | null -> raise (corrupt $"'{name}' is null.")
         | s -> s
 
+    /// The array field name, each item read by item (None: "'name' must list what.").
+    let private listOf corrupt o name (what: string) (item: JsonElement -> 'a option) = [
+        for e in (field corrupt o name JsonValueKind.Array).EnumerateArray() ->
+            match item e with
+            | Some v -> v
+            | None -> raise (corrupt $"'{name}' must list {what}.")
+    ]
+
+    /// The array field name of strings, none of them null.
+    let stringsOf corrupt o name =
+        listOf corrupt o name "names (strings, not null)" (fun e ->
+            if e.ValueKind = JsonValueKind.String then
+                Option.ofObj (e.GetString())
+            else
+                None)
+
+    /// The array field name of 32-bit integers.
+    let intsOf corrupt o name =
+        listOf corrupt o name "32-bit integers" (fun e ->
+            match e.ValueKind with
+            | JsonValueKind.Number ->
+                match e.TryGetInt32() with
+                | true, v -> Some v
+                | _ -> None
+            | _ -> None)
+
+    /// The readers of one file's JSON entry, bound to the exception its errors raise.
+    type Reader = {
+        Field: JsonElement -> string -> JsonValueKind -> JsonElement
+        Int: JsonElement -> string -> int
+        Int64: JsonElement -> string -> int64
+        Float: JsonElement -> string -> float
+        String: JsonElement -> string -> string
+        Strings: JsonElement -> string -> string list
+        Ints: JsonElement -> string -> int list
+    }
+
+    /// The readers whose errors raise corrupt message.
+    let reader (corrupt: string -> exn) = {
+        Field = field corrupt
+        Int = intOf corrupt
+        Int64 = int64Of corrupt
+        Float = floatOf corrupt
+        String = stringOf corrupt
+        Strings = stringsOf corrupt
+        Ints = intsOf corrupt
+    }
+
 /// <summary>
 /// Checkpoints of a training run as numpy <c>.npz</c> archives: one <c>.npy</c> array per parameter
 /// (<c>params/W1</c>), model-state tensor (<c>state/…</c>), optimizer slot (<c>optim/W1/m</c>), best parameter
@@ -253,22 +301,12 @@ module Checkpoint =
     let private corrupted (path: string) (message: string) =
         CheckpointException($"Checkpoint.load: '{path}' has a corrupted {MetaEntry}: {message}", path, null) :> exn
 
-    let private prop path o name kind =
-        JsonFields.field (corrupted path) o name kind
-
-    let private int32Of path o name =
-        JsonFields.intOf (corrupted path) o name
-
-    let private floatOf path o name =
-        JsonFields.floatOf (corrupted path) o name
-
-    let private stringOf path o name =
-        JsonFields.stringOf (corrupted path) o name
+    let private json path = JsonFields.reader (corrupted path)
 
     let private hex64 path o name =
         match
             UInt64.TryParse(
-                stringOf path o name,
+                (json path).String o name,
                 Globalization.NumberStyles.AllowHexSpecifier,
                 Globalization.CultureInfo.InvariantCulture
             )
@@ -279,24 +317,14 @@ module Checkpoint =
     let private bitsOf path o name =
         BitConverter.Int64BitsToDouble(int64 (hex64 path o name))
 
-    let private namesOf path (o: JsonElement) name = [
-        for e in (prop path o name JsonValueKind.Array).EnumerateArray() ->
-            match e.ValueKind with
-            | JsonValueKind.String ->
-                match e.GetString() with
-                | null -> fail path $"has a corrupted checkpoint.json: a name in '{name}' is null."
-                | s -> s
-            | _ -> fail path $"has a corrupted checkpoint.json: '{name}' must list names."
-    ]
-
     let private configOf path (o: JsonElement) : OptimConfig = {
-        LearningRate = floatOf path o "learningRate"
-        Momentum = floatOf path o "momentum"
-        DecayRate = floatOf path o "decayRate"
-        Beta1 = floatOf path o "beta1"
-        Beta2 = floatOf path o "beta2"
-        Epsilon = floatOf path o "epsilon"
-        WeightDecay = floatOf path o "weightDecay"
+        LearningRate = (json path).Float o "learningRate"
+        Momentum = (json path).Float o "momentum"
+        DecayRate = (json path).Float o "decayRate"
+        Beta1 = (json path).Float o "beta1"
+        Beta2 = (json path).Float o "beta2"
+        Epsilon = (json path).Float o "epsilon"
+        WeightDecay = (json path).Float o "weightDecay"
     }
 
     let private parse (path: string) (entries: Map<string, byte[]>) : SolverState =
@@ -324,7 +352,7 @@ module Checkpoint =
         | true, f when f.ValueKind = JsonValueKind.String && f.GetString() = Format -> ()
         | _ -> fail path $"is not a Functional checkpoint: {MetaEntry} does not say format \"{Format}\"."
 
-        let version = int32Of path root "version"
+        let version = (json path).Int root "version"
 
         if version > Version then
             fail
@@ -359,7 +387,7 @@ module Checkpoint =
                     t
 
         let group (prefix: string) (listName: string) =
-            namesOf path root listName
+            (json path).Strings root listName
             |> List.map (fun n -> n, array $"{prefix}/{n}")
             |> Map.ofList
 
@@ -367,7 +395,7 @@ module Checkpoint =
         let modelState = group "state" "state"
         let bestParams = group "best" "bestParams"
         let bestState = group "best_state" "bestState"
-        let optim = prop path root "optim" JsonValueKind.Object
+        let optim = (json path).Field root "optim" JsonValueKind.Object
 
         let optimStates =
             [
@@ -375,13 +403,13 @@ module Checkpoint =
                     if p.Value.ValueKind <> JsonValueKind.Object then
                         fail path $"has a corrupted {MetaEntry}: optim.{p.Name} must be an object."
 
-                    let step = int32Of path p.Value "step"
+                    let step = (json path).Int p.Value "step"
 
                     if step < 0 then
                         fail path $"has a corrupted {MetaEntry}: optim.{p.Name}.step = {step} is negative."
 
                     let slots =
-                        namesOf path p.Value "slots"
+                        (json path).Strings p.Value "slots"
                         |> List.map (fun n -> n, array $"optim/{p.Name}/{n}")
                         |> Map.ofList
 
@@ -407,10 +435,10 @@ module Checkpoint =
         let loss = vector "history/loss"
         let trainAcc = vector $"history/train_{metricEntry}"
         let valAcc = vector $"history/val_{metricEntry}"
-        let epoch = int32Of path root "epoch"
-        let iteration = int32Of path root "iteration"
-        let batchSize = int32Of path root "batchSize"
-        let numTrain = int32Of path root "numTrain"
+        let epoch = (json path).Int root "epoch"
+        let iteration = (json path).Int root "iteration"
+        let batchSize = (json path).Int root "batchSize"
+        let numTrain = (json path).Int root "numTrain"
 
         let check cond (message: string) =
             if not cond then
@@ -453,16 +481,16 @@ module Checkpoint =
 
         {
             Setup = {
-                ModelName = stringOf path root "model"
-                RuleName = stringOf path root "rule"
-                RuleConfig = configOf path (prop path root "ruleConfig" JsonValueKind.Object)
+                ModelName = (json path).String root "model"
+                RuleName = (json path).String root "rule"
+                RuleConfig = configOf path ((json path).Field root "ruleConfig" JsonValueKind.Object)
                 BatchSize = batchSize
                 NumTrain = numTrain
                 Metric =
                     if version = 1 then
                         "accuracy"
                     else
-                        stringOf path root "metric"
+                        (json path).String root "metric"
             }
             Params = parameters
             ModelState = modelState

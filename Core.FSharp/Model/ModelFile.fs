@@ -197,34 +197,11 @@ module Model =
 
     let private corrupt (path: string) (message: string) : 'a = raise (corruption path message)
 
-    let private field path o name kind =
-        JsonFields.field (corruption path) o name kind
-
-    let private intOf path o name =
-        JsonFields.intOf (corruption path) o name
-
-    let private int64Of path o name =
-        JsonFields.int64Of (corruption path) o name
-
-    let private floatOf path o name =
-        JsonFields.floatOf (corruption path) o name
-
-    let private stringOf path o name =
-        JsonFields.stringOf (corruption path) o name
-
-    let private intsOf path o name = [
-        for e in (field path o name JsonValueKind.Array).EnumerateArray() ->
-            match e.ValueKind with
-            | JsonValueKind.Number ->
-                match e.TryGetInt32() with
-                | true, v -> v
-                | _ -> corrupt path $"'{name}' must list 32-bit integers."
-            | _ -> corrupt path $"'{name}' must list 32-bit integers."
-    ]
+    let private json path = JsonFields.reader (corruption path)
 
     let private configOf (path: string) (kindName: string) (c: JsonElement) : ModelConfig =
-        let i = intOf path c
-        let f = floatOf path c
+        let i = (json path).Int c
+        let f = (json path).Float c
 
         match kindName with
         | "two-layer-net" ->
@@ -234,17 +211,17 @@ module Model =
                 NumClasses = i "numClasses"
                 WeightScale = f "weightScale"
                 Reg = f "reg"
-                Seed = int64Of path c "seed"
+                Seed = (json path).Int64 c "seed"
             }
         | "fully-connected-net" ->
             FullyConnectedNet {
-                HiddenDims = intsOf path c "hiddenDims"
+                HiddenDims = (json path).Ints c "hiddenDims"
                 InputDim = i "inputDim"
                 NumClasses = i "numClasses"
                 WeightScale = f "weightScale"
                 Reg = f "reg"
                 Normalization =
-                    match stringOf path c "normalization" with
+                    match (json path).String c "normalization" with
                     | "none" -> Normalization.None
                     | "batch" -> Normalization.Batch
                     | "layer" -> Normalization.Layer
@@ -254,11 +231,11 @@ module Model =
                     Momentum = f "batchNormMomentum"
                 }
                 DropoutKeepProbability = f "dropoutKeepProbability"
-                Seed = int64Of path c "seed"
+                Seed = (json path).Int64 c "seed"
             }
         | "three-layer-convnet" ->
             let dims =
-                match intsOf path c "inputDims" with
+                match (json path).Ints c "inputDims" with
                 | [ channels; height; width ] -> channels, height, width
                 | other -> corrupt path $"'inputDims' must be [C, H, W], got {List.length other} numbers."
 
@@ -270,7 +247,7 @@ module Model =
                 NumClasses = i "numClasses"
                 WeightScale = f "weightScale"
                 Reg = f "reg"
-                Seed = int64Of path c "seed"
+                Seed = (json path).Int64 c "seed"
             }
         | other ->
             fail
@@ -306,7 +283,7 @@ module Model =
         | true, f when f.ValueKind = JsonValueKind.String && f.GetString() = Format -> ()
         | _ -> fail path $"is not a Functional model file: {MetaEntry} does not say format \"{Format}\"."
 
-        let version = intOf path root "version"
+        let version = (json path).Int root "version"
 
         if version > Version then
             fail
@@ -317,7 +294,7 @@ module Model =
             fail path $"has an invalid model file version {version}."
 
         let config =
-            configOf path (stringOf path root "kind") (field path root "config" JsonValueKind.Object)
+            configOf path ((json path).String root "kind") ((json path).Field root "config" JsonValueKind.Object)
 
         let model =
             try

@@ -320,6 +320,10 @@ let ``foreign files and newer versions are clear errors`` () =
         expectError [ "'epoch' is missing" ] (rewrite (fun t -> t.Replace("\"epoch\"", "\"epoque\"")))
 
         expectError
+            [ "'params' must list names (strings, not null)" ]
+            (rewrite (fun t -> t.Replace("\"params\": [", "\"params\": [null, ")))
+
+        expectError
             [ "inconsistent"; "loss history" ]
             (rewrite (fun t -> t.Replace($"\"iteration\": {s.Iteration}", "\"iteration\": 1")))
 

@@ -251,6 +251,10 @@ let ``foreign files, other versions, unknown kinds and mismatched arrays are cle
         expect [ "the field 'normEps' is missing" ] (json (fun t -> t.Replace("\"normEps\"", "\"eps\"")))
 
         expect
+            [ "'hiddenDims' must list 32-bit integers" ]
+            (json (fun t -> t.Replace("\"hiddenDims\": [", "\"hiddenDims\": [\"four\", ")))
+
+        expect
             [ "'seed' is a String, expected a Number" ]
             (json (fun t -> t.Replace("\"seed\": 0", "\"seed\": \"0\"")))
 
