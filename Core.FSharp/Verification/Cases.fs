@@ -153,7 +153,7 @@ module Cases =
         rng.Uniforms n |> Array.map (fun u -> min (c - 1) (int (u * float c)))
 
     /// <summary>An input whose elements are distinct and at least 0.1 apart (a shuffled ramp): no window has a
-    /// near-tie, so a centered difference with h = 1e-5 never moves an arg-max.</summary>
+    /// near-tie, so a centered difference (h ≤ 1e-4) never moves an arg-max.</summary>
     let distinct (rng: Rng) (shape: int[]) =
         let n = Array.fold (*) 1 shape
         let p = rng.Permutation n

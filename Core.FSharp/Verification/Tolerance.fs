@@ -7,9 +7,9 @@ open Functional
 /// <c>verify</c> verbs and the <c>Verify</c> entry points all judge with it. The relative error of an element is
 /// |a − e| / max(Floor, |a| + |e|); a comparison passes when every element's relative error is ≤ its bound.
 /// <list type="bullet">
-/// <item><see cref="Gradient"/> = 1e-7 for an analytic gradient against a numeric one (centered differences, step
-/// 1e-5): the numeric gradient's error is absolute, about 1e-10 on O(1) values, so 1e-7 relative leaves three orders
-/// of margin above the oracle's own error on O(1) gradients.</item>
+/// <item><see cref="Gradient"/> = 1e-7 for an analytic gradient against a numeric one (centered differences,
+/// Verification.numericGradient): the numeric gradient's error is absolute, about 1e-11 to 1e-10 on O(1) values, so
+/// 1e-7 relative leaves three orders of margin above the oracle's own error on O(1) gradients.</item>
 /// <item><see cref="Floor"/> = 1e-2: coordinates whose true gradient is near 0 are judged by |a − n| ≤ 1e-7 · 1e-2 =
 /// 1e-9 instead of by a ratio of two round-off noises (the course's rel_error uses a floor of 1e-8, where a zero
 /// gradient's numeric round-off of 1e-11 reads as relative error 1).</item>
