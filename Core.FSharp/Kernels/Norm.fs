@@ -19,7 +19,8 @@ module internal NormKernels =
     let inline private seg (a: float[]) (off: int) (len: int) = Span<float>(a, off, len)
     let inline private ro (a: float[]) (off: int) (len: int) = ReadOnlySpan<float>(a, off, len)
 
-    /// Elements (n·c·s) from which a pass is split across threads by ranges of channels: ~30 µs of work and more.
+    /// Elements (n·c·s) from which a pass is split across threads (by ranges of channels or of rows): ~30 µs of work
+    /// and more.
     let parallelElements = 1L <<< 16
 
     /// The most channels one call of overChannels' body covers.

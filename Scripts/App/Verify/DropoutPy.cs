@@ -14,7 +14,7 @@ namespace Functional.App.Course;
 /// </summary>
 internal static class DropoutPy
 {
-    private const string File = "cs231n/layers.py";
+    private static readonly CourseModule Module = new("cs231n/layers.py");
 
     public static IEnumerable<CourseFunction> All()
     {
@@ -32,10 +32,10 @@ internal static class DropoutPy
         var spec = Over("dropout", [("N", 20, 60), ("D", 10, 20), ("keep", 1, 9), ("mode", 0, 1)], null,
             c => Describe([("N", c.Item("N")), ("D", c.Item("D")), ("p", P(c)), ("test_mode", c.Item("mode"))], [("x", [c.Item("N"), c.Item("D")])]), variants);
 
-        yield return new CourseFunction("dropout_forward", File, Named("dropout_forward", spec), (c, py) =>
+        yield return Module.Function("dropout_forward", Named("dropout_forward", spec), (c, py) =>
         {
             var (x, _) = Inputs(c);
-            py.Call("cs231n.layers.dropout_forward", [x, Param(c)], pick: 0);
+            py.Call(Module.F("dropout_forward"), [x, Param(c)], pick: 0);
             return new CaseRun(v =>
             {
                 var o = Array(v[0], "dropout_forward out");
@@ -43,11 +43,11 @@ internal static class DropoutPy
                 return Checks(c, x, o, x, o, "out");
             });
         });
-        yield return new CourseFunction("dropout_backward", File, Named("dropout_backward", spec), (c, py) =>
+        yield return Module.Function("dropout_backward", Named("dropout_backward", spec), (c, py) =>
         {
             var (x, dout) = Inputs(c);
-            var fwd = py.Call("cs231n.layers.dropout_forward", [x, Param(c)], pick: 0);
-            py.Call("cs231n.layers.dropout_backward", [dout, fwd[1]], needs: fwd, needsName: "dropout_forward");
+            var fwd = py.Call(Module.F("dropout_forward"), [x, Param(c)], pick: 0);
+            py.Call(Module.F("dropout_backward"), [dout, fwd[-1]], needs: fwd, needsName: "dropout_forward");
             return new CaseRun(v =>
             {
                 var o = Array(v[0], "dropout_forward out");
