@@ -28,9 +28,8 @@ public static class GradCheck
     /// <exception cref="ArgumentException">h is not finite and positive.</exception>
     public static Tensor Numeric(Func<Tensor, double> f, Tensor x, double h = DefaultStep)
     {
-        Require.NotNull(f);
         Require.PositiveFinite(h, "GradCheck.Numeric");
-        return Facade.Call(nameof(GradCheck), () => GradCheckModule.numericGradient(h, FuncConvert.FromFunc(f), Require.NotNull(x)));
+        return Facade.Call(nameof(GradCheck), () => GradCheckModule.numericGradient(h, Facade.Callback(Require.NotNull(f)), Require.NotNull(x)));
     }
 
     /// <summary>
@@ -47,9 +46,8 @@ public static class GradCheck
     /// <exception cref="ArgumentException">f returns null, or a tensor not of upstream's shape.</exception>
     public static Tensor NumericOf(Func<Tensor, Tensor> f, Tensor x, Tensor upstream, double h = DefaultStep)
     {
-        Require.NotNull(f);
         Require.PositiveFinite(h, "GradCheck.NumericOf");
-        return Facade.Call(nameof(GradCheck), () => GradCheckModule.numericGradientOf(h, FuncConvert.FromFunc(f), Require.NotNull(x), Require.NotNull(upstream)));
+        return Facade.Call(nameof(GradCheck), () => GradCheckModule.numericGradientOf(h, Facade.Callback(Require.NotNull(f)), Require.NotNull(x), Require.NotNull(upstream)));
     }
 
     /// <summary>
@@ -92,9 +90,8 @@ public static class GradCheck
     public static GradCheckReport Check(
         string name, Func<Tensor, double> f, Tensor x, Tensor analytic, double tolerance = 1e-7)
     {
-        Require.NotNull(f);
         Require.PositiveFinite(tolerance, "GradCheck.Check");
-        return Facade.Call(nameof(GradCheck), () => GradCheckModule.check(Require.NotNull(name), tolerance, FuncConvert.FromFunc(f),
+        return Facade.Call(nameof(GradCheck), () => GradCheckModule.check(Require.NotNull(name), tolerance, Facade.Callback(Require.NotNull(f)),
             Require.NotNull(x), Require.NotNull(analytic)));
     }
 
@@ -113,9 +110,8 @@ public static class GradCheck
     public static GradCheckReport CheckOf(
         string name, Func<Tensor, Tensor> f, Tensor x, Tensor upstream, Tensor analytic, double tolerance = 1e-7)
     {
-        Require.NotNull(f);
         Require.PositiveFinite(tolerance, "GradCheck.CheckOf");
-        return Facade.Call(nameof(GradCheck), () => GradCheckModule.checkOf(Require.NotNull(name), tolerance, FuncConvert.FromFunc(f),
+        return Facade.Call(nameof(GradCheck), () => GradCheckModule.checkOf(Require.NotNull(name), tolerance, Facade.Callback(Require.NotNull(f)),
             Require.NotNull(x), Require.NotNull(upstream), Require.NotNull(analytic)));
     }
 
@@ -133,10 +129,9 @@ public static class GradCheck
     public static GradCheckReport Sparse(
         string name, Func<Tensor, double> f, Tensor x, Tensor analytic, int count, Rng rng, double tolerance = 1e-7)
     {
-        Require.NotNull(f);
         Require.PositiveFinite(tolerance, "GradCheck.Sparse");
         return Facade.Call(nameof(GradCheck), () => GradCheckModule.sparse(Require.NotNull(rng), count, Require.NotNull(name), tolerance,
-            FuncConvert.FromFunc(f), Require.NotNull(x), Require.NotNull(analytic)));
+            Facade.Callback(Require.NotNull(f)), Require.NotNull(x), Require.NotNull(analytic)));
     }
 }
 

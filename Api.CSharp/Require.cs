@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Core;
 using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 
@@ -14,7 +15,20 @@ internal static class Require
         [CallerArgumentExpression(nameof(value))] string? name = null,
         [CallerMemberName] string? member = null)
         where T : class =>
-        value ?? throw new ArgumentNullException(name, $"{Prefix(member)}{name} must not be null.");
+        value ?? throw NullArgument(name, member);
+
+    /// <summary>
+    /// The key of <see cref="Exception.Data"/> that marks a null-argument error of <see cref="NotNull{T}"/>:
+    /// <see cref="Facade.Call{T}"/> words it again with the type and member the user called.
+    /// </summary>
+    internal const string NullArgumentKey = "Functional.Facade.NullArgument";
+
+    private static ArgumentNullException NullArgument(string? name, string? member)
+    {
+        var e = new ArgumentNullException(name, $"{Prefix(member)}{name} must not be null.");
+        e.Data[NullArgumentKey] = true;
+        return e;
+    }
 
     /// <summary>"Member: " for a method or property; nothing for a constructor (the exception's type and parameter
     /// name it).</summary>
@@ -37,7 +51,7 @@ internal static class Require
         [CallerMemberName] string? member = null) =>
         labels switch
         {
-            null => throw new ArgumentNullException(name, $"{Prefix(member)}{name} must not be null."),
+            null => throw NullArgument(name, member),
             int[] array => array,
             _ => labels.ToArray(),
         };
@@ -58,12 +72,19 @@ internal static partial class Facade
     [GeneratedRegex(@"^[A-Z][A-Za-z0-9]*(\.[a-z][A-Za-z0-9]*)+: ")]
     private static partial Regex CoreFunction();
 
-    /// <summary>Runs <paramref name="body"/>; renames a core argument error to <c>type.member</c>.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/>; renames a core argument error, and a null argument rejected by
+    /// <see cref="Require.NotNull{T}"/> inside it, to <c>type.member</c>.
+    /// </summary>
     public static T Call<T>(string type, Func<T> body, [CallerMemberName] string member = "")
     {
         try
         {
             return body();
+        }
+        catch (ArgumentNullException e) when (e.Data[Require.NullArgumentKey] is true && e.Data[CallbackKey] is not true)
+        {
+            throw new ArgumentNullException(e.ParamName, $"{type}.{member}: {e.ParamName} must not be null.");
         }
         catch (ArgumentException e) when (FromCore(e))
         {
@@ -72,13 +93,35 @@ internal static partial class Facade
     }
 
     /// <summary>
+    /// The user's callback <paramref name="f"/> as the core's function. An exception it throws is marked as the
+    /// user's (<see cref="CallbackKey"/>), so that <see cref="Call{T}"/> never renames it, even when it is a core
+    /// error raised by a core function the callback called itself.
+    /// </summary>
+    public static FSharpFunc<TIn, TOut> Callback<TIn, TOut>(Func<TIn, TOut> f) =>
+        FuncConvert.FromFunc<TIn, TOut>(x =>
+        {
+            try
+            {
+                return f(x);
+            }
+            catch (Exception e)
+            {
+                e.Data[CallbackKey] = true;
+                throw;
+            }
+        });
+
+    /// <summary>The key of <see cref="Exception.Data"/> that marks an exception thrown by a user's callback.</summary>
+    private const string CallbackKey = "Functional.Facade.Callback";
+
+    /// <summary>
     /// An argument error raised by the core (Functional.Core): its <c>Guard.fail</c>, through which every argument
     /// error of the core goes, marks it in <see cref="Exception.Data"/> under <see cref="CoreErrorKey"/>. An error
-    /// raised by a user's callback (e.g. the function given to <see cref="GradCheck.Numeric"/>) is never renamed,
-    /// whatever its message says.
+    /// raised in a user's callback (e.g. the function given to <see cref="GradCheck.Numeric"/>, wrapped by
+    /// <see cref="Callback{TIn, TOut}"/>) is never renamed, whatever its message says and whoever raised it.
     /// </summary>
     private static bool FromCore(ArgumentException e) =>
-        e.Data[CoreErrorKey] is true && CoreFunction().IsMatch(e.Message);
+        e.Data[CoreErrorKey] is true && e.Data[CallbackKey] is not true && CoreFunction().IsMatch(e.Message);
 
     /// <summary>The core's mark of its own argument errors (Core.FSharp/Guard.fs, <c>Guard.CoreErrorKey</c>).</summary>
     private const string CoreErrorKey = "Functional.Core.ArgumentError";

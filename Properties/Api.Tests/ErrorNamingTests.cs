@@ -49,6 +49,33 @@ public class ErrorNamingTests
     }
 
     [Fact]
+    public void ACoreErrorRaisedInsideTheUsersCallbackIsNotRenamed()
+    {
+        // The callback calls the F# core itself: the error is the core's, but the user's call raised it.
+        var ex = Assert.Throws<ArgumentException>(() =>
+            GradCheck.Numeric(_ => Functional.FSharp.LossesModule.softmax(Tensor.Ones(1, 2), [5]).Loss, Tensor.Ones(2)));
+        Assert.StartsWith("Losses.softmax: label y[0] = 5", ex.Message);
+        Assert.Equal("y", ex.ParamName);
+    }
+
+    [Theory]
+    [InlineData("Layers.BatchNormForward", "gamma")]
+    [InlineData("Losses.Softmax", "scores")]
+    [InlineData("GradCheck.Numeric", "f")]
+    public void ANullArgumentNamesTheTypeAndMemberTheUserCalled(string member, string argument)
+    {
+        Action call = member switch
+        {
+            "Layers.BatchNormForward" => () => Layers.BatchNormForward(Tensor.Ones(2, 3), null!, Tensor.Ones(3), BatchNormState.Initial(3), Mode.Train),
+            "Losses.Softmax" => () => Losses.Softmax(null!, [0]),
+            _ => () => GradCheck.Numeric(null!, Tensor.Ones(2)),
+        };
+        var ex = Assert.Throws<ArgumentNullException>(call);
+        Assert.StartsWith($"{member}: {argument} must not be null.", ex.Message);
+        Assert.Equal(argument, ex.ParamName);
+    }
+
+    [Fact]
     public void AnErrorOfTheUsersOwnCallbackIsNotRenamedEvenWhenItNamesACoreFunction()
     {
         // The message looks like the core's ("Losses.softmax: "), but the core did not raise it: no mark.
