@@ -167,9 +167,19 @@ let ``matmul matches numeric gradients`` () =
 let ``sum, mean and max over any axes, keeping them or not, match numeric gradients`` () =
     let ranges = [ "R", 1, 3; "D0", 1, 3; "D1", 1, 3; "D2", 1, 3; "Axes", 0, 7; "Keep", 0, 1 ]
 
-    Prop.forAll (cases ranges) (fun c ->
+    let shapeOf (c: Case) =
+        Array.take c.["R"] [| c.["D0"]; c.["D1"]; c.["D2"] |]
+    // No centered difference moves max's arg-max: every two values at least 1e-3 apart. (Two values 2.7e-6 apart,
+    // closer than the step 1e-5, once gave the numeric gradient 0.18 where the analytic one is 0.)
+    let valid (c: Case) =
+        Tensor.toArray (normal (key c 0) (shapeOf c))
+        |> Array.sort
+        |> Array.pairwise
+        |> Array.forall (fun (a, b) -> b - a > 1e-3)
+
+    Prop.forAll (casesWhere ranges valid) (fun c ->
         let r = c.["R"]
-        let shape = [| c.["D0"]; c.["D1"]; c.["D2"] |] |> Array.take r
+        let shape = shapeOf c
 
         let axes = [|
             for i in 0 .. r - 1 do
