@@ -93,6 +93,53 @@ module internal JsonFields =
         Ints: JsonElement -> string -> int list
     }
 
+    /// <summary>
+    /// The header of the JSON entry (named entry) of a file this library writes: bytes parsed as a JSON object whose
+    /// "format" is format and whose "version" is from 1 to newest. Returns the document (the caller disposes it) and
+    /// the version; a file of another kind or version raises fail message ("is not a Functional {what}: …"), a
+    /// damaged entry corrupt message.
+    /// </summary>
+    let header
+        (fail: string -> exn)
+        (corrupt: string -> exn)
+        (what: string)
+        (entry: string)
+        (format: string)
+        (newest: int)
+        (bytes: byte[])
+        =
+        let doc =
+            try
+                JsonDocument.Parse(ReadOnlyMemory bytes)
+            with :? JsonException as e ->
+                raise (corrupt e.Message)
+
+        try
+            let root = doc.RootElement
+
+            if root.ValueKind <> JsonValueKind.Object then
+                raise (corrupt "expected a JSON object.")
+
+            match root.TryGetProperty "format" with
+            | true, f when f.ValueKind = JsonValueKind.String && f.GetString() = format -> ()
+            | _ -> raise (fail $"is not a Functional {what}: {entry} does not say format \"{format}\".")
+
+            let version = intOf corrupt root "version"
+
+            if version > newest then
+                raise (
+                    fail
+                        $"was written by a newer version of the library ({what} version {version}); this one reads versions up to {newest}."
+                )
+
+            if version < 1 then
+                raise (fail $"has an invalid {what} version {version}.")
+
+            doc, version
+        with _ ->
+            doc.Dispose()
+            reraise ()
+
     /// The readers whose errors raise corrupt message.
     let reader (corrupt: string -> exn) = {
         Field = field corrupt
@@ -295,8 +342,10 @@ module Checkpoint =
 
     // ---- reading ----
 
-    let private fail (path: string) (message: string) : 'a =
-        raise (CheckpointException($"Checkpoint.load: '{path}' {message}", path, null))
+    let private failure (path: string) (message: string) =
+        CheckpointException($"Checkpoint.load: '{path}' {message}", path, null) :> exn
+
+    let private fail (path: string) (message: string) : 'a = raise (failure path message)
 
     let private corrupted (path: string) (message: string) =
         CheckpointException($"Checkpoint.load: '{path}' has a corrupted {MetaEntry}: {message}", path, null) :> exn
@@ -336,31 +385,11 @@ module Checkpoint =
                     path
                     $"is not a Functional checkpoint: the archive has no {MetaEntry} entry (a plain .npz? use Npz.load)."
 
-        let doc =
-            try
-                JsonDocument.Parse(ReadOnlyMemory metaBytes)
-            with :? JsonException as e ->
-                fail path $"has a corrupted {MetaEntry}: {e.Message}"
+        let doc, version =
+            JsonFields.header (failure path) (corrupted path) "checkpoint" MetaEntry Format Version metaBytes
 
         use doc = doc
         let root = doc.RootElement
-
-        if root.ValueKind <> JsonValueKind.Object then
-            fail path $"has a corrupted {MetaEntry}: expected a JSON object."
-
-        match root.TryGetProperty "format" with
-        | true, f when f.ValueKind = JsonValueKind.String && f.GetString() = Format -> ()
-        | _ -> fail path $"is not a Functional checkpoint: {MetaEntry} does not say format \"{Format}\"."
-
-        let version = (json path).Int root "version"
-
-        if version > Version then
-            fail
-                path
-                $"was written by a newer version of the library (checkpoint version {version}); this one reads versions up to {Version}."
-
-        if version < 1 then
-            fail path $"has an invalid checkpoint version {version}."
 
         let arrays = Collections.Generic.Dictionary<string, Tensor>()
 

@@ -189,8 +189,10 @@ module Model =
 
     // ---- reading ----
 
-    let private fail (path: string) (message: string) : 'a =
-        raise (CheckpointException($"Model.load: '{path}' {message}", path, null))
+    let private failure (path: string) (message: string) =
+        CheckpointException($"Model.load: '{path}' {message}", path, null) :> exn
+
+    let private fail (path: string) (message: string) : 'a = raise (failure path message)
 
     let private corruption (path: string) (message: string) =
         CheckpointException($"Model.load: '{path}' has a corrupted {MetaEntry}: {message}", path, null) :> exn
@@ -267,31 +269,11 @@ module Model =
                     path
                     $"is not a Functional model file: the archive has no {MetaEntry} entry (a plain .npz? use Npz.load)."
 
-        let doc =
-            try
-                JsonDocument.Parse(ReadOnlyMemory metaBytes)
-            with :? JsonException as e ->
-                corrupt path e.Message
+        let doc, _ =
+            JsonFields.header (failure path) (corruption path) "model file" MetaEntry Format Version metaBytes
 
         use doc = doc
         let root = doc.RootElement
-
-        if root.ValueKind <> JsonValueKind.Object then
-            corrupt path "expected a JSON object."
-
-        match root.TryGetProperty "format" with
-        | true, f when f.ValueKind = JsonValueKind.String && f.GetString() = Format -> ()
-        | _ -> fail path $"is not a Functional model file: {MetaEntry} does not say format \"{Format}\"."
-
-        let version = (json path).Int root "version"
-
-        if version > Version then
-            fail
-                path
-                $"was written by a newer version of the library (model file version {version}); this one reads versions up to {Version}."
-
-        if version < 1 then
-            fail path $"has an invalid model file version {version}."
 
         let config =
             configOf path ((json path).String root "kind") ((json path).Field root "config" JsonValueKind.Object)
